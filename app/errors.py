@@ -1,0 +1,145 @@
+"""The app's exception tree: one class per cause, each carrying a sentence for people."""
+
+from __future__ import annotations
+
+
+class TunnelkeeperError(Exception):
+    """Base of every error the app reports to a person; ``str()`` is that sentence."""
+
+
+# --- configuration: the user must change something before it can work -------------
+
+
+class ConfigError(TunnelkeeperError):
+    """The configuration cannot be used as it stands."""
+
+
+class InvalidField(ConfigError):
+    """One profile field has a bad value."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+class CorruptConfigFile(ConfigError):
+    """A file the app keeps could not be parsed; it is left untouched."""
+
+    def __init__(self, path: str, detail: str) -> None:
+        super().__init__(
+            f"{path} could not be read ({detail}). It has been left as it is; "
+            "fix or move it and try again."
+        )
+        self.path = path
+
+
+class UnknownProfile(ConfigError):
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            f"there is no tunnel named {name!r} (see `tunnelkeeper list`)."
+        )
+        self.name = name
+
+
+class ProfileExists(ConfigError):
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            f"a tunnel named {name!r} already exists; remove it first or choose another name."
+        )
+        self.name = name
+
+
+class KeyUnreadable(ConfigError):
+    def __init__(self, path: str, detail: str) -> None:
+        super().__init__(f"the private key {path} cannot be used: {detail}")
+        self.path = path
+
+
+class KeyPassphraseNeeded(ConfigError):
+    def __init__(self, path: str) -> None:
+        super().__init__(
+            f"the private key {path} is protected by a passphrase and none was given."
+        )
+        self.path = path
+
+
+class KeyPassphraseWrong(ConfigError):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"the passphrase for key {name} is wrong.")
+        self.name = name
+
+
+class HostKeyNotPinned(ConfigError):
+    def __init__(self, name: str, host: str) -> None:
+        super().__init__(
+            f"the jumphost {host} has no trusted host key yet; run `tunnelkeeper trust {name}`."
+        )
+        self.name = name
+        self.host = host
+
+
+# --- connection: something outside went wrong; the engine may retry ----------------
+
+
+class ConnectionTrouble(TunnelkeeperError):
+    """The tunnel could not be brought up or was lost; retrying may help."""
+
+
+class JumphostUnreachable(ConnectionTrouble):
+    def __init__(self, host: str, port: int, detail: str) -> None:
+        super().__init__(f"cannot reach the jumphost {host} port {port}: {detail}")
+
+
+class HandshakeFailed(ConnectionTrouble):
+    def __init__(self, host: str, detail: str) -> None:
+        super().__init__(f"the SSH handshake with {host} failed: {detail}")
+
+
+class HostKeyUnknown(ConnectionTrouble):
+    def __init__(self, name: str, host: str, fingerprint: str) -> None:
+        super().__init__(
+            f"the jumphost {host} presented a host key ({fingerprint}) that is not trusted; "
+            f"run `tunnelkeeper trust {name}`."
+        )
+
+
+class HostKeyChanged(ConnectionTrouble):
+    def __init__(self, host: str, pinned: str, presented: str) -> None:
+        super().__init__(
+            f"the host key of {host} has CHANGED: trusted {pinned}, presented {presented}. "
+            "This can mean someone is intercepting the connection; ask the vendor whether "
+            "they changed it, then run `tunnelkeeper trust` again."
+        )
+        self.pinned = pinned
+        self.presented = presented
+
+
+class HostKeyRevoked(ConnectionTrouble):
+    def __init__(self, host: str, fingerprint: str) -> None:
+        super().__init__(
+            f"the jumphost {host} presented a revoked host key ({fingerprint}); refusing it."
+        )
+
+
+class AuthRejected(ConnectionTrouble):
+    def __init__(self, user: str, host: str, fingerprint: str) -> None:
+        super().__init__(
+            f"the jumphost rejected key {fingerprint} for user {user} at {host} — has its "
+            "public key been added in the vendor's settings?"
+        )
+
+
+class ForwardRefused(ConnectionTrouble):
+    def __init__(self, bind: str, port: int, host: str) -> None:
+        super().__init__(
+            f"the jumphost {host} refused to listen on {bind}:{port} for us; check the "
+            "allocated port and bind address the vendor gave you (or the port is still "
+            "held by an earlier connection)."
+        )
+        self.port = port
+
+
+class ConnectionLost(ConnectionTrouble):
+    def __init__(self, host: str, detail: str) -> None:
+        super().__init__(f"the connection to {host} was lost: {detail}")

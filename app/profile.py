@@ -1,0 +1,222 @@
+"""Tunnel profiles: the fields, their validation and the text forms users type (pure logic)."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from app.errors import InvalidField
+
+NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+# RFC 1123 labels; a trailing dot (fully qualified) is allowed.
+_LABEL_RE = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+_USER_RE = re.compile(r"^[A-Za-z0-9._][A-Za-z0-9._@-]{0,63}$")
+
+DEFAULT_SSH_PORT = 22
+DEFAULT_KEEPALIVE_INTERVAL = 10
+DEFAULT_KEEPALIVE_COUNT_MAX = 1
+
+
+@dataclass(frozen=True)
+class Profile:
+    """One reverse tunnel: where to dial out, what to ask for, where to send arrivals."""
+
+    name: str
+    jumphost: str
+    user: str
+    remote_port: int
+    target_host: str
+    target_port: int
+    key_path: str
+    ssh_port: int = DEFAULT_SSH_PORT
+    # None means "as ssh -R with no bind address" (OpenSSH sends "localhost").
+    remote_bind: str | None = None
+    keepalive_interval: int = DEFAULT_KEEPALIVE_INTERVAL
+    keepalive_count_max: int = DEFAULT_KEEPALIVE_COUNT_MAX
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def forward_bind(self) -> str:
+        """The bind address string sent in ``tcpip-forward``, exactly as ``ssh -R`` sends it."""
+        return forward_bind_address(self.remote_bind)
+
+    @property
+    def target(self) -> str:
+        return format_hostport(self.target_host, self.target_port)
+
+    @property
+    def endpoint(self) -> str:
+        return format_hostport(self.jumphost, self.ssh_port)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("extra")
+        if data["remote_bind"] is None:
+            data.pop("remote_bind")
+        return data
+
+
+def forward_bind_address(remote_bind: str | None) -> str:
+    """Map the user's bind setting to the wire string (``ssh -R`` semantics)."""
+    if remote_bind is None:
+        return "localhost"
+    if remote_bind in ("", "*"):
+        return ""
+    return remote_bind
+
+
+def validate_name(name: str) -> str:
+    if not NAME_RE.match(name):
+        raise InvalidField(
+            "name",
+            f"{name!r} is not a valid tunnel name; use 1–64 letters, digits, '-' or '_'.",
+        )
+    return name
+
+
+def validate_port(value: object, field_name: str) -> int:
+    if isinstance(value, bool):
+        raise InvalidField(field_name, f"{value!r} is not a port number.")
+    try:
+        port = int(str(value).strip()) if not isinstance(value, int) else value
+    except ValueError:
+        raise InvalidField(field_name, f"{value!r} is not a port number.") from None
+    if not 1 <= port <= 65535:
+        raise InvalidField(field_name, f"{port} is out of range; a port is 1–65535.")
+    return port
+
+
+def is_ip_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def validate_host(value: str, field_name: str) -> str:
+    host = value.strip()
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    if not host:
+        raise InvalidField(field_name, "a host name or IP address is required.")
+    if is_ip_address(host):
+        return host
+    if ":" in host:
+        raise InvalidField(
+            field_name,
+            f"{value!r} is not a valid IP address or host name "
+            "(put the port in its own field).",
+        )
+    name = host[:-1] if host.endswith(".") else host
+    if len(name) > 253 or not all(_LABEL_RE.match(label) for label in name.split(".")):
+        raise InvalidField(field_name, f"{value!r} is not a valid host name or IP address.")
+    if name.replace(".", "").isdigit():
+        raise InvalidField(field_name, f"{value!r} is not a valid IPv4 address.")
+    return host
+
+
+def validate_bind(value: str | None) -> str | None:
+    if value is None:
+        return None
+    text = value.strip()
+    if text in ("", "*", "localhost"):
+        return text
+    return validate_host(text, "remote_bind")
+
+
+def validate_user(value: str) -> str:
+    if not _USER_RE.match(value):
+        raise InvalidField("user", f"{value!r} is not a valid SSH user name.")
+    return value
+
+
+def validate_interval(value: object, field_name: str, minimum: int, maximum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidField(field_name, f"{value!r} is not a whole number.")
+    if not minimum <= value <= maximum:
+        raise InvalidField(field_name, f"{value} must be between {minimum} and {maximum}.")
+    return value
+
+
+def parse_hostport(text: str, field_name: str = "target") -> tuple[str, int]:
+    """Parse ``host:port`` or ``[ipv6]:port`` into a validated pair."""
+    raw = text.strip()
+    if raw.startswith("["):
+        close = raw.find("]")
+        if close < 0 or raw[close + 1 : close + 2] != ":":
+            raise InvalidField(field_name, f"{text!r} is not of the form [IPv6]:PORT.")
+        host, port_text = raw[1:close], raw[close + 2 :]
+        if not is_ip_address(host) or ":" not in host:
+            raise InvalidField(field_name, f"{host!r} in brackets is not an IPv6 address.")
+    else:
+        host, sep, port_text = raw.rpartition(":")
+        if not sep or not host:
+            raise InvalidField(field_name, f"{text!r} is not of the form HOST:PORT.")
+        if ":" in host:
+            raise InvalidField(
+                field_name, f"{text!r}: write an IPv6 address in brackets, as [ADDR]:PORT."
+            )
+    return validate_host(host, field_name), validate_port(port_text, field_name)
+
+
+def format_hostport(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+_KNOWN_KEYS = {
+    "jumphost",
+    "ssh_port",
+    "user",
+    "remote_bind",
+    "remote_port",
+    "target_host",
+    "target_port",
+    "key_path",
+    "keepalive_interval",
+    "keepalive_count_max",
+}
+_REQUIRED = ("jumphost", "user", "remote_port", "target_host", "target_port", "key_path")
+
+
+def profile_from_dict(name: str, data: dict[str, Any]) -> Profile:
+    """Build and validate a profile from stored fields (unknown fields are kept aside)."""
+    validate_name(name)
+    for key in _REQUIRED:
+        if key not in data:
+            raise InvalidField(key, "is missing.")
+    for key in ("jumphost", "user", "target_host", "key_path"):
+        if not isinstance(data[key], str):
+            raise InvalidField(key, f"{data[key]!r} must be text.")
+    bind = data.get("remote_bind")
+    if bind is not None and not isinstance(bind, str):
+        raise InvalidField("remote_bind", f"{bind!r} must be text.")
+    key_path = data["key_path"].strip()
+    if not key_path:
+        raise InvalidField("key_path", "a private key file is required.")
+    return Profile(
+        name=name,
+        jumphost=validate_host(data["jumphost"], "jumphost"),
+        ssh_port=validate_port(data.get("ssh_port", DEFAULT_SSH_PORT), "ssh_port"),
+        user=validate_user(data["user"]),
+        remote_bind=validate_bind(bind),
+        remote_port=validate_port(data["remote_port"], "remote_port"),
+        target_host=validate_host(data["target_host"], "target_host"),
+        target_port=validate_port(data["target_port"], "target_port"),
+        key_path=key_path,
+        keepalive_interval=validate_interval(
+            data.get("keepalive_interval", DEFAULT_KEEPALIVE_INTERVAL),
+            "keepalive_interval",
+            1,
+            3600,
+        ),
+        keepalive_count_max=validate_interval(
+            data.get("keepalive_count_max", DEFAULT_KEEPALIVE_COUNT_MAX),
+            "keepalive_count_max",
+            1,
+            100,
+        ),
+        extra={k: v for k, v in data.items() if k not in _KNOWN_KEYS},
+    )

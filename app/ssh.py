@@ -1,0 +1,291 @@
+"""The paramiko adapter: keys, host-key checks, authentication and global requests."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import logging
+import socket
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import paramiko
+from paramiko.ssh_exception import AuthenticationException, SSHException
+
+from app import knownhosts
+from app.errors import (
+    AuthRejected,
+    ConnectionLost,
+    ForwardRefused,
+    HandshakeFailed,
+    HostKeyChanged,
+    HostKeyRevoked,
+    HostKeyUnknown,
+    JumphostUnreachable,
+    KeyPassphraseNeeded,
+    KeyPassphraseWrong,
+    KeyUnreadable,
+)
+
+log = logging.getLogger(__name__)
+
+CONNECT_TIMEOUT = 15.0
+GLOBAL_REQUEST_TIMEOUT = 15.0
+CANCEL_TIMEOUT = 2.0
+
+# The signature algorithms each stored key type can be verified with, best first.
+_ALGORITHMS_FOR_TYPE = {
+    "ssh-ed25519": ["ssh-ed25519"],
+    "ecdsa-sha2-nistp256": ["ecdsa-sha2-nistp256"],
+    "ecdsa-sha2-nistp384": ["ecdsa-sha2-nistp384"],
+    "ecdsa-sha2-nistp521": ["ecdsa-sha2-nistp521"],
+    "ssh-rsa": ["rsa-sha2-512", "rsa-sha2-256"],
+}
+_DISPLAY_TYPE = {"ssh-ed25519": "ED25519", "ssh-rsa": "RSA"}
+
+
+# --- keys ----------------------------------------------------------------------------
+
+
+def load_private_key(path: str | Path, passphrase: str | None = None, name: str = "") -> Any:
+    """Load a private key, turning every failure into a sentence a person can act on."""
+    key_path = Path(path).expanduser()
+    try:
+        key_path.read_bytes()
+    except FileNotFoundError:
+        raise KeyUnreadable(str(key_path), "the file does not exist.") from None
+    except IsADirectoryError:
+        raise KeyUnreadable(str(key_path), "that is a folder, not a key file.") from None
+    except PermissionError:
+        raise KeyUnreadable(str(key_path), "permission denied reading it.") from None
+    except OSError as exc:
+        raise KeyUnreadable(str(key_path), exc.strerror or "it cannot be read.") from None
+    try:
+        return paramiko.PKey.from_path(key_path, password=passphrase)
+    except TypeError:
+        raise KeyPassphraseNeeded(str(key_path)) from None
+    except (ValueError, SSHException) as exc:
+        if passphrase is not None and _looks_like_bad_passphrase(exc):
+            raise KeyPassphraseWrong(name or key_path.name) from None
+        raise KeyUnreadable(
+            str(key_path), "it is not a private key in OpenSSH or PEM format that we can read."
+        ) from None
+    except paramiko.ssh_exception.UnknownKeyType:
+        raise KeyUnreadable(str(key_path), "its key type is not supported.") from None
+
+
+def _looks_like_bad_passphrase(exc: Exception) -> bool:
+    text = str(exc).lower()
+    return any(word in text for word in ("password", "passphrase", "decrypt", "checksum", "bad"))
+
+
+def key_is_encrypted(path: str | Path) -> bool:
+    """True when loading ``path`` needs a passphrase."""
+    try:
+        load_private_key(path)
+    except KeyPassphraseNeeded:
+        return True
+    return False
+
+
+def fingerprint_of_blob(blob: bytes) -> str:
+    """``SHA256:…`` exactly as ``ssh-keygen -l`` prints it."""
+    import hashlib
+
+    digest = hashlib.sha256(blob).digest()
+    return "SHA256:" + base64.b64encode(digest).decode("ascii").rstrip("=")
+
+
+def fingerprint(key: Any) -> str:
+    return fingerprint_of_blob(key.asbytes())
+
+
+def key_bits(key: Any) -> int:
+    bits = int(key.get_bits())
+    if key.get_name() == "ssh-ed25519":
+        return 256
+    return bits
+
+
+def display_type(key_type: str) -> str:
+    if key_type.startswith("ecdsa-"):
+        return "ECDSA"
+    return _DISPLAY_TYPE.get(key_type, key_type.upper())
+
+
+def describe_key(key: Any, comment: str) -> str:
+    """One line as ``ssh-keygen -lf`` prints it: ``256 SHA256:… comment (ED25519)``."""
+    return f"{key_bits(key)} {fingerprint(key)} {comment} ({display_type(key.get_name())})"
+
+
+def public_key_from_entry(entry: knownhosts.Entry) -> Any:
+    return paramiko.PKey.from_type_string(entry.key_type, entry.key_blob)
+
+
+# --- connections ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where to dial and how the host is filed in known_hosts."""
+
+    host: str
+    port: int
+
+    @property
+    def pattern(self) -> str:
+        return knownhosts.host_pattern(self.host, self.port)
+
+    @property
+    def label(self) -> str:
+        return f"{self.host}:{self.port}" if ":" not in self.host else f"[{self.host}]:{self.port}"
+
+
+def dial(endpoint: Endpoint, timeout: float) -> socket.socket:
+    """Open a TCP connection to the jumphost (any address family it resolves to)."""
+    try:
+        sock = socket.create_connection((endpoint.host, endpoint.port), timeout=timeout)
+    except socket.gaierror as exc:
+        raise JumphostUnreachable(endpoint.host, endpoint.port, f"name lookup failed ({exc.strerror})") from None
+    except TimeoutError:
+        raise JumphostUnreachable(endpoint.host, endpoint.port, f"no answer within {timeout:g} s") from None
+    except OSError as exc:
+        raise JumphostUnreachable(endpoint.host, endpoint.port, exc.strerror or str(exc)) from None
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
+
+
+def start_transport(
+    sock: socket.socket, endpoint: Endpoint, preferred_key_types: list[str], timeout: float
+) -> Any:
+    """Run the SSH handshake on ``sock``; prefer host-key algorithms we have pinned."""
+    transport = paramiko.Transport(sock)
+    transport.banner_timeout = timeout
+    transport.handshake_timeout = timeout
+    transport.auth_timeout = timeout
+    if preferred_key_types:
+        options = transport.get_security_options()
+        supported = list(options.key_types)
+        first = [t for t in preferred_key_types if t in supported]
+        options.key_types = first + [t for t in supported if t not in first]
+    try:
+        transport.start_client(timeout=timeout)
+    except (SSHException, OSError, EOFError) as exc:
+        transport.close()
+        raise HandshakeFailed(endpoint.label, str(exc) or type(exc).__name__) from None
+    return transport
+
+
+def fetch_host_key(endpoint: Endpoint, timeout: float = CONNECT_TIMEOUT) -> Any:
+    """Connect just long enough to learn the jumphost's host key."""
+    sock = dial(endpoint, timeout)
+    try:
+        transport = start_transport(sock, endpoint, [], timeout)
+        try:
+            return transport.get_remote_server_key()
+        finally:
+            transport.close()
+    finally:
+        sock.close()
+
+
+def algorithms_for(entries: list[knownhosts.Entry]) -> list[str]:
+    out: list[str] = []
+    for entry in entries:
+        for algorithm in _ALGORITHMS_FOR_TYPE.get(entry.key_type, [entry.key_type]):
+            if algorithm not in out:
+                out.append(algorithm)
+    return out
+
+
+def verify_host_key(
+    transport: Any, parsed: knownhosts.ParsedFile, endpoint: Endpoint, profile_name: str
+) -> None:
+    key = transport.get_remote_server_key()
+    verdict, entries = knownhosts.check(parsed, endpoint.pattern, key.asbytes())
+    presented = fingerprint(key)
+    if verdict is knownhosts.Verdict.TRUSTED:
+        return
+    if verdict is knownhosts.Verdict.REVOKED:
+        raise HostKeyRevoked(endpoint.label, presented)
+    if verdict is knownhosts.Verdict.CHANGED:
+        pinned = ", ".join(fingerprint_of_blob(e.key_blob) for e in entries)
+        raise HostKeyChanged(endpoint.label, pinned, presented)
+    raise HostKeyUnknown(profile_name, endpoint.label, presented)
+
+
+def authenticate(transport: Any, user: str, key: Any, endpoint: Endpoint) -> None:
+    """Offer exactly one key: no agent, no other keys, no passwords."""
+    try:
+        transport.auth_publickey(user, key)
+    except AuthenticationException:
+        raise AuthRejected(user, endpoint.label, fingerprint(key)) from None
+    except (SSHException, OSError, EOFError) as exc:
+        raise ConnectionLost(endpoint.label, f"during authentication: {exc}") from None
+    if not transport.is_authenticated():
+        raise AuthRejected(user, endpoint.label, fingerprint(key))
+
+
+class GlobalRequests:
+    """Serialises global requests on one transport and enforces a deadline on each.
+
+    paramiko's ``Transport.global_request`` waits forever and shares one completion
+    event between callers, so two at once would confuse each other's replies.
+    """
+
+    def __init__(self, transport: Any, timeout: float = GLOBAL_REQUEST_TIMEOUT) -> None:
+        self._transport = transport
+        self._timeout = timeout
+        self._lock = threading.Lock()
+
+    def request(
+        self, kind: str, data: tuple[Any, ...] | None, timeout: float | None = None
+    ) -> Any | None:
+        """Send and wait for the reply; ``None`` if denied. Closes the link on timeout."""
+        deadline = self._timeout if timeout is None else timeout
+        with self._lock:
+            result: list[Any] = []
+            done = threading.Event()
+
+            def worker() -> None:
+                try:
+                    result.append(self._transport.global_request(kind, data, wait=True))
+                except Exception as exc:  # reported to the caller below
+                    result.append(exc)
+                finally:
+                    done.set()
+
+            thread = threading.Thread(target=worker, name=f"global-request-{kind}", daemon=True)
+            thread.start()
+            if not done.wait(deadline):
+                # No reply: the link is dead or the server misbehaves; drop the connection,
+                # which also ends the worker (global_request returns when inactive).
+                self._transport.close()
+                thread.join(2.0)
+                raise TimeoutError(f"no reply to {kind} within {deadline:g} s")
+            thread.join()
+            outcome = result[0]
+            if isinstance(outcome, Exception):
+                raise outcome
+            if not self._transport.is_active():
+                raise EOFError("the connection closed while waiting for a reply")
+            return outcome
+
+
+def request_forward(
+    requests: GlobalRequests, bind: str, port: int, endpoint: Endpoint
+) -> None:
+    """Ask the jumphost to listen on ``bind:port`` (the exact ``ssh -R`` wire form)."""
+    try:
+        reply = requests.request("tcpip-forward", (bind, port))
+    except (TimeoutError, EOFError, SSHException, OSError) as exc:
+        raise ConnectionLost(endpoint.label, f"while requesting the forward: {exc}") from None
+    if reply is None:
+        raise ForwardRefused(bind or "*", port, endpoint.label)
+
+
+def cancel_forward(requests: GlobalRequests, bind: str, port: int) -> None:
+    with contextlib.suppress(Exception):
+        requests.request("cancel-tcpip-forward", (bind, port), timeout=CANCEL_TIMEOUT)

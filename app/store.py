@@ -1,0 +1,96 @@
+"""Reading and writing the profiles file (TOML), atomically and without losing anything."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from app.errors import CorruptConfigFile, InvalidField, ProfileExists, UnknownProfile
+from app.fileio import atomic_write
+from app.profile import Profile, profile_from_dict
+
+_HEADER = "# Tunnelkeeper tunnel profiles. Edit with `tunnelkeeper add/remove`.\n"
+
+
+class ProfileStore:
+    """The profiles file: ``[tunnels.NAME]`` tables, one per tunnel."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def _read_raw(self) -> dict[str, Any]:
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return {}
+        except UnicodeDecodeError as exc:
+            raise CorruptConfigFile(str(self.path), f"not UTF-8 text: {exc.reason}") from None
+        except OSError as exc:
+            raise CorruptConfigFile(str(self.path), exc.strerror or str(exc)) from None
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise CorruptConfigFile(str(self.path), str(exc)) from None
+        tunnels = data.get("tunnels", {})
+        if not isinstance(tunnels, dict) or not all(isinstance(v, dict) for v in tunnels.values()):
+            raise CorruptConfigFile(str(self.path), "'tunnels' must hold one table per tunnel")
+        return data
+
+    def _line_of(self, name: str) -> int | None:
+        try:
+            lines = self.path.read_text(encoding="utf-8").splitlines()
+        except OSError:
+            return None
+        pattern = re.compile(rf"^\s*\[\s*tunnels\s*\.\s*[\"']?{re.escape(name)}[\"']?\s*\]")
+        for number, line in enumerate(lines, start=1):
+            if pattern.match(line):
+                return number
+        return None
+
+    def load(self) -> dict[str, Profile]:
+        """All profiles; a malformed file or entry raises, naming the line."""
+        tunnels: dict[str, Any] = self._read_raw().get("tunnels", {})
+        profiles: dict[str, Profile] = {}
+        for name, fields in tunnels.items():
+            try:
+                profiles[name] = profile_from_dict(name, fields)
+            except InvalidField as exc:
+                line = self._line_of(name)
+                where = f"line {line}, " if line else ""
+                raise CorruptConfigFile(
+                    str(self.path), f"{where}tunnel {name!r}: {exc}"
+                ) from None
+        return profiles
+
+    def get(self, name: str) -> Profile:
+        profiles = self.load()
+        if name not in profiles:
+            raise UnknownProfile(name)
+        return profiles[name]
+
+    def add(self, profile: Profile, *, replace: bool = False) -> None:
+        data = self._read_raw()
+        self.load()  # refuse to rewrite a file with a bad entry: it would be lost
+        tunnels = data.setdefault("tunnels", {})
+        if profile.name in tunnels and not replace:
+            raise ProfileExists(profile.name)
+        tunnels[profile.name] = {**profile.extra, **profile.to_dict()}
+        tunnels[profile.name].pop("name", None)
+        self._write(data)
+
+    def remove(self, name: str) -> Profile:
+        data = self._read_raw()
+        profiles = self.load()
+        if name not in profiles:
+            raise UnknownProfile(name)
+        del data["tunnels"][name]
+        self._write(data)
+        return profiles[name]
+
+    def _write(self, data: dict[str, Any]) -> None:
+        body = tomli_w.dumps(data)
+        atomic_write(self.path, (_HEADER + body).encode("utf-8"), mode=0o600)

@@ -1,0 +1,120 @@
+"""Shared fixtures: a throwaway app home, client keys and a real OpenSSH jumphost."""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from app import knownhosts
+from app.events import State, TunnelEvent
+from app.paths import AppPaths, app_paths
+from app.profile import Profile
+from tests.support.net import free_port
+from tests.support.sshd import Sshd, ssh_keygen
+
+
+@pytest.fixture
+def tk_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AppPaths:
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("TUNNELKEEPER_HOME", str(home))
+    return app_paths()
+
+
+@pytest.fixture
+def client_key(tmp_path: Path) -> Path:
+    return ssh_keygen(tmp_path / "id_tunnel", comment="tunnelkeeper-test")
+
+
+@dataclass
+class Jumphost:
+    """A started sshd plus the tunnel port the vendor 'allocated' for our key."""
+
+    sshd: Sshd
+    remote_port: int
+    key: Path
+
+    @property
+    def port(self) -> int:
+        return self.sshd.port
+
+    def pin(self, paths: AppPaths) -> None:
+        """Write the jumphost's real host key into the app's known_hosts."""
+        pub = Path(f"{self.sshd.host_key}.pub").read_text().split()
+        pattern = knownhosts.host_pattern("127.0.0.1", self.port)
+        paths.known_hosts_file.parent.mkdir(parents=True, exist_ok=True)
+        paths.known_hosts_file.write_text(f"{pattern} {pub[0]} {pub[1]}\n")
+
+    def profile(self, target_port: int, name: str = "t1", **overrides: object) -> Profile:
+        fields: dict[str, object] = {
+            "name": name,
+            "jumphost": "127.0.0.1",
+            "ssh_port": self.port,
+            "user": self.sshd.user,
+            "remote_port": self.remote_port,
+            "target_host": "127.0.0.1",
+            "target_port": target_port,
+            "key_path": str(self.key),
+        }
+        fields.update(overrides)
+        return Profile(**fields)  # type: ignore[arg-type]
+
+
+def start_jumphost(workdir: Path, key: Path, extra_config: str = "") -> Jumphost:
+    sshd = Sshd(workdir, extra_config=extra_config)
+    remote_port = free_port()
+    sshd.authorize_tunnel(key, f"localhost:{remote_port}")
+    sshd.start()
+    return Jumphost(sshd, remote_port, key)
+
+
+@pytest.fixture
+def jumphost(tmp_path: Path, client_key: Path) -> Iterator[Jumphost]:
+    host = start_jumphost(tmp_path / "jumphost", client_key)
+    try:
+        yield host
+    finally:
+        host.sshd.stop()
+
+
+@dataclass
+class EventLog:
+    """Collects tunnel events from worker threads; waits for states with a deadline."""
+
+    events: list[TunnelEvent] = field(default_factory=list)
+    _queue: queue.Queue[TunnelEvent] = field(default_factory=queue.Queue)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __call__(self, event: TunnelEvent) -> None:
+        with self._lock:
+            self.events.append(event)
+        self._queue.put(event)
+
+    def wait_for(self, state: State, timeout: float = 30.0) -> TunnelEvent:
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                seen = [(e.state.value, e.detail) for e in self.events]
+                raise AssertionError(f"no {state.value!r} event within {timeout} s; saw {seen}")
+            try:
+                event = self._queue.get(timeout=remaining)
+            except queue.Empty:
+                continue
+            if event.state is state:
+                return event
+
+    def states(self) -> list[State]:
+        with self._lock:
+            return [e.state for e in self.events]
+
+
+@pytest.fixture
+def events() -> EventLog:
+    return EventLog()

@@ -1,0 +1,1 @@
+"""Real servers and helpers the tests drive: sshd jumphosts, targets, MariaDB."""
