@@ -1,0 +1,264 @@
+"""The ``tunnelkeeper`` command line, run as users run it: a separate process."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from app.paths import AppPaths
+from tests.conftest import Jumphost
+from tests.support.net import TcpServer, echo_handler, port_is_listening, recv_exact, tcp_server, wait_until
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def tk(*args: str, input: str | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "app", *args],
+        capture_output=True,
+        text=True,
+        input=input,
+        timeout=timeout,
+        cwd=ROOT,
+        env=os.environ.copy(),
+    )
+
+
+@pytest.fixture
+def echo() -> Iterator[TcpServer]:
+    with tcp_server(echo_handler) as server:
+        yield server
+
+
+def add_profile(jumphost: Jumphost, target_port: int, name: str = "db") -> None:
+    result = tk(
+        "add", name,
+        "--jumphost", "127.0.0.1",
+        "--ssh-port", str(jumphost.port),
+        "--user", jumphost.sshd.user,
+        "--remote-port", str(jumphost.remote_port),
+        "--target", f"127.0.0.1:{target_port}",
+        "--key", str(jumphost.key),
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_version_prints_without_importing_qt() -> None:
+    code = "import sys, runpy; sys.argv=['tunnelkeeper','--version']\n" \
+           "try:\n runpy.run_module('app', run_name='__main__')\n" \
+           "except SystemExit: pass\n" \
+           "assert not [m for m in sys.modules if m.startswith('PySide6')], 'Qt was imported'"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert result.returncode == 0, result.stderr
+    from app import __version__
+
+    assert result.stdout.strip() == f"tunnelkeeper {__version__}"
+
+
+def test_no_arguments_prints_the_command_help(tk_home: AppPaths) -> None:
+    result = tk()
+    assert result.returncode == 0
+    for command in ("add", "list", "show", "remove", "trust", "run"):
+        assert command in result.stdout
+
+
+def test_add_list_show_remove(tk_home: AppPaths, client_key: Path) -> None:
+    result = tk("add", "warehouse", "--jumphost", "virginia-tunnel.flydata.app", "--ssh-port", "50683",
+                "--user", "sshtunnel", "--remote-port", "58115", "--target", "[::1]:3306",
+                "--key", str(client_key))
+    assert result.returncode == 0, result.stderr
+    assert tk_home.profiles_file.exists()
+    assert tk_home.profiles_file.stat().st_mode & 0o777 == 0o600
+
+    listed = json.loads(tk("list", "--json").stdout)
+    assert [p["name"] for p in listed] == ["warehouse"]
+    shown = json.loads(tk("show", "warehouse", "--json").stdout)
+    assert shown["jumphost"] == "virginia-tunnel.flydata.app"
+    assert shown["ssh_port"] == 50683
+    assert shown["remote_port"] == 58115
+    assert shown["target_host"] == "::1"
+    assert shown["target_port"] == 3306
+    assert shown["remote_bind"] is None
+    assert shown["key_path"] == str(client_key.resolve())
+
+    table = tk("list").stdout
+    assert "warehouse" in table and "[::1]:3306" in table
+
+    assert tk("remove", "warehouse").returncode == 0
+    assert json.loads(tk("list", "--json").stdout) == []
+
+
+def test_ssh_port_defaults_to_22(tk_home: AppPaths, client_key: Path) -> None:
+    assert tk("add", "a", "--jumphost", "jh.example.com", "--user", "u", "--remote-port", "1",
+              "--target", "db:5432", "--key", str(client_key)).returncode == 0
+    assert json.loads(tk("show", "a", "--json").stdout)["ssh_port"] == 22
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "message"),
+    [
+        ("--remote-port", "70000", "remote_port: 70000 is out of range"),
+        ("--ssh-port", "0", "ssh_port: 0 is out of range"),
+        ("--jumphost", "bad host!", "jumphost: 'bad host!' is not a valid host name"),
+        ("--target", "localhost", "is not of the form HOST:PORT"),
+        ("--target", "::1:3306", "write an IPv6 address in brackets"),
+        ("--key", "/nonexistent/key", "the file does not exist"),
+    ],
+)
+def test_add_rejects_bad_fields_with_a_specific_message(
+    tk_home: AppPaths, client_key: Path, flag: str, value: str, message: str
+) -> None:
+    args = {"--jumphost": "jh.example.com", "--ssh-port": "22", "--user": "u", "--remote-port": "100",
+            "--target": "db:5432", "--key": str(client_key)}
+    args[flag] = value
+    result = tk("add", "x", *[part for pair in args.items() for part in pair])
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not tk_home.profiles_file.exists()
+
+
+def test_bad_name_is_rejected(tk_home: AppPaths, client_key: Path) -> None:
+    result = tk("add", "my tunnel", "--jumphost", "h", "--user", "u", "--remote-port", "1",
+                "--target", "db:1", "--key", str(client_key))
+    assert result.returncode == 2
+    assert "letters, digits" in result.stderr
+
+
+def test_corrupt_profiles_file_is_reported_and_kept(tk_home: AppPaths, client_key: Path) -> None:
+    tk_home.profiles_file.write_text("[tunnels.a]\njumphost = 'x'\nbroken = = 1\n")
+    before = tk_home.profiles_file.read_bytes()
+    listed = tk("list")
+    assert listed.returncode == 2
+    assert "line 3" in listed.stderr
+    added = tk("add", "b", "--jumphost", "h", "--user", "u", "--remote-port", "1",
+               "--target", "db:1", "--key", str(client_key))
+    assert added.returncode == 2
+    assert tk_home.profiles_file.read_bytes() == before
+
+
+def test_trust_prints_what_ssh_keygen_prints_and_pins(jumphost: Jumphost, tk_home: AppPaths, echo: TcpServer) -> None:
+    add_profile(jumphost, echo.port)
+    refused = tk("trust", "db")  # no terminal, no --yes: nothing pinned
+    assert refused.returncode != 0
+    assert not tk_home.known_hosts_file.exists()
+
+    result = tk("trust", "db", "--yes")
+    assert result.returncode == 0, result.stderr
+    expected = subprocess.run(
+        ["ssh-keygen", "-lf", str(tk_home.known_hosts_file)], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert result.stdout.splitlines()[0] == expected
+    assert expected.endswith(f"[127.0.0.1]:{jumphost.port} (ED25519)")
+    line = tk_home.known_hosts_file.read_text().strip()
+    assert line.startswith(f"[127.0.0.1]:{jumphost.port} ssh-ed25519 ")
+    # the line is accepted by OpenSSH itself
+    found = subprocess.run(["ssh-keygen", "-F", f"[127.0.0.1]:{jumphost.port}", "-f",
+                            str(tk_home.known_hosts_file)], capture_output=True, text=True)
+    assert found.returncode == 0
+
+
+def test_trust_with_fingerprint_pins_only_on_a_match(jumphost: Jumphost, tk_home: AppPaths, echo: TcpServer) -> None:
+    add_profile(jumphost, echo.port)
+    wrong = tk("trust", "db", "--fingerprint", "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+    assert wrong.returncode == 1
+    assert "nothing was pinned" in wrong.stderr
+    assert not tk_home.known_hosts_file.exists()
+    real = subprocess.run(["ssh-keygen", "-lf", f"{jumphost.sshd.host_key}.pub"], capture_output=True,
+                          text=True, check=True).stdout.split()[1]
+    right = tk("trust", "db", "--fingerprint", real)
+    assert right.returncode == 0, right.stderr
+    assert real in right.stdout
+    assert tk_home.known_hosts_file.exists()
+
+
+def test_run_refuses_configuration_errors(tk_home: AppPaths, jumphost: Jumphost, echo: TcpServer) -> None:
+    unknown = tk("run", "nope")
+    assert unknown.returncode == 2
+    assert "there is no tunnel named 'nope'" in unknown.stderr
+
+    add_profile(jumphost, echo.port)
+    unpinned = tk("run", "db")
+    assert unpinned.returncode == 2
+    assert "tunnelkeeper trust db" in unpinned.stderr
+
+    assert tk("trust", "db", "--yes").returncode == 0
+    jumphost.key.rename(jumphost.key.with_name("moved"))
+    unreadable = tk("run", "db")
+    assert unreadable.returncode == 2
+    assert "does not exist" in unreadable.stderr
+    assert "Traceback" not in unreadable.stderr
+
+
+def test_run_events_json_and_sigterm(jumphost: Jumphost, tk_home: AppPaths, echo: TcpServer) -> None:
+    add_profile(jumphost, echo.port)
+    assert tk("trust", "db", "--yes").returncode == 0
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app", "run", "db", "--events", "json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+    )
+    try:
+        assert proc.stdout is not None
+        first = json.loads(proc.stdout.readline())
+        assert first["state"] == "connecting"
+        second = json.loads(proc.stdout.readline())
+        assert second["state"] == "connected", second
+        for key in ("ts", "tunnel", "state", "detail"):
+            assert key in second
+        assert second["tunnel"] == "db"
+        assert str(jumphost.remote_port) in second["detail"]
+        with socket.create_connection(("127.0.0.1", jumphost.remote_port), timeout=30) as conn:
+            conn.sendall(b"via cli")
+            assert recv_exact(conn, 7) == b"via cli"
+
+        started = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=10)
+        elapsed = time.monotonic() - started
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+    assert proc.returncode == 0, err
+    assert elapsed < 5.0
+    last = json.loads(out.strip().splitlines()[-1])
+    assert last["state"] == "stopped"
+    assert wait_until(lambda: not port_is_listening(jumphost.remote_port), 10)
+    assert "connected" in err  # human lines go to stderr
+
+
+def test_run_retries_network_trouble_instead_of_exiting(jumphost: Jumphost, tk_home: AppPaths, echo: TcpServer) -> None:
+    add_profile(jumphost, echo.port)
+    assert tk("trust", "db", "--yes").returncode == 0
+    jumphost.sshd.stop()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app", "run", "db", "--events", "json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+    )
+    try:
+        assert proc.stdout is not None
+        states = [json.loads(proc.stdout.readline())["state"] for _ in range(2)]
+        assert states == ["connecting", "retrying"]
+        assert proc.poll() is None
+        jumphost.sshd.start()
+        deadline = time.monotonic() + 60
+        state = ""
+        while state != "connected" and time.monotonic() < deadline:
+            state = json.loads(proc.stdout.readline())["state"]
+        assert state == "connected"
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+    assert proc.returncode == 0
