@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import json
 import logging
@@ -107,33 +108,21 @@ def cmd_add(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
     name = validate_name(args.name)
     target_host, target_port = parse_hostport(args.target, "target")
     key_path = Path(args.key).expanduser()
-    try:
+    # Readable is enough here; a passphrase is asked for when the tunnel runs.
+    with contextlib.suppress(KeyPassphraseNeeded):
         ssh.load_private_key(key_path)
-    except KeyPassphraseNeeded:
-        pass  # readable; the passphrase is asked for when the tunnel runs
-    profile = profile_from_dict(
-        name,
-        {
-            "jumphost": args.jumphost,
-            "ssh_port": args.ssh_port,
-            "user": args.user,
-            "remote_port": args.remote_port,
-            "remote_bind": args.remote_bind,
-            "target_host": target_host,
-            "target_port": target_port,
-            "key_path": str(key_path.resolve()),
-        }
-        if args.remote_bind is not None
-        else {
-            "jumphost": args.jumphost,
-            "ssh_port": args.ssh_port,
-            "user": args.user,
-            "remote_port": args.remote_port,
-            "target_host": target_host,
-            "target_port": target_port,
-            "key_path": str(key_path.resolve()),
-        },
-    )
+    fields: dict[str, Any] = {
+        "jumphost": args.jumphost,
+        "ssh_port": args.ssh_port,
+        "user": args.user,
+        "remote_port": args.remote_port,
+        "target_host": target_host,
+        "target_port": target_port,
+        "key_path": str(key_path.resolve()),
+    }
+    if args.remote_bind is not None:
+        fields["remote_bind"] = args.remote_bind
+    profile = profile_from_dict(name, fields)
     ProfileStore(paths.profiles_file).add(profile, replace=args.replace)
     print(f"Added tunnel {name!r}.", file=out)
     print(f"Next: `tunnelkeeper trust {name}` to check and pin the jumphost's host key.", file=out)
@@ -158,12 +147,12 @@ def cmd_list(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
         print("No tunnels yet. Add one with `tunnelkeeper add`.", file=out)
         return EXIT_OK
     rows = [("NAME", "JUMPHOST", "USER", "REMOTE PORT", "TARGET")]
-    rows += [
-        (p.name, p.endpoint, p.user, str(p.remote_port), p.target) for p in profiles.values()
-    ]
+    rows += [(p.name, p.endpoint, p.user, str(p.remote_port), p.target) for p in profiles.values()]
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for row in rows:
-        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip(), file=out)
+        print(
+            "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip(), file=out
+        )
     return EXIT_OK
 
 
@@ -212,9 +201,10 @@ def cmd_trust(
         print(f"This host key is already trusted for {endpoint.pattern}.", file=out)
         return EXIT_OK
     if verdict is knownhosts.Verdict.CHANGED:
+        pinned = knownhosts.pinned_for(parsed, endpoint.pattern)
+        before = ", ".join(ssh.fingerprint_of_blob(e.key_blob) for e in pinned)
         print(
-            "WARNING: this differs from the key trusted before "
-            f"({', '.join(ssh.fingerprint_of_blob(e.key_blob) for e in knownhosts.pinned_for(parsed, endpoint.pattern))}).",
+            f"WARNING: this differs from the key trusted before ({before}).",
             file=out,
         )
 
@@ -222,7 +212,8 @@ def cmd_trust(
         wanted = args.fingerprint.strip()
         if wanted != presented:
             raise UserFacingError(
-                f"the jumphost presented {presented}, not the expected {wanted}; nothing was pinned."
+                f"the jumphost presented {presented}, not the expected {wanted}; "
+                "nothing was pinned."
             )
     elif not args.yes:
         if not sys.stdin.isatty():
@@ -241,7 +232,11 @@ def cmd_trust(
     except FileNotFoundError:
         text = ""
     line = knownhosts.format_line(endpoint.pattern, key.get_name(), key.asbytes())
-    atomic_write(paths.known_hosts_file, knownhosts.replace_host(text, endpoint.pattern, line).encode(), 0o644)
+    atomic_write(
+        paths.known_hosts_file,
+        knownhosts.replace_host(text, endpoint.pattern, line).encode(),
+        0o644,
+    )
     print(f"Pinned {presented} for {endpoint.pattern} in {paths.known_hosts_file}.", file=out)
     return EXIT_OK
 
@@ -324,9 +319,7 @@ def cmd_run(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
         while not done.wait(1.0):
             pass
     finally:
-        stoppers = [
-            threading.Thread(target=t.stop, name=f"stop-{t.profile.name}") for t in tunnels
-        ]
+        stoppers = [threading.Thread(target=t.stop, name=f"stop-{t.profile.name}") for t in tunnels]
         for stopper in stoppers:
             stopper.start()
         for stopper in stoppers:

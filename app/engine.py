@@ -72,7 +72,10 @@ class Tunnel:
         self._sock: socket.socket | None = None
         self._transport: Any = None
         self._forwarder: Forwarder | None = None
-        self._thread = threading.Thread(target=self._run, name=f"tunnel-{profile.name}", daemon=True)
+        self._requests: ssh.GlobalRequests | None = None
+        self._thread = threading.Thread(
+            target=self._run, name=f"tunnel-{profile.name}", daemon=True
+        )
         self.counters = Counters()
         self.state = State.STOPPED
         self.detail = ""
@@ -211,8 +214,10 @@ class Tunnel:
         # Installed before asking, so a channel racing the reply is not rejected; the
         # forwarder itself refuses anything but the (address, port) we request.
         transport._tcp_handler = forwarder.handle_channel
-        self._requests = ssh.GlobalRequests(transport)
-        ssh.request_forward(self._requests, profile.forward_bind, profile.remote_port, endpoint)
+        requests = ssh.GlobalRequests(transport)
+        self._requests = requests
+        forwarder.arm()
+        ssh.request_forward(requests, profile.forward_bind, profile.remote_port, endpoint)
 
     def _target_trouble(self, detail: str) -> None:
         self._emit(State.CONNECTED, f"{detail}; the tunnel stays up.", warning="target")
@@ -231,8 +236,9 @@ class Tunnel:
 
     def _teardown(self, endpoint: ssh.Endpoint, cancel: bool = False) -> None:
         transport = self._transport
-        if cancel and transport is not None and transport.is_active():
-            ssh.cancel_forward(self._requests, self.profile.forward_bind, self.profile.remote_port)
+        requests, self._requests = self._requests, None
+        if cancel and requests is not None and transport is not None and transport.is_active():
+            ssh.cancel_forward(requests, self.profile.forward_bind, self.profile.remote_port)
         forwarder, self._forwarder = self._forwarder, None
         if forwarder is not None:
             forwarder.close_all(timeout=2.0)

@@ -73,6 +73,12 @@ class Forwarder:
         self._lock = threading.Lock()
         self._pumps: set[_Pump] = set()
         self._closing = False
+        self._armed = False
+
+    def arm(self) -> None:
+        """Start accepting: called just before the forward is requested."""
+        with self._lock:
+            self._armed = True
 
     @property
     def target_label(self) -> str:
@@ -83,10 +89,8 @@ class Forwarder:
         self, channel: Any, origin: tuple[str, int], server: tuple[str, int]
     ) -> None:
         """paramiko's ``_tcp_handler``: accept only what we asked for."""
-        if (server[0], server[1]) != (self.bind, self.port):
-            log.warning(
-                "closing a forwarded channel for %s:%s that was never requested", *server
-            )
+        if not self._armed or (server[0], server[1]) != (self.bind, self.port):
+            log.warning("closing a forwarded channel for %s:%s that was never requested", *server)
             _close_later(channel)
             return
         with self._lock:

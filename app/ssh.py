@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import hashlib
 import logging
 import socket
 import threading
@@ -92,8 +93,6 @@ def key_is_encrypted(path: str | Path) -> bool:
 
 def fingerprint_of_blob(blob: bytes) -> str:
     """``SHA256:…`` exactly as ``ssh-keygen -l`` prints it."""
-    import hashlib
-
     digest = hashlib.sha256(blob).digest()
     return "SHA256:" + base64.b64encode(digest).decode("ascii").rstrip("=")
 
@@ -148,9 +147,13 @@ def dial(endpoint: Endpoint, timeout: float) -> socket.socket:
     try:
         sock = socket.create_connection((endpoint.host, endpoint.port), timeout=timeout)
     except socket.gaierror as exc:
-        raise JumphostUnreachable(endpoint.host, endpoint.port, f"name lookup failed ({exc.strerror})") from None
+        raise JumphostUnreachable(
+            endpoint.host, endpoint.port, f"name lookup failed ({exc.strerror})"
+        ) from None
     except TimeoutError:
-        raise JumphostUnreachable(endpoint.host, endpoint.port, f"no answer within {timeout:g} s") from None
+        raise JumphostUnreachable(
+            endpoint.host, endpoint.port, f"no answer within {timeout:g} s"
+        ) from None
     except OSError as exc:
         raise JumphostUnreachable(endpoint.host, endpoint.port, exc.strerror or str(exc)) from None
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -274,9 +277,7 @@ class GlobalRequests:
             return outcome
 
 
-def request_forward(
-    requests: GlobalRequests, bind: str, port: int, endpoint: Endpoint
-) -> None:
+def request_forward(requests: GlobalRequests, bind: str, port: int, endpoint: Endpoint) -> None:
     """Ask the jumphost to listen on ``bind:port`` (the exact ``ssh -R`` wire form)."""
     try:
         reply = requests.request("tcpip-forward", (bind, port))

@@ -16,12 +16,21 @@ import pytest
 
 from app.paths import AppPaths
 from tests.conftest import Jumphost
-from tests.support.net import TcpServer, echo_handler, port_is_listening, recv_exact, tcp_server, wait_until
+from tests.support.net import (
+    TcpServer,
+    echo_handler,
+    port_is_listening,
+    recv_exact,
+    tcp_server,
+    wait_until,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def tk(*args: str, input: str | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def tk(
+    *args: str, input: str | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "app", *args],
         capture_output=True,
@@ -41,23 +50,34 @@ def echo() -> Iterator[TcpServer]:
 
 def add_profile(jumphost: Jumphost, target_port: int, name: str = "db") -> None:
     result = tk(
-        "add", name,
-        "--jumphost", "127.0.0.1",
-        "--ssh-port", str(jumphost.port),
-        "--user", jumphost.sshd.user,
-        "--remote-port", str(jumphost.remote_port),
-        "--target", f"127.0.0.1:{target_port}",
-        "--key", str(jumphost.key),
+        "add",
+        name,
+        "--jumphost",
+        "127.0.0.1",
+        "--ssh-port",
+        str(jumphost.port),
+        "--user",
+        jumphost.sshd.user,
+        "--remote-port",
+        str(jumphost.remote_port),
+        "--target",
+        f"127.0.0.1:{target_port}",
+        "--key",
+        str(jumphost.key),
     )
     assert result.returncode == 0, result.stderr
 
 
 def test_version_prints_without_importing_qt() -> None:
-    code = "import sys, runpy; sys.argv=['tunnelkeeper','--version']\n" \
-           "try:\n runpy.run_module('app', run_name='__main__')\n" \
-           "except SystemExit: pass\n" \
-           "assert not [m for m in sys.modules if m.startswith('PySide6')], 'Qt was imported'"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    code = (
+        "import sys, runpy; sys.argv=['tunnelkeeper','--version']\n"
+        "try:\n runpy.run_module('app', run_name='__main__')\n"
+        "except SystemExit: pass\n"
+        "assert not [m for m in sys.modules if m.startswith('PySide6')], 'Qt was imported'"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     from app import __version__
 
@@ -72,9 +92,22 @@ def test_no_arguments_prints_the_command_help(tk_home: AppPaths) -> None:
 
 
 def test_add_list_show_remove(tk_home: AppPaths, client_key: Path) -> None:
-    result = tk("add", "warehouse", "--jumphost", "virginia-tunnel.flydata.app", "--ssh-port", "50683",
-                "--user", "sshtunnel", "--remote-port", "58115", "--target", "[::1]:3306",
-                "--key", str(client_key))
+    result = tk(
+        "add",
+        "warehouse",
+        "--jumphost",
+        "virginia-tunnel.flydata.app",
+        "--ssh-port",
+        "50683",
+        "--user",
+        "sshtunnel",
+        "--remote-port",
+        "58115",
+        "--target",
+        "[::1]:3306",
+        "--key",
+        str(client_key),
+    )
     assert result.returncode == 0, result.stderr
     assert tk_home.profiles_file.exists()
     assert tk_home.profiles_file.stat().st_mode & 0o777 == 0o600
@@ -98,8 +131,23 @@ def test_add_list_show_remove(tk_home: AppPaths, client_key: Path) -> None:
 
 
 def test_ssh_port_defaults_to_22(tk_home: AppPaths, client_key: Path) -> None:
-    assert tk("add", "a", "--jumphost", "jh.example.com", "--user", "u", "--remote-port", "1",
-              "--target", "db:5432", "--key", str(client_key)).returncode == 0
+    assert (
+        tk(
+            "add",
+            "a",
+            "--jumphost",
+            "jh.example.com",
+            "--user",
+            "u",
+            "--remote-port",
+            "1",
+            "--target",
+            "db:5432",
+            "--key",
+            str(client_key),
+        ).returncode
+        == 0
+    )
     assert json.loads(tk("show", "a", "--json").stdout)["ssh_port"] == 22
 
 
@@ -117,8 +165,14 @@ def test_ssh_port_defaults_to_22(tk_home: AppPaths, client_key: Path) -> None:
 def test_add_rejects_bad_fields_with_a_specific_message(
     tk_home: AppPaths, client_key: Path, flag: str, value: str, message: str
 ) -> None:
-    args = {"--jumphost": "jh.example.com", "--ssh-port": "22", "--user": "u", "--remote-port": "100",
-            "--target": "db:5432", "--key": str(client_key)}
+    args = {
+        "--jumphost": "jh.example.com",
+        "--ssh-port": "22",
+        "--user": "u",
+        "--remote-port": "100",
+        "--target": "db:5432",
+        "--key": str(client_key),
+    }
     args[flag] = value
     result = tk("add", "x", *[part for pair in args.items() for part in pair])
     assert result.returncode == 2
@@ -128,8 +182,20 @@ def test_add_rejects_bad_fields_with_a_specific_message(
 
 
 def test_bad_name_is_rejected(tk_home: AppPaths, client_key: Path) -> None:
-    result = tk("add", "my tunnel", "--jumphost", "h", "--user", "u", "--remote-port", "1",
-                "--target", "db:1", "--key", str(client_key))
+    result = tk(
+        "add",
+        "my tunnel",
+        "--jumphost",
+        "h",
+        "--user",
+        "u",
+        "--remote-port",
+        "1",
+        "--target",
+        "db:1",
+        "--key",
+        str(client_key),
+    )
     assert result.returncode == 2
     assert "letters, digits" in result.stderr
 
@@ -140,13 +206,27 @@ def test_corrupt_profiles_file_is_reported_and_kept(tk_home: AppPaths, client_ke
     listed = tk("list")
     assert listed.returncode == 2
     assert "line 3" in listed.stderr
-    added = tk("add", "b", "--jumphost", "h", "--user", "u", "--remote-port", "1",
-               "--target", "db:1", "--key", str(client_key))
+    added = tk(
+        "add",
+        "b",
+        "--jumphost",
+        "h",
+        "--user",
+        "u",
+        "--remote-port",
+        "1",
+        "--target",
+        "db:1",
+        "--key",
+        str(client_key),
+    )
     assert added.returncode == 2
     assert tk_home.profiles_file.read_bytes() == before
 
 
-def test_trust_prints_what_ssh_keygen_prints_and_pins(jumphost: Jumphost, tk_home: AppPaths, echo: TcpServer) -> None:
+def test_trust_prints_what_ssh_keygen_prints_and_pins(
+    jumphost: Jumphost, tk_home: AppPaths, echo: TcpServer
+) -> None:
     add_profile(jumphost, echo.port)
     refused = tk("trust", "db")  # no terminal, no --yes: nothing pinned
     assert refused.returncode != 0
@@ -155,33 +235,47 @@ def test_trust_prints_what_ssh_keygen_prints_and_pins(jumphost: Jumphost, tk_hom
     result = tk("trust", "db", "--yes")
     assert result.returncode == 0, result.stderr
     expected = subprocess.run(
-        ["ssh-keygen", "-lf", str(tk_home.known_hosts_file)], capture_output=True, text=True, check=True
+        ["ssh-keygen", "-lf", str(tk_home.known_hosts_file)],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.strip()
     assert result.stdout.splitlines()[0] == expected
     assert expected.endswith(f"[127.0.0.1]:{jumphost.port} (ED25519)")
     line = tk_home.known_hosts_file.read_text().strip()
     assert line.startswith(f"[127.0.0.1]:{jumphost.port} ssh-ed25519 ")
     # the line is accepted by OpenSSH itself
-    found = subprocess.run(["ssh-keygen", "-F", f"[127.0.0.1]:{jumphost.port}", "-f",
-                            str(tk_home.known_hosts_file)], capture_output=True, text=True)
+    found = subprocess.run(
+        ["ssh-keygen", "-F", f"[127.0.0.1]:{jumphost.port}", "-f", str(tk_home.known_hosts_file)],
+        capture_output=True,
+        text=True,
+    )
     assert found.returncode == 0
 
 
-def test_trust_with_fingerprint_pins_only_on_a_match(jumphost: Jumphost, tk_home: AppPaths, echo: TcpServer) -> None:
+def test_trust_with_fingerprint_pins_only_on_a_match(
+    jumphost: Jumphost, tk_home: AppPaths, echo: TcpServer
+) -> None:
     add_profile(jumphost, echo.port)
     wrong = tk("trust", "db", "--fingerprint", "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
     assert wrong.returncode == 1
     assert "nothing was pinned" in wrong.stderr
     assert not tk_home.known_hosts_file.exists()
-    real = subprocess.run(["ssh-keygen", "-lf", f"{jumphost.sshd.host_key}.pub"], capture_output=True,
-                          text=True, check=True).stdout.split()[1]
+    real = subprocess.run(
+        ["ssh-keygen", "-lf", f"{jumphost.sshd.host_key}.pub"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()[1]
     right = tk("trust", "db", "--fingerprint", real)
     assert right.returncode == 0, right.stderr
     assert real in right.stdout
     assert tk_home.known_hosts_file.exists()
 
 
-def test_run_refuses_configuration_errors(tk_home: AppPaths, jumphost: Jumphost, echo: TcpServer) -> None:
+def test_run_refuses_configuration_errors(
+    tk_home: AppPaths, jumphost: Jumphost, echo: TcpServer
+) -> None:
     unknown = tk("run", "nope")
     assert unknown.returncode == 2
     assert "there is no tunnel named 'nope'" in unknown.stderr
@@ -199,12 +293,17 @@ def test_run_refuses_configuration_errors(tk_home: AppPaths, jumphost: Jumphost,
     assert "Traceback" not in unreadable.stderr
 
 
-def test_run_events_json_and_sigterm(jumphost: Jumphost, tk_home: AppPaths, echo: TcpServer) -> None:
+def test_run_events_json_and_sigterm(
+    jumphost: Jumphost, tk_home: AppPaths, echo: TcpServer
+) -> None:
     add_profile(jumphost, echo.port)
     assert tk("trust", "db", "--yes").returncode == 0
     proc = subprocess.Popen(
         [sys.executable, "-m", "app", "run", "db", "--events", "json"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
     )
     try:
         assert proc.stdout is not None
@@ -236,13 +335,18 @@ def test_run_events_json_and_sigterm(jumphost: Jumphost, tk_home: AppPaths, echo
     assert "connected" in err  # human lines go to stderr
 
 
-def test_run_retries_network_trouble_instead_of_exiting(jumphost: Jumphost, tk_home: AppPaths, echo: TcpServer) -> None:
+def test_run_retries_network_trouble_instead_of_exiting(
+    jumphost: Jumphost, tk_home: AppPaths, echo: TcpServer
+) -> None:
     add_profile(jumphost, echo.port)
     assert tk("trust", "db", "--yes").returncode == 0
     jumphost.sshd.stop()
     proc = subprocess.Popen(
         [sys.executable, "-m", "app", "run", "db", "--events", "json"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
     )
     try:
         assert proc.stdout is not None

@@ -34,16 +34,22 @@ def echo() -> Iterator[TcpServer]:
         yield server
 
 
-def start_tunnel(jumphost: Jumphost, tk_home: AppPaths, events: EventLog, target_port: int, **kw: object) -> Tunnel:
+def start_tunnel(
+    jumphost: Jumphost, tk_home: AppPaths, events: EventLog, target_port: int, **kw: object
+) -> Tunnel:
     jumphost.pin(tk_home)
     profile = jumphost.profile(target_port, **kw)
-    tunnel = Tunnel(profile, ssh.load_private_key(profile.key_path), tk_home.known_hosts_file, events)
+    tunnel = Tunnel(
+        profile, ssh.load_private_key(profile.key_path), tk_home.known_hosts_file, events
+    )
     tunnel.start()
     return tunnel
 
 
 @pytest.fixture
-def running(jumphost: Jumphost, tk_home: AppPaths, events: EventLog, echo: TcpServer) -> Iterator[Tunnel]:
+def running(
+    jumphost: Jumphost, tk_home: AppPaths, events: EventLog, echo: TcpServer
+) -> Iterator[Tunnel]:
     tunnel = start_tunnel(jumphost, tk_home, events, echo.port)
     try:
         events.wait_for(State.CONNECTED)
@@ -67,14 +73,18 @@ def _random_bytes(size: int) -> bytes:
     return os.urandom(size)
 
 
-def test_64_mib_each_way_arrives_intact(jumphost: Jumphost, tk_home: AppPaths, events: EventLog) -> None:
+def test_64_mib_each_way_arrives_intact(
+    jumphost: Jumphost, tk_home: AppPaths, events: EventLog
+) -> None:
     size = 64 * 1024 * 1024
     to_target = _random_bytes(size)
     to_vendor = _random_bytes(size)
     received_at_target: list[bytes] = []
 
     def target(conn: socket.socket) -> None:
-        sender = threading.Thread(target=lambda: (conn.sendall(to_vendor), conn.shutdown(socket.SHUT_WR)))
+        sender = threading.Thread(
+            target=lambda: (conn.sendall(to_vendor), conn.shutdown(socket.SHUT_WR))
+        )
         sender.start()
         received_at_target.append(recv_all(conn))
         sender.join()
@@ -94,13 +104,17 @@ def test_64_mib_each_way_arrives_intact(jumphost: Jumphost, tk_home: AppPaths, e
         finally:
             assert tunnel.stop()
     assert hashlib.sha256(result[0]).hexdigest() == hashlib.sha256(to_vendor).hexdigest()
-    assert hashlib.sha256(received_at_target[0]).hexdigest() == hashlib.sha256(to_target).hexdigest()
+    assert (
+        hashlib.sha256(received_at_target[0]).hexdigest() == hashlib.sha256(to_target).hexdigest()
+    )
     snapshot = tunnel.counters.snapshot()
     assert snapshot["bytes_to_target"] == size
     assert snapshot["bytes_to_vendor"] == size
 
 
-def test_200_simultaneous_connections_each_echo_256_kib(running: Tunnel, jumphost: Jumphost) -> None:
+def test_200_simultaneous_connections_each_echo_256_kib(
+    running: Tunnel, jumphost: Jumphost
+) -> None:
     size = 256 * 1024
     barrier = threading.Barrier(200, timeout=60)
 
@@ -121,7 +135,9 @@ def test_200_simultaneous_connections_each_echo_256_kib(running: Tunnel, jumphos
     assert wait_until(lambda: running.counters.snapshot()["active_connections"] == 0, 30)
 
 
-def test_half_close_passes_through_both_ways(jumphost: Jumphost, tk_home: AppPaths, events: EventLog) -> None:
+def test_half_close_passes_through_both_ways(
+    jumphost: Jumphost, tk_home: AppPaths, events: EventLog
+) -> None:
     """The vendor sends its request and EOF; the target answers only after that EOF."""
 
     def target(conn: socket.socket) -> None:
@@ -193,9 +209,13 @@ def test_target_down_closes_the_channel_and_keeps_the_tunnel_up(
     assert State.RETRYING not in events.states()
 
 
-def test_unknown_host_key_is_refused(jumphost: Jumphost, tk_home: AppPaths, events: EventLog, echo: TcpServer) -> None:
+def test_unknown_host_key_is_refused(
+    jumphost: Jumphost, tk_home: AppPaths, events: EventLog, echo: TcpServer
+) -> None:
     profile = jumphost.profile(echo.port)
-    tunnel = Tunnel(profile, ssh.load_private_key(profile.key_path), tk_home.known_hosts_file, events)
+    tunnel = Tunnel(
+        profile, ssh.load_private_key(profile.key_path), tk_home.known_hosts_file, events
+    )
     tunnel.start()
     try:
         error = events.wait_for(State.ERROR)
@@ -213,9 +233,13 @@ def test_changed_host_key_is_refused_showing_both_fingerprints(
 
     other = ssh_keygen(tmp_path / "impostor", comment="impostor")
     impostor_pub = Path(f"{other}.pub").read_text().split()
-    tk_home.known_hosts_file.write_text(f"[127.0.0.1]:{jumphost.port} {impostor_pub[0]} {impostor_pub[1]}\n")
+    tk_home.known_hosts_file.write_text(
+        f"[127.0.0.1]:{jumphost.port} {impostor_pub[0]} {impostor_pub[1]}\n"
+    )
     profile = jumphost.profile(echo.port)
-    tunnel = Tunnel(profile, ssh.load_private_key(profile.key_path), tk_home.known_hosts_file, events)
+    tunnel = Tunnel(
+        profile, ssh.load_private_key(profile.key_path), tk_home.known_hosts_file, events
+    )
     tunnel.start()
     try:
         error = events.wait_for(State.ERROR)
@@ -274,8 +298,14 @@ def test_forward_denied_by_permitlisten_is_an_error_state(
     ],
 )
 def test_bind_address_is_sent_as_ssh_sends_it(
-    tmp_path: Path, client_key: Path, tk_home: AppPaths, events: EventLog, echo: TcpServer,
-    bind: str | None, permit: str, expect_ok: bool,
+    tmp_path: Path,
+    client_key: Path,
+    tk_home: AppPaths,
+    events: EventLog,
+    echo: TcpServer,
+    bind: str | None,
+    permit: str,
+    expect_ok: bool,
 ) -> None:
     from tests.conftest import Jumphost as JH
     from tests.support.net import free_port

@@ -84,7 +84,7 @@ LogLevel VERBOSE
         if os.geteuid() == 0:
             Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
         subprocess.run([SSHD, "-t", "-f", str(self.config)], check=True)
-        self.proc = subprocess.Popen(  # noqa: S603
+        self.proc = subprocess.Popen(
             [SSHD, "-D", "-e", "-f", str(self.config), "-E", str(self.log_file)],
             stdin=subprocess.DEVNULL,
         )

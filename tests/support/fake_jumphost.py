@@ -1,0 +1,114 @@
+"""An in-process paramiko server that plays a misbehaving jumphost (for hostile cases only)."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import paramiko
+
+
+class _Interface(paramiko.ServerInterface):  # type: ignore[misc]
+    def __init__(self, owner: HostileJumphost) -> None:
+        self.owner = owner
+
+    def get_allowed_auths(self, username: str) -> str:
+        return "publickey"
+
+    def check_auth_publickey(self, username: str, key: Any) -> int:
+        if self.owner.open_before_auth_reply is not None:
+            self.owner.early = send_channel_open(
+                self.owner.transport, *self.owner.open_before_auth_reply
+            )
+        return paramiko.AUTH_SUCCESSFUL
+
+    def check_port_forward_request(self, address: str, port: int) -> int:
+        self.owner.forward_requests.append((address, port))
+        self.owner.forward_requested.set()
+        return port
+
+    def cancel_port_forward_request(self, address: str, port: int) -> None:
+        return None
+
+
+def send_channel_open(transport: Any, address: str, port: int) -> tuple[int, threading.Event]:
+    """Queue a ``forwarded-tcpip`` open from the transport thread without waiting for it.
+
+    Used to put a channel open on the wire before the auth reply, so the client sees it
+    before it could have requested any forward. Returns (channel id, answered event).
+    """
+    from paramiko.channel import Channel
+    from paramiko.common import cMSG_CHANNEL_OPEN
+    from paramiko.message import Message
+
+    with transport.lock:
+        chanid = transport._next_channel()
+        channel = Channel(chanid)
+        transport._channels.put(chanid, channel)
+        answered = threading.Event()
+        transport.channel_events[chanid] = answered
+        channel._set_transport(transport)
+        channel._set_window(2**21, 32768)
+    message = Message()
+    message.add_byte(cMSG_CHANNEL_OPEN)
+    message.add_string("forwarded-tcpip")
+    message.add_int(chanid)
+    message.add_int(2**21)
+    message.add_int(32768)
+    message.add_string(address)
+    message.add_int(port)
+    message.add_string("203.0.113.9")
+    message.add_int(5555)
+    transport._send_message(message)
+    return chanid, answered
+
+
+class HostileJumphost:
+    """Accepts one client; ``script(transport)`` then does whatever a bad server might."""
+
+    def __init__(self, script: Callable[[Any, HostileJumphost], None]) -> None:
+        self.host_key = paramiko.ECDSAKey.generate()
+        self._script = script
+        self._listener = socket.socket()
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(4)
+        self.port: int = self._listener.getsockname()[1]
+        self.forward_requests: list[tuple[str, int]] = []
+        self.forward_requested = threading.Event()
+        self.script_done = threading.Event()
+        self.results: dict[str, Any] = {}
+        self.transport: Any = None
+        self.open_before_auth_reply: tuple[str, int] | None = None
+        self.early: tuple[int, threading.Event] | None = None
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        try:
+            conn, _ = self._listener.accept()
+        except OSError:
+            return
+        transport = paramiko.Transport(conn)
+        self.transport = transport
+        transport.add_server_key(self.key)
+        try:
+            transport.start_server(server=_Interface(self))
+            self._script(transport, self)
+        except Exception as exc:  # recorded for the test to see
+            self.results["error"] = exc
+        finally:
+            self.script_done.set()
+
+    @property
+    def key(self) -> Any:
+        return self.host_key
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self._listener.close()
+        if self.transport is not None:
+            self.transport.close()
+        self._thread.join(10)
