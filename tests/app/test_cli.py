@@ -366,3 +366,60 @@ def test_run_retries_network_trouble_instead_of_exiting(
             proc.kill()
             proc.wait(10)
     assert proc.returncode == 0
+
+
+def _trust_on_a_terminal(answer: bytes) -> tuple[int, str]:
+    """Run `trust` with a pseudo-terminal as stdin/stdout and type ``answer`` at the prompt."""
+    import pty
+    import select
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app", "trust", "db"],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        cwd=ROOT,
+        close_fds=True,
+    )
+    os.close(slave)
+    output = b""
+    answered = False
+    deadline = time.monotonic() + 60
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 1.0)
+            if ready:
+                try:
+                    chunk = os.read(master, 4096)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                output += chunk
+            if not answered and b"[y/N]" in output:
+                os.write(master, answer)
+                answered = True
+            if proc.poll() is not None and not ready:
+                break
+        code = proc.wait(30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+        os.close(master)
+    return code, output.decode(errors="replace")
+
+
+def test_trust_asks_on_a_terminal(jumphost: Jumphost, tk_home: AppPaths, echo: TcpServer) -> None:
+    add_profile(jumphost, echo.port)
+    code, output = _trust_on_a_terminal(b"n\n")
+    assert code == 1
+    assert "Not trusted" in output
+    assert not tk_home.known_hosts_file.exists()
+    code, output = _trust_on_a_terminal(b"y\n")
+    assert code == 0, output
+    assert "Pinned SHA256:" in output
+    assert tk_home.known_hosts_file.read_text().startswith(
+        f"[127.0.0.1]:{jumphost.port} ssh-ed25519 "
+    )

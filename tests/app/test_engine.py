@@ -336,6 +336,7 @@ def test_stop_cancels_the_forward_and_leaves_nothing_behind(
     jumphost: Jumphost, tk_home: AppPaths, events: EventLog, echo: TcpServer
 ) -> None:
     before = {t.ident for t in threading.enumerate()}
+    sockets_before = _socket_fds()
     tunnel = start_tunnel(jumphost, tk_home, events, echo.port)
     events.wait_for(State.CONNECTED)
     open_conns = [vendor_connect(jumphost) for _ in range(5)]
@@ -352,6 +353,20 @@ def test_stop_cancels_the_forward_and_leaves_nothing_behind(
     assert wait_until(lambda: {t.ident for t in threading.enumerate()} <= before, 10), [
         t.name for t in threading.enumerate() if t.ident not in before
     ]
+    assert wait_until(lambda: _socket_fds() <= sockets_before, 10), _socket_fds() - sockets_before
+
+
+def _socket_fds() -> set[str]:
+    """This process's open sockets, by inode."""
+    found = set()
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            link = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        if link.startswith("socket:"):
+            found.add(link)
+    return found
 
 
 def test_reconnects_after_the_jumphost_restarts(
