@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 @dataclass
 class Backoff:
-    """Delays of ``uniform(0, min(cap, base * 2**n))``; ``reset()`` after a stable link."""
+    """Delays of ``uniform(base, c)``, ``c = min(cap, base * 2**n)``; ``reset()`` when stable."""
 
     base: float = 1.0
     cap: float = 60.0
@@ -16,7 +16,7 @@ class Backoff:
     rng: random.Random = field(default_factory=random.Random, repr=False)
 
     def ceiling(self) -> float:
-        return min(self.cap, self.base * (2 ** min(self.attempts, 32)))
+        return min(self.cap, self.base * 2.0 ** min(self.attempts, 32))
 
     def next_delay(self) -> float:
         ceiling = self.ceiling()

@@ -36,9 +36,7 @@ class CorruptConfigFile(ConfigError):
 
 class UnknownProfile(ConfigError):
     def __init__(self, name: str) -> None:
-        super().__init__(
-            f"there is no tunnel named {name!r} (see `tunnelkeeper list`)."
-        )
+        super().__init__(f"there is no tunnel named {name!r} (see `tunnelkeeper list`).")
         self.name = name
 
 
@@ -58,9 +56,7 @@ class KeyUnreadable(ConfigError):
 
 class KeyPassphraseNeeded(ConfigError):
     def __init__(self, path: str) -> None:
-        super().__init__(
-            f"the private key {path} is protected by a passphrase and none was given."
-        )
+        super().__init__(f"the private key {path} is protected by a passphrase and none was given.")
         self.path = path
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 
-class State(str, Enum):
+class State(StrEnum):
     CONNECTING = "connecting"
     CONNECTED = "connected"
     RETRYING = "retrying"
@@ -28,14 +28,19 @@ class TunnelEvent:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> str:
+        # A naive time is taken as UTC; an aware one is converted, so "ts" always ends in Z.
+        ts = self.ts if self.ts.tzinfo is not None else self.ts.replace(tzinfo=UTC)
+        stamp = ts.astimezone(UTC).isoformat(timespec="milliseconds")
         body: dict[str, Any] = {
-            "ts": self.ts.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "ts": stamp.removesuffix("+00:00") + "Z",
             "tunnel": self.tunnel,
             "state": self.state.value,
             "detail": self.detail,
         }
-        body.update(self.extra)
-        return json.dumps(body, ensure_ascii=False)
+        for key, value in self.extra.items():
+            body.setdefault(key, value)  # extras never overwrite the four fixed keys
+        # default=str: an odd extra (a Path, an exception) must not stop the event stream.
+        return json.dumps(body, ensure_ascii=False, default=str)
 
     def human(self) -> str:
         return f"{self.tunnel}: {self.state.value} — {self.detail}"

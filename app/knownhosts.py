@@ -65,6 +65,32 @@ def _match_hashed(pattern: str, name: str) -> bool:
     return hmac.compare_digest(mine, digest)
 
 
+def _lines(text: str) -> list[str]:
+    """Split like OpenSSH (on ``\\n`` only, dropping a ``\\r`` before it).
+
+    ``str.splitlines`` would also break on form feeds, U+2028 and friends, which can
+    sit inside a comment: line numbers would drift and rewriting would split the comment.
+    """
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return [line.removesuffix("\r") for line in lines]
+
+
+def _blob_type(blob: bytes) -> str | None:
+    """The key type named at the start of an SSH public key blob, or None if unreadable."""
+    if len(blob) < 4:
+        return None
+    size = int.from_bytes(blob[:4], "big")
+    name = blob[4 : 4 + size]
+    if size == 0 or len(name) != size:
+        return None
+    try:
+        return name.decode("ascii")
+    except UnicodeDecodeError:
+        return None
+
+
 def _wildcard(pattern: str) -> re.Pattern[str]:
     """OpenSSH host patterns know only ``*`` and ``?`` (brackets are literal)."""
     parts = (".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
@@ -78,7 +104,7 @@ def match_patterns(patterns: Iterable[str], name: str) -> bool:
         negate = raw.startswith("!")
         pattern = raw[1:] if negate else raw
         if pattern.startswith("|"):
-            hit = _match_hashed(pattern, name)
+            hit = _match_hashed(pattern, name.lower())
         else:
             hit = _wildcard(pattern.lower()).fullmatch(name.lower()) is not None
         if hit and negate:
@@ -91,7 +117,7 @@ def parse(text: str) -> ParsedFile:
     """Parse known_hosts text; bad lines become problems, never exceptions."""
     entries: list[Entry] = []
     problems: list[Problem] = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(_lines(text), start=1):
         stripped = line.strip()
         if not stripped or stripped.startswith("#"):
             continue
@@ -113,14 +139,15 @@ def parse(text: str) -> ParsedFile:
         except (binascii.Error, ValueError):
             problems.append(Problem(number, "the key is not valid base64"))
             continue
+        if _blob_type(blob) != key_type:
+            problems.append(Problem(number, f"the key is not a {key_type} key"))
+            continue
         if marker is Marker.CERT_AUTHORITY:
             problems.append(
                 Problem(number, "@cert-authority lines are not supported and were skipped")
             )
             continue
-        entries.append(
-            Entry(number, marker, tuple(patterns.split(",")), key_type, blob)
-        )
+        entries.append(Entry(number, marker, tuple(patterns.split(",")), key_type, blob))
     return ParsedFile(tuple(entries), tuple(problems))
 
 
@@ -157,8 +184,9 @@ def replace_host(text: str, pattern: str, new_line: str) -> str:
 
     Lines naming other hosts, hashed lines and marker lines are kept as they were.
     """
+    pattern = pattern.lower()
     kept: list[str] = []
-    for line in text.splitlines():
+    for line in _lines(text):
         fields = line.split()
         if fields and not fields[0].startswith(("@", "#", "|")):
             names = fields[0].split(",")
@@ -166,7 +194,8 @@ def replace_host(text: str, pattern: str, new_line: str) -> str:
                 rest = [n for n in names if n.lower() != pattern]
                 if not rest:
                     continue
-                line = " ".join([",".join(rest), *fields[1:]])
+                kept.append(" ".join([",".join(rest), *fields[1:]]))
+                continue
         kept.append(line)
     kept.append(new_line)
     return "\n".join(kept) + "\n"

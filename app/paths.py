@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,7 +56,12 @@ def app_paths(environ: dict[str, str] | None = None) -> AppPaths:
             runtime_dir=root / "run",
         )
     dirs = platformdirs.PlatformDirs(APP_NAME, appauthor=False)
-    runtime = Path(dirs.user_runtime_dir) if os.name == "posix" else Path(dirs.user_cache_dir)
+    with warnings.catch_warnings():
+        # Without a usable XDG_RUNTIME_DIR (cron, sudo, system services) platformdirs warns
+        # and falls back to a private folder of its own; the folder is fine, the warning
+        # would only be noise on every command.
+        warnings.simplefilter("ignore")
+        runtime = Path(dirs.user_runtime_dir) if os.name == "posix" else Path(dirs.user_cache_dir)
     return AppPaths(
         config_dir=Path(dirs.user_config_dir),
         data_dir=Path(dirs.user_data_dir),

@@ -9,10 +9,15 @@ from typing import Any
 
 from app.errors import InvalidField
 
-NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+# All patterns are used with fullmatch(): "$" alone would also accept a trailing newline.
+NAME_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 # RFC 1123 labels; a trailing dot (fully qualified) is allowed.
-_LABEL_RE = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
-_USER_RE = re.compile(r"^[A-Za-z0-9._][A-Za-z0-9._@-]{0,63}$")
+_LABEL_RE = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
+_USER_RE = re.compile(r"[A-Za-z0-9._][A-Za-z0-9._@-]{0,63}")
+# ASCII digits only: int() alone would also take "+80", "8_0" and non-ASCII digits.
+_PORT_TEXT_RE = re.compile(r"[0-9]{1,5}")
+# An IPv6 zone is an interface name or index; ipaddress would take any text (spaces, "]").
+_ZONE_RE = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 DEFAULT_SSH_PORT = 22
 DEFAULT_KEEPALIVE_INTERVAL = 10
@@ -68,10 +73,10 @@ def forward_bind_address(remote_bind: str | None) -> str:
 
 
 def validate_name(name: str) -> str:
-    if not NAME_RE.match(name):
+    if not NAME_RE.fullmatch(name):
         raise InvalidField(
             "name",
-            f"{name!r} is not a valid tunnel name; use 1–64 letters, digits, '-' or '_'.",
+            f"{name!r} is not a valid tunnel name; use 1–64 letters, digits, '-' or '_'.",  # noqa: RUF001
         )
     return name
 
@@ -79,39 +84,45 @@ def validate_name(name: str) -> str:
 def validate_port(value: object, field_name: str) -> int:
     if isinstance(value, bool):
         raise InvalidField(field_name, f"{value!r} is not a port number.")
-    try:
-        port = int(str(value).strip()) if not isinstance(value, int) else value
-    except ValueError:
-        raise InvalidField(field_name, f"{value!r} is not a port number.") from None
+    if isinstance(value, int):
+        port = value
+    else:
+        text = str(value).strip()
+        if not _PORT_TEXT_RE.fullmatch(text):
+            raise InvalidField(field_name, f"{value!r} is not a port number.")
+        port = int(text)
     if not 1 <= port <= 65535:
-        raise InvalidField(field_name, f"{port} is out of range; a port is 1–65535.")
+        raise InvalidField(field_name, f"{port} is out of range; a port is 1–65535.")  # noqa: RUF001
     return port
 
 
 def is_ip_address(text: str) -> bool:
     try:
-        ipaddress.ip_address(text)
+        address = ipaddress.ip_address(text)
     except ValueError:
         return False
-    return True
+    zone = getattr(address, "scope_id", None)
+    return zone is None or _ZONE_RE.fullmatch(zone) is not None
 
 
 def validate_host(value: str, field_name: str) -> str:
     host = value.strip()
-    if host.startswith("[") and host.endswith("]"):
+    bracketed = host.startswith("[") and host.endswith("]")
+    if bracketed:
         host = host[1:-1]
     if not host:
         raise InvalidField(field_name, "a host name or IP address is required.")
+    if bracketed and not (":" in host and is_ip_address(host)):
+        raise InvalidField(field_name, f"{value!r}: only an IPv6 address goes in brackets.")
     if is_ip_address(host):
         return host
     if ":" in host:
         raise InvalidField(
             field_name,
-            f"{value!r} is not a valid IP address or host name "
-            "(put the port in its own field).",
+            f"{value!r} is not a valid IP address or host name (put the port in its own field).",
         )
     name = host[:-1] if host.endswith(".") else host
-    if len(name) > 253 or not all(_LABEL_RE.match(label) for label in name.split(".")):
+    if len(name) > 253 or not all(_LABEL_RE.fullmatch(label) for label in name.split(".")):
         raise InvalidField(field_name, f"{value!r} is not a valid host name or IP address.")
     if name.replace(".", "").isdigit():
         raise InvalidField(field_name, f"{value!r} is not a valid IPv4 address.")
@@ -122,13 +133,18 @@ def validate_bind(value: str | None) -> str | None:
     if value is None:
         return None
     text = value.strip()
+    if text == "" and value != "":
+        raise InvalidField(
+            "remote_bind",
+            "only spaces given; leave it out for localhost, or use '*' for every address.",
+        )
     if text in ("", "*", "localhost"):
         return text
     return validate_host(text, "remote_bind")
 
 
 def validate_user(value: str) -> str:
-    if not _USER_RE.match(value):
+    if not _USER_RE.fullmatch(value):
         raise InvalidField("user", f"{value!r} is not a valid SSH user name.")
     return value
 

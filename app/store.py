@@ -24,7 +24,7 @@ class ProfileStore:
 
     def _read_raw(self) -> dict[str, Any]:
         try:
-            text = self.path.read_text(encoding="utf-8")
+            text = self.path.read_text(encoding="utf-8-sig")
         except FileNotFoundError:
             return {}
         except UnicodeDecodeError as exc:
@@ -40,14 +40,22 @@ class ProfileStore:
             raise CorruptConfigFile(str(self.path), "'tunnels' must hold one table per tunnel")
         return data
 
-    def _line_of(self, name: str) -> int | None:
+    def _line_of(self, name: str, field: str | None = None) -> int | None:
+        """The line of ``field`` in the tunnel's table, else of the table's header."""
         try:
-            lines = self.path.read_text(encoding="utf-8").splitlines()
-        except OSError:
+            # split on "\n" only, as TOML (and tomllib's line numbers) do
+            lines = self.path.read_text(encoding="utf-8-sig").split("\n")
+        except (OSError, UnicodeDecodeError):
             return None
-        pattern = re.compile(rf"^\s*\[\s*tunnels\s*\.\s*[\"']?{re.escape(name)}[\"']?\s*\]")
+        header = re.compile(rf"^\s*\[\s*tunnels\s*\.\s*[\"']?{re.escape(name)}[\"']?\s*\]")
+        key = re.compile(rf"^\s*[\"']?{re.escape(field)}[\"']?\s*=") if field else None
         for number, line in enumerate(lines, start=1):
-            if pattern.match(line):
+            if header.match(line):
+                for offset, later in enumerate(lines[number:], start=number + 1):
+                    if later.lstrip().startswith("["):
+                        break
+                    if key is not None and key.match(later):
+                        return offset
                 return number
         return None
 
@@ -59,11 +67,9 @@ class ProfileStore:
             try:
                 profiles[name] = profile_from_dict(name, fields)
             except InvalidField as exc:
-                line = self._line_of(name)
+                line = self._line_of(name, exc.field)
                 where = f"line {line}, " if line else ""
-                raise CorruptConfigFile(
-                    str(self.path), f"{where}tunnel {name!r}: {exc}"
-                ) from None
+                raise CorruptConfigFile(str(self.path), f"{where}tunnel {name!r}: {exc}") from None
         return profiles
 
     def get(self, name: str) -> Profile:
@@ -82,14 +88,30 @@ class ProfileStore:
         tunnels[profile.name].pop("name", None)
         self._write(data)
 
-    def remove(self, name: str) -> Profile:
+    def remove(self, name: str) -> Profile | None:
+        """Remove a tunnel and return it; an entry too broken to load can still be removed
+        by its own name (then ``None`` is returned)."""
         data = self._read_raw()
-        profiles = self.load()
-        if name not in profiles:
+        if name not in data.get("tunnels", {}):
             raise UnknownProfile(name)
+        try:
+            removed: Profile | None = self.load()[name]
+        except CorruptConfigFile:
+            remaining = {k: v for k, v in data["tunnels"].items() if k != name}
+            # Only the broken entry itself may go; anything else waits until it is fixed.
+            ProfileStore._check_entries(remaining, self)
+            removed = None
         del data["tunnels"][name]
         self._write(data)
-        return profiles[name]
+        return removed
+
+    @staticmethod
+    def _check_entries(tunnels: dict[str, Any], store: ProfileStore) -> None:
+        for entry_name, fields in tunnels.items():
+            try:
+                profile_from_dict(entry_name, fields)
+            except InvalidField:
+                store.load()  # raises with the line of the first bad entry
 
     def _write(self, data: dict[str, Any]) -> None:
         body = tomli_w.dumps(data)
