@@ -33,7 +33,7 @@ class MariaDB:
     """A mariadbd with its own datadir, socket and port; nothing read from /etc/mysql."""
 
     user = "tunnelkeeper"
-    password = "tk-test-password"  # noqa: S105 - a throwaway server on loopback
+    password = "tk-test-password"  # a throwaway server on loopback only
 
     def __init__(self, workdir: Path, port: int | None = None) -> None:
         self.dir = workdir
@@ -74,9 +74,8 @@ class MariaDB:
             check=False,
         )
         if result.returncode != 0:
-            raise RuntimeError(
-                f"mariadb-install-db failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
-            )
+            output = f"{result.stdout}\n{result.stderr}"
+            raise RuntimeError(f"mariadb-install-db failed ({result.returncode}):\n{output}")
 
     def start(self, timeout: float = START_TIMEOUT) -> None:
         self.install()
