@@ -1,4 +1,4 @@
-"""The tunnel engine: one worker thread per tunnel that connects, forwards and retries."""
+"""The tunnel engine: one worker thread per tunnel that connects, forwards, watches and heals."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,6 @@ from app import knownhosts, ssh
 from app.backoff import Backoff
 from app.errors import (
     AuthRejected,
-    ConfigError,
     ConnectionTrouble,
     ForwardRefused,
     HostKeyChanged,
@@ -24,14 +24,26 @@ from app.errors import (
     TunnelkeeperError,
 )
 from app.events import State, TunnelEvent
-from app.forward import Counters, Forwarder
+from app.forward import MAX_CHANNELS, Counters, Forwarder
 from app.profile import Profile
+from app.supervise import (
+    Decision,
+    Failure,
+    Liveness,
+    Policy,
+    Probe,
+    RecentCount,
+    clock_jumped,
+    was_frozen,
+)
 
 log = logging.getLogger(__name__)
 
 EventSink = Callable[[TunnelEvent], None]
 STOP_TIMEOUT = 5.0
-LIVENESS_POLL = 0.5
+POLL = 1.0  # longest sleep between checks of the link while connected
+WAKE_PROBE_DEADLINE = 5.0  # after a wake, how long a silent link may take to answer
+WARNING_EVERY = 5.0  # at most one target warning event per this many seconds
 
 
 def read_known_hosts(path: Path) -> knownhosts.ParsedFile:
@@ -45,11 +57,46 @@ def read_known_hosts(path: Path) -> knownhosts.ParsedFile:
     return parsed
 
 
+def _iso(wall: float | None) -> str | None:
+    if not wall:
+        return None
+    stamp = datetime.fromtimestamp(wall, UTC).isoformat(timespec="seconds")
+    return stamp.replace("+00:00", "Z")
+
+
+def _file_stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return info.st_mtime_ns, info.st_size
+
+
+class _Kick:
+    """Why the worker was woken early: stop, reconnect now, network change or wake."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self._lock = threading.Lock()
+        self._reasons: set[str] = set()
+
+    def fire(self, reason: str) -> None:
+        with self._lock:
+            self._reasons.add(reason)
+        self.event.set()
+
+    def take(self) -> set[str]:
+        with self._lock:
+            reasons, self._reasons = self._reasons, set()
+            self.event.clear()
+        return reasons
+
+
 class Tunnel:
     """Keeps one profile's reverse forward up until ``stop()``.
 
-    Runs on its own thread; reports through ``sink`` (called on that thread or on
-    forwarding threads — a GUI must marshal to its own thread).
+    Runs on its own thread and reports through ``sink``, which is called on that thread or
+    on forwarding threads: a GUI must hand events to its own thread.
     """
 
     def __init__(
@@ -60,16 +107,21 @@ class Tunnel:
         sink: EventSink,
         backoff: Backoff | None = None,
         connect_timeout: float = ssh.CONNECT_TIMEOUT,
+        max_channels: int = MAX_CHANNELS,
     ) -> None:
         self.profile = profile
         self._key = key
         self._known_hosts = known_hosts
         self._sink = sink
-        self._backoff = backoff or Backoff()
+        self._policy = Policy(backoff or Backoff())
         self._connect_timeout = connect_timeout
+        self._max_channels = max_channels
+        self._liveness = Liveness(profile.keepalive_interval, profile.keepalive_count_max)
         self._stop = threading.Event()
+        self._kick = _Kick()
         self._lock = threading.Lock()
         self._sock: socket.socket | None = None
+        self._watched: ssh.WatchedSocket | None = None
         self._transport: Any = None
         self._forwarder: Forwarder | None = None
         self._requests: ssh.GlobalRequests | None = None
@@ -78,10 +130,16 @@ class Tunnel:
         )
         self.counters = Counters()
         self.state = State.STOPPED
-        self.detail = ""
+        self.detail = "not started."
+        self.since = time.time()
         self.reconnects = 0
+        self.connections = 0
+        self.next_retry_at: float | None = None
+        self.warning: str | None = None
+        self._target_failures = RecentCount()
+        self._last_warning = 0.0
 
-    # --- public ---------------------------------------------------------------------
+    # --- public, callable from any thread ----------------------------------------------
 
     def start(self) -> None:
         self._thread.start()
@@ -89,23 +147,278 @@ class Tunnel:
     def stop(self, timeout: float = STOP_TIMEOUT) -> bool:
         """Cancel the forward, close the connection and wait; True if it ended in time."""
         self._stop.set()
-        self._abort_connection()
+        self._kick.fire("stop")
+        if self.state is not State.CONNECTED:
+            self._abort_connection()  # interrupt a handshake; a live link is shut cleanly
         self._thread.join(timeout)
         return not self._thread.is_alive()
+
+    def reconnect_now(self) -> None:
+        """The user asked: drop the current link (if any) and connect at once."""
+        self._kick.fire("reconnect")
+
+    def network_changed(self) -> None:
+        """The OS reports a network change: retry at once, or check a live link now."""
+        self._kick.fire("network")
+
+    def woke(self) -> None:
+        """The machine resumed (or the process was continued): same as a network change."""
+        self._kick.fire("wake")
 
     @property
     def running(self) -> bool:
         return self._thread.is_alive()
 
-    # --- internals ------------------------------------------------------------------
+    def status(self) -> dict[str, Any]:
+        """A snapshot of state and statistics (JSON-ready)."""
+        counters = self.counters.snapshot()
+        return {
+            "tunnel": self.profile.name,
+            "state": self.state.value,
+            "detail": self.detail,
+            "since": _iso(self.since),
+            "reconnects": self.reconnects,
+            "bytes_to_target": counters["bytes_to_target"],
+            "bytes_to_vendor": counters["bytes_to_vendor"],
+            "active_connections": counters["active_connections"],
+            "total_connections": counters["total_connections"],
+            "vendor_last_connected": _iso(counters["last_connection_at"]),
+            "next_retry_at": _iso(self.next_retry_at),
+            "warning": self.warning,
+        }
+
+    # --- reporting ---------------------------------------------------------------------
 
     def _emit(self, state: State, detail: str, **extra: Any) -> None:
+        if state is not self.state:
+            self.since = time.time()
         self.state, self.detail = state, detail
+        stats = self.status()
+        extra.setdefault("reconnects", stats["reconnects"])
+        if self.next_retry_at is not None and state in (State.RETRYING, State.ERROR):
+            extra.setdefault("next_retry_at", stats["next_retry_at"])
         event = TunnelEvent(self.profile.name, state, detail, extra=extra)
         try:
             self._sink(event)
         except Exception:
             log.exception("event sink failed")
+
+    def _target_trouble(self, detail: str) -> None:
+        now = time.monotonic()
+        count = self._target_failures.add(now)
+        plural = "connection" if count == 1 else "connections"
+        self.warning = (
+            f"target {self._forwarder_label()} refused {count} {plural} in the last minute"
+        )
+        log.warning("%s: %s", self.profile.name, detail)
+        if count == 1 or now - self._last_warning >= WARNING_EVERY:
+            self._last_warning = now
+            if self.state is State.CONNECTED:
+                self._emit(
+                    State.CONNECTED,
+                    f"{self.warning} ({detail}); the tunnel stays up.",
+                    warning="target",
+                )
+
+    def _forwarder_label(self) -> str:
+        return self.profile.target
+
+    # --- the worker ----------------------------------------------------------------------
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.is_set():
+                decision = self._attempt()
+                if self._stop.is_set() or decision is None:
+                    break
+                self._wait(decision)
+        finally:
+            self.next_retry_at = None
+            self._emit(State.STOPPED, "the tunnel is stopped.")
+
+    def _wait(self, decision: Decision) -> None:
+        """Sleep until the next attempt: the backoff, a kick, a wake, or (for host-key
+        trouble) until the known_hosts file changes."""
+        delay = decision.delay
+        self.next_retry_at = None if delay is None else time.time() + delay
+        self._emit(decision.state, decision.detail)
+        deadline = None if delay is None else time.monotonic() + delay
+        stamp = _file_stamp(self._known_hosts)
+        offset = time.time() - time.monotonic()
+        while not self._stop.is_set():
+            step = POLL if deadline is None else min(POLL, deadline - time.monotonic())
+            if step <= 0:
+                break
+            before = time.monotonic()
+            kicked = self._kick.event.wait(step)
+            reasons = self._kick.take() if kicked else set()
+            if "stop" in reasons or self._stop.is_set():
+                break
+            if "reconnect" in reasons:
+                break
+            if delay is None:
+                if _file_stamp(self._known_hosts) != stamp:
+                    break  # the user trusted again
+                continue
+            new_offset = time.time() - time.monotonic()
+            if reasons & {"network", "wake"} or clock_jumped(offset, new_offset):
+                break
+            if was_frozen(step, time.monotonic() - before):
+                break
+            offset = new_offset
+        self.next_retry_at = None
+
+    def _attempt(self) -> Decision | None:
+        """One connection's life; returns what to do next (None: stop)."""
+        profile = self.profile
+        endpoint = ssh.Endpoint(profile.jumphost, profile.ssh_port)
+        self._emit(State.CONNECTING, f"connecting to {endpoint.label} as {profile.user}.")
+        try:
+            self._connect(endpoint)
+        except (HostKeyChanged, HostKeyRevoked, HostKeyUnknown) as exc:
+            return self._failed(endpoint, Failure.HOST_KEY, exc)
+        except AuthRejected as exc:
+            return self._failed(endpoint, Failure.AUTH_REJECTED, exc)
+        except ForwardRefused as exc:
+            return self._failed(endpoint, Failure.FORWARD_REFUSED, exc)
+        except TunnelkeeperError as exc:
+            return self._failed(endpoint, Failure.NETWORK, exc)
+        except Exception as exc:  # never let the worker die silently
+            log.exception("unexpected failure in tunnel %s", profile.name)
+            return self._failed(endpoint, Failure.NETWORK, Exception(f"unexpected problem: {exc}"))
+
+        now = time.monotonic()
+        if self.connections:
+            self.reconnects += 1
+        self.connections += 1
+        self._policy.connected(now)
+        self.warning = None
+        self._emit(
+            State.CONNECTED,
+            f"the jumphost {endpoint.label} is listening on "
+            f"{profile.forward_bind or '*'}:{profile.remote_port} and forwards to "
+            f"{profile.target}.",
+        )
+        reason = self._watch(endpoint)
+        if self._stop.is_set():
+            return None
+        return self._policy.failed(Failure.NETWORK, reason, time.monotonic())
+
+    def _failed(self, endpoint: ssh.Endpoint, failure: Failure, exc: Exception) -> Decision | None:
+        self._teardown(endpoint)
+        if self._stop.is_set():
+            return None
+        return self._policy.failed(
+            failure, str(exc), time.monotonic(), port=self.profile.remote_port
+        )
+
+    def _connect(self, endpoint: ssh.Endpoint) -> None:
+        profile = self.profile
+        parsed = read_known_hosts(self._known_hosts)
+        pinned = knownhosts.pinned_for(parsed, endpoint.pattern)
+        sock = ssh.dial(endpoint, self._connect_timeout, cancel=self._stop)
+        watched = ssh.WatchedSocket(sock)
+        with self._lock:
+            self._sock, self._watched = sock, watched
+        if self._stop.is_set():
+            raise ConnectionTrouble("stopping")
+        transport = ssh.start_transport(
+            watched, endpoint, ssh.algorithms_for(pinned), self._connect_timeout
+        )
+        with self._lock:
+            self._transport = transport
+        if self._stop.is_set():
+            raise ConnectionTrouble("stopping")
+        ssh.verify_host_key(transport, parsed, endpoint, profile.name)
+        ssh.authenticate(transport, profile.user, self._key, endpoint)
+        forwarder = Forwarder(
+            profile.forward_bind,
+            profile.remote_port,
+            (profile.target_host, profile.target_port),
+            self._target_trouble,
+            counters=self.counters,
+            max_channels=self._max_channels,
+        )
+        self._forwarder = forwarder
+        # Installed before asking, so a channel racing the reply is not rejected; the gate
+        # refuses anything but the (address, port) we request, and anything past the limit.
+        transport.channel_gate = forwarder.admit
+        transport._tcp_handler = forwarder.handle_channel
+        requests = ssh.GlobalRequests(transport)
+        self._requests = requests
+        forwarder.arm()
+        ssh.request_forward(requests, profile.forward_bind, profile.remote_port, endpoint)
+
+    def _watch(self, endpoint: ssh.Endpoint) -> str:
+        """Watch a live link until it is lost or we stop; return why it ended."""
+        transport, watched, requests = self._transport, self._watched, self._requests
+        assert watched is not None and requests is not None
+        liveness = self._liveness
+        probe: threading.Thread | None = None
+        wake_deadline: float | None = None
+        woke_at = 0.0
+        offset = time.time() - time.monotonic()
+
+        def send_probe() -> None:
+            with contextlib.suppress(Exception):
+                requests.request("keepalive@openssh.com", None, timeout=liveness.lost_after + 5)
+
+        while not self._stop.is_set():
+            if not transport.is_active():
+                error = transport.get_exception()
+                detail = str(error) if error else "the server closed the connection"
+                self._teardown(endpoint)
+                return f"the connection to {endpoint.label} was lost ({detail})"
+            now = time.monotonic()
+            probing = probe is not None and probe.is_alive()
+            action, wait = liveness.check(now, watched.last_rx, probing)
+            if wake_deadline is not None:
+                if watched.last_rx > woke_at:
+                    wake_deadline = None  # it answered after the wake
+                elif now >= wake_deadline:
+                    action = Probe.LOST
+                else:
+                    wait = min(wait, wake_deadline - now)
+            if action is Probe.LOST:
+                silence = now - watched.last_rx
+                self._teardown(endpoint)
+                return (
+                    f"no reply from the jumphost {endpoint.label} for {silence:.0f} s; "
+                    "the connection is considered lost"
+                )
+            if action is Probe.SEND:
+                probe = threading.Thread(target=send_probe, name="keepalive", daemon=True)
+                probe.start()
+                continue
+            step = min(wait, POLL)
+            reconnect, woke, offset = self._pause(step, offset)
+            if reconnect:
+                self._teardown(endpoint, cancel=True)
+                return "reconnecting as asked"
+            if woke and wake_deadline is None:
+                # the link may have died while we were away: prove it is alive now
+                woke_at = time.monotonic()
+                wake_deadline = woke_at + min(WAKE_PROBE_DEADLINE, liveness.interval)
+                if probe is None or not probe.is_alive():
+                    probe = threading.Thread(target=send_probe, name="keepalive", daemon=True)
+                    probe.start()
+        self._teardown(endpoint, cancel=True)
+        if probe is not None:
+            probe.join(1.0)
+        return "stopped"
+
+    def _pause(self, step: float, offset: float) -> tuple[bool, bool, float]:
+        """Sleep up to ``step`` s; report (reconnect asked, woke from sleep/freeze, offset)."""
+        before = time.monotonic()
+        kicked = self._kick.event.wait(max(step, 0.01))
+        reasons = self._kick.take() if kicked else set()
+        new_offset = time.time() - time.monotonic()
+        woke = bool(reasons & {"network", "wake"})
+        woke = woke or clock_jumped(offset, new_offset)
+        woke = woke or was_frozen(step, time.monotonic() - before)
+        return "reconnect" in reasons, woke, new_offset
+
+    # --- cleanup -------------------------------------------------------------------------
 
     def _abort_connection(self) -> None:
         with self._lock:
@@ -119,121 +432,6 @@ class Tunnel:
             with contextlib.suppress(OSError):
                 sock.close()
 
-    def _run(self) -> None:
-        try:
-            while not self._stop.is_set():
-                delay = self._attempt()
-                if self._stop.is_set():
-                    break
-                self._stop.wait(delay)
-        finally:
-            self._emit(State.STOPPED, "the tunnel is stopped.")
-
-    def _attempt(self) -> float:
-        """One connection's life; returns how long to wait before the next."""
-        profile = self.profile
-        endpoint = ssh.Endpoint(profile.jumphost, profile.ssh_port)
-        self._emit(State.CONNECTING, f"connecting to {endpoint.label} as {profile.user}.")
-        connected_at: float | None = None
-        try:
-            self._connect(endpoint)
-            connected_at = time.monotonic()
-            self._emit(
-                State.CONNECTED,
-                f"the jumphost {endpoint.label} is listening on "
-                f"{profile.forward_bind or '*'}:{profile.remote_port} and forwards to "
-                f"{profile.target}.",
-            )
-            reason = self._watch(endpoint)
-            if self._stop.is_set():
-                return 0.0
-            self.reconnects += 1
-            return self._retry(reason, connected_at)
-        except (HostKeyChanged, HostKeyRevoked, HostKeyUnknown, AuthRejected) as exc:
-            self._teardown(endpoint)
-            if self._stop.is_set():
-                return 0.0
-            self._emit(State.ERROR, str(exc))
-            return self._backoff.cap
-        except ForwardRefused as exc:
-            self._teardown(endpoint)
-            if self._stop.is_set():
-                return 0.0
-            delay = self._backoff.next_delay()
-            self._emit(State.ERROR, f"{exc} Retrying in {delay:.0f} s.", retry_in=round(delay, 1))
-            return delay
-        except (ConnectionTrouble, ConfigError) as exc:
-            self._teardown(endpoint)
-            if self._stop.is_set():
-                return 0.0
-            return self._retry(str(exc), connected_at)
-        except Exception as exc:  # never let the worker die silently
-            log.exception("unexpected failure in tunnel %s", profile.name)
-            self._teardown(endpoint)
-            if self._stop.is_set():
-                return 0.0
-            return self._retry(f"unexpected problem: {type(exc).__name__}: {exc}", connected_at)
-
-    def _retry(self, reason: str, connected_at: float | None) -> float:
-        if connected_at is not None and time.monotonic() - connected_at >= 60:
-            self._backoff.reset()
-        delay = self._backoff.next_delay()
-        sentence = reason.rstrip(".")
-        self._emit(
-            State.RETRYING, f"{sentence}; retrying in {delay:.0f} s.", retry_in=round(delay, 1)
-        )
-        return delay
-
-    def _connect(self, endpoint: ssh.Endpoint) -> None:
-        profile = self.profile
-        parsed = read_known_hosts(self._known_hosts)
-        pinned = knownhosts.pinned_for(parsed, endpoint.pattern)
-        sock = ssh.dial(endpoint, self._connect_timeout)
-        with self._lock:
-            self._sock = sock
-        if self._stop.is_set():
-            raise ConnectionTrouble("stopping")
-        transport = ssh.start_transport(
-            sock, endpoint, ssh.algorithms_for(pinned), self._connect_timeout
-        )
-        with self._lock:
-            self._transport = transport
-        if self._stop.is_set():
-            raise ConnectionTrouble("stopping")
-        ssh.verify_host_key(transport, parsed, endpoint, profile.name)
-        ssh.authenticate(transport, profile.user, self._key, endpoint)
-        transport.set_keepalive(0)
-        forwarder = Forwarder(
-            profile.forward_bind,
-            profile.remote_port,
-            (profile.target_host, profile.target_port),
-            self._target_trouble,
-            counters=self.counters,
-        )
-        self._forwarder = forwarder
-        # Installed before asking, so a channel racing the reply is not rejected; the
-        # forwarder itself refuses anything but the (address, port) we request.
-        transport._tcp_handler = forwarder.handle_channel
-        requests = ssh.GlobalRequests(transport)
-        self._requests = requests
-        forwarder.arm()
-        ssh.request_forward(requests, profile.forward_bind, profile.remote_port, endpoint)
-
-    def _target_trouble(self, detail: str) -> None:
-        self._emit(State.CONNECTED, f"{detail}; the tunnel stays up.", warning="target")
-
-    def _watch(self, endpoint: ssh.Endpoint) -> str:
-        """Wait until the link drops or we are told to stop; return why it ended."""
-        transport = self._transport
-        while not self._stop.wait(LIVENESS_POLL):
-            if not transport.is_active():
-                error = transport.get_exception()
-                self._teardown(endpoint)
-                detail = str(error) if error else "the server closed the connection"
-                return f"the connection to {endpoint.label} was lost ({detail})"
-        self._teardown(endpoint, cancel=True)
-        return "stopped"
-
     def _teardown(self, endpoint: ssh.Endpoint, cancel: bool = False) -> None:
         transport = self._transport
         requests, self._requests = self._requests, None
@@ -241,12 +439,9 @@ class Tunnel:
             ssh.cancel_forward(requests, self.profile.forward_bind, self.profile.remote_port)
         forwarder, self._forwarder = self._forwarder, None
         if forwarder is not None:
-            forwarder.close_all(timeout=2.0)
+            forwarder.close_all(timeout=1.5)
         self._abort_connection()
         with self._lock:
             self._sock = None
+            self._watched = None
             self._transport = None
-
-
-def describe_error(exc: TunnelkeeperError) -> str:
-    return str(exc)

@@ -6,11 +6,17 @@ import contextlib
 import logging
 import socket
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 log = logging.getLogger(__name__)
+
+# Channel-open answers (RFC 4254 section 5.1 reason codes; 0 accepts).
+OPEN_OK = 0
+OPEN_PROHIBITED = 1
+OPEN_RESOURCE_SHORTAGE = 4
 
 CHUNK = 64 * 1024
 TARGET_CONNECT_TIMEOUT = 10.0
@@ -26,13 +32,22 @@ class Counters:
     active: int = 0
     total: int = 0
     target_failures: int = 0
+    refused_unrequested: int = 0
+    refused_over_limit: int = 0
+    last_connection_at: float = 0.0  # wall-clock time of the newest forwarded connection
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add(self, name: str, amount: int) -> None:
         with self.lock:
             setattr(self, name, getattr(self, name) + amount)
 
-    def snapshot(self) -> dict[str, int]:
+    def opened(self) -> None:
+        with self.lock:
+            self.active += 1
+            self.total += 1
+            self.last_connection_at = time.time()
+
+    def snapshot(self) -> dict[str, float]:
         with self.lock:
             return {
                 "bytes_to_target": self.bytes_to_target,
@@ -40,6 +55,9 @@ class Counters:
                 "active_connections": self.active,
                 "total_connections": self.total,
                 "target_failures": self.target_failures,
+                "refused_unrequested": self.refused_unrequested,
+                "refused_over_limit": self.refused_over_limit,
+                "last_connection_at": self.last_connection_at,
             }
 
 
@@ -85,6 +103,22 @@ class Forwarder:
         host, port = self.target
         return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
+    def admit(self, address: str, port: int) -> int:
+        """Decide on a ``forwarded-tcpip`` open before it is accepted (transport thread)."""
+        with self._lock:
+            if not self._armed or (address, port) != (self.bind, self.port):
+                log.warning(
+                    "refused a forwarded channel for %s:%s that was never requested", address, port
+                )
+                self.counters.add("refused_unrequested", 1)
+                return OPEN_PROHIBITED
+            if self._closing:
+                return OPEN_PROHIBITED
+            if len(self._pumps) >= self._max:
+                self.counters.add("refused_over_limit", 1)
+                return OPEN_RESOURCE_SHORTAGE
+        return OPEN_OK
+
     def handle_channel(
         self, channel: Any, origin: tuple[str, int], server: tuple[str, int]
     ) -> None:
@@ -102,8 +136,7 @@ class Forwarder:
                 return
             pump = _Pump(self, channel, origin)
             self._pumps.add(pump)
-        self.counters.add("active", 1)
-        self.counters.add("total", 1)
+        self.counters.opened()
         pump.start()
 
     def _done(self, pump: _Pump) -> None:
@@ -118,8 +151,9 @@ class Forwarder:
             pumps = list(self._pumps)
         for pump in pumps:
             pump.abort()
+        deadline = time.monotonic() + timeout
         for pump in pumps:
-            pump.join(timeout)
+            pump.join(max(0.0, deadline - time.monotonic()))
 
     @property
     def active(self) -> int:

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import errno
 import hashlib
 import logging
+import os
+import select
 import socket
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import paramiko
+from paramiko import common as wire
 from paramiko.ssh_exception import AuthenticationException, SSHException
 
 from app import knownhosts
@@ -34,7 +40,7 @@ log = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT = 15.0
 GLOBAL_REQUEST_TIMEOUT = 15.0
-CANCEL_TIMEOUT = 2.0
+CANCEL_TIMEOUT = 1.5
 
 # The signature algorithms each stored key type can be verified with, best first.
 _ALGORITHMS_FOR_TYPE = {
@@ -142,29 +148,148 @@ class Endpoint:
         return f"{self.host}:{self.port}" if ":" not in self.host else f"[{self.host}]:{self.port}"
 
 
-def dial(endpoint: Endpoint, timeout: float) -> socket.socket:
-    """Open a TCP connection to the jumphost (any address family it resolves to)."""
-    try:
-        sock = socket.create_connection((endpoint.host, endpoint.port), timeout=timeout)
-    except socket.gaierror as exc:
+class WatchedSocket:
+    """The jumphost socket, remembering when the server last sent anything."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self.last_rx = time.monotonic()
+
+    def recv(self, size: int) -> bytes:
+        data = self._sock.recv(size)
+        if data:
+            self.last_rx = time.monotonic()
+        return data
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sock, name)
+
+
+def _resolve(endpoint: Endpoint, timeout: float, cancel: threading.Event | None) -> list[Any]:
+    """getaddrinfo on a helper thread so a hung resolver cannot hold up a stop."""
+    answer: list[Any] = []
+
+    def lookup() -> None:
+        try:
+            answer.append(socket.getaddrinfo(endpoint.host, endpoint.port, type=socket.SOCK_STREAM))
+        except OSError as exc:
+            answer.append(exc)
+
+    thread = threading.Thread(target=lookup, name="resolve", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + timeout
+    while thread.is_alive() and time.monotonic() < deadline:
+        if cancel is not None and cancel.is_set():
+            raise JumphostUnreachable(endpoint.host, endpoint.port, "cancelled")
+        thread.join(0.1)
+    if not answer:
         raise JumphostUnreachable(
-            endpoint.host, endpoint.port, f"name lookup failed ({exc.strerror})"
-        ) from None
-    except TimeoutError:
+            endpoint.host, endpoint.port, f"name lookup took longer than {timeout:g} s"
+        )
+    result = answer[0]
+    if isinstance(result, socket.gaierror):
         raise JumphostUnreachable(
-            endpoint.host, endpoint.port, f"no answer within {timeout:g} s"
-        ) from None
-    except OSError as exc:
-        raise JumphostUnreachable(endpoint.host, endpoint.port, exc.strerror or str(exc)) from None
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    return sock
+            endpoint.host, endpoint.port, f"name lookup failed ({result.strerror})"
+        )
+    if isinstance(result, OSError):
+        raise JumphostUnreachable(endpoint.host, endpoint.port, result.strerror or str(result))
+    return list(result)
+
+
+def dial(
+    endpoint: Endpoint, timeout: float, cancel: threading.Event | None = None
+) -> socket.socket:
+    """Open a TCP connection to the jumphost; ``cancel`` aborts it within 0.1 s."""
+    deadline = time.monotonic() + timeout
+    infos = _resolve(endpoint, timeout, cancel)
+    last_error = "no address to connect to"
+    for family, socktype, proto, _name, address in infos:
+        sock = socket.socket(family, socktype, proto)
+        try:
+            sock.setblocking(False)
+            error = sock.connect_ex(address)
+            if error not in (0, errno.EINPROGRESS, errno.EWOULDBLOCK):
+                last_error = os.strerror(error)
+                sock.close()
+                continue
+            while error != 0:
+                if cancel is not None and cancel.is_set():
+                    raise JumphostUnreachable(endpoint.host, endpoint.port, "cancelled")
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError
+                _, writable, _ = select.select([], [sock], [], min(remaining, 0.1))
+                if writable:
+                    error = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+                    if error:
+                        raise OSError(error, os.strerror(error))
+                    break
+        except TimeoutError:
+            sock.close()
+            raise JumphostUnreachable(
+                endpoint.host, endpoint.port, f"no answer within {timeout:g} s"
+            ) from None
+        except JumphostUnreachable:
+            sock.close()
+            raise
+        except OSError as exc:
+            sock.close()
+            last_error = exc.strerror or str(exc)
+            continue
+        sock.setblocking(True)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return sock
+    raise JumphostUnreachable(endpoint.host, endpoint.port, last_error)
+
+
+class GuardedTransport(paramiko.Transport):  # type: ignore[misc]
+    """A client transport that decides on ``forwarded-tcpip`` opens before accepting them.
+
+    paramiko accepts every such open once a forward handler is set and only then tells
+    us; a jumphost could open channels we never asked for, or thousands at once. Here a
+    gate refuses them with OPEN_FAILURE, so no channel, thread or target dial is made.
+    """
+
+    def __init__(self, sock: Any) -> None:
+        super().__init__(sock)
+        self.channel_gate: Callable[[str, int], int] | None = None
+
+    def _parse_channel_open(self, m: Any) -> None:
+        start = m.packet.tell()
+        kind = m.get_text()
+        if kind == "forwarded-tcpip":
+            chanid = m.get_int()
+            m.get_int()
+            m.get_int()
+            address = m.get_text()
+            port = m.get_int()
+            gate = self.channel_gate
+            reason = (
+                wire.OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED
+                if gate is None
+                else gate(address, port)
+            )
+            if reason != wire.OPEN_SUCCEEDED:
+                self._refuse_channel(chanid, reason)
+                return
+        m.packet.seek(start)
+        super()._parse_channel_open(m)
+
+    def _refuse_channel(self, chanid: int, reason: int) -> None:
+        msg = paramiko.Message()
+        msg.add_byte(wire.cMSG_CHANNEL_OPEN_FAILURE)
+        msg.add_int(chanid)
+        msg.add_int(reason)
+        msg.add_string("")
+        msg.add_string("en")
+        self._send_message(msg)
 
 
 def start_transport(
-    sock: socket.socket, endpoint: Endpoint, preferred_key_types: list[str], timeout: float
+    sock: Any, endpoint: Endpoint, preferred_key_types: list[str], timeout: float
 ) -> Any:
     """Run the SSH handshake on ``sock``; prefer host-key algorithms we have pinned."""
-    transport = paramiko.Transport(sock)
+    transport = GuardedTransport(sock)
     transport.banner_timeout = timeout
     transport.handshake_timeout = timeout
     transport.auth_timeout = timeout
@@ -248,33 +373,40 @@ class GlobalRequests:
     ) -> Any | None:
         """Send and wait for the reply; ``None`` if denied. Closes the link on timeout."""
         deadline = self._timeout if timeout is None else timeout
-        with self._lock:
-            result: list[Any] = []
-            done = threading.Event()
+        if not self._lock.acquire(timeout=deadline):
+            raise TimeoutError(f"another global request is still waiting; {kind} not sent")
+        try:
+            return self._request_locked(kind, data, deadline)
+        finally:
+            self._lock.release()
 
-            def worker() -> None:
-                try:
-                    result.append(self._transport.global_request(kind, data, wait=True))
-                except Exception as exc:  # reported to the caller below
-                    result.append(exc)
-                finally:
-                    done.set()
+    def _request_locked(self, kind: str, data: tuple[Any, ...] | None, deadline: float) -> Any:
+        result: list[Any] = []
+        done = threading.Event()
 
-            thread = threading.Thread(target=worker, name=f"global-request-{kind}", daemon=True)
-            thread.start()
-            if not done.wait(deadline):
-                # No reply: the link is dead or the server misbehaves; drop the connection,
-                # which also ends the worker (global_request returns when inactive).
-                self._transport.close()
-                thread.join(2.0)
-                raise TimeoutError(f"no reply to {kind} within {deadline:g} s")
-            thread.join()
-            outcome = result[0]
-            if isinstance(outcome, Exception):
-                raise outcome
-            if not self._transport.is_active():
-                raise EOFError("the connection closed while waiting for a reply")
-            return outcome
+        def worker() -> None:
+            try:
+                result.append(self._transport.global_request(kind, data, wait=True))
+            except Exception as exc:  # reported to the caller below
+                result.append(exc)
+            finally:
+                done.set()
+
+        thread = threading.Thread(target=worker, name=f"global-request-{kind}", daemon=True)
+        thread.start()
+        if not done.wait(deadline):
+            # No reply: the link is dead or the server misbehaves; drop the connection,
+            # which also ends the worker (global_request returns when inactive).
+            self._transport.close()
+            thread.join(2.0)
+            raise TimeoutError(f"no reply to {kind} within {deadline:g} s")
+        thread.join()
+        outcome = result[0]
+        if isinstance(outcome, Exception):
+            raise outcome
+        if not self._transport.is_active():
+            raise EOFError("the connection closed while waiting for a reply")
+        return outcome
 
 
 def request_forward(requests: GlobalRequests, bind: str, port: int, endpoint: Endpoint) -> None:
