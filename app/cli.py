@@ -96,6 +96,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("names", nargs="+", metavar="NAME")
     run.add_argument("--events", choices=["json"], help="write one JSON object per event")
     run.add_argument("-v", "--verbose", action="store_true", help="log debug detail")
+
+    test = sub.add_parser("test", help="check every step from this machine to the vendor")
+    test.add_argument("name", metavar="NAME")
+    test.add_argument("--json", action="store_true")
+
+    status = sub.add_parser("status", help="show the state of running tunnels")
+    status.add_argument("names", nargs="*", metavar="NAME")
+    status.add_argument("--json", action="store_true")
     return parser
 
 
@@ -306,27 +314,123 @@ def cmd_run(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
                 out.write(event.to_json() + "\n")
                 out.flush()
 
+    from app.runstate import StateWriter
+
     done = threading.Event()
+    tunnels = [Tunnel(profiles[n], keys[n], paths.known_hosts_file, sink) for n in names]
 
     def on_signal(signum: int, _frame: Any) -> None:
-        done.set()
+        if signum == getattr(signal, "SIGCONT", None):
+            for tunnel in tunnels:
+                tunnel.woke()  # we were stopped (or the machine slept): check the links
+        elif signum == getattr(signal, "SIGUSR1", None):
+            for tunnel in tunnels:
+                tunnel.reconnect_now()
+        else:
+            done.set()
 
-    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
-    tunnels = [Tunnel(profiles[n], keys[n], paths.known_hosts_file, sink) for n in names]
+    handled = [signal.SIGINT, signal.SIGTERM]
+    handled += [getattr(signal, n) for n in ("SIGCONT", "SIGUSR1") if hasattr(signal, n)]
+    previous = {s: signal.signal(s, on_signal) for s in handled}
+    writer = StateWriter(paths.runtime_dir)
     try:
         for tunnel in tunnels:
             tunnel.start()
+        writer.update([t.status() for t in tunnels], force=True)
         while not done.wait(1.0):
-            pass
+            writer.update([t.status() for t in tunnels])
     finally:
         stoppers = [threading.Thread(target=t.stop, name=f"stop-{t.profile.name}") for t in tunnels]
         for stopper in stoppers:
             stopper.start()
         for stopper in stoppers:
             stopper.join(5.0)
+        writer.remove()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return EXIT_OK
+
+
+def cmd_status(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
+    from app.runstate import read_running
+
+    running = read_running(paths.runtime_dir)
+    if args.names:
+        running = [t for t in running if t.get("tunnel") in args.names]
+    if args.json:
+        print(json.dumps(running, indent=2), file=out)
+        return EXIT_OK
+    if not running:
+        print("No tunnel is running (start one with `tunnelkeeper run NAME`).", file=out)
+        return EXIT_OK
+    for tunnel in running:
+        print(f"{tunnel['tunnel']}: {tunnel['state']} since {tunnel['since']}", file=out)
+        print(f"    {tunnel['detail']}", file=out)
+        if tunnel.get("warning"):
+            print(f"    warning: {tunnel['warning']}", file=out)
+        print(
+            f"    reconnects {tunnel['reconnects']}, "
+            f"to target {_size(tunnel['bytes_to_target'])}, "
+            f"to vendor {_size(tunnel['bytes_to_vendor'])}, "
+            f"connections {tunnel['active_connections']} open / "
+            f"{tunnel['total_connections']} total",
+            file=out,
+        )
+        print(f"    vendor last connected: {tunnel['vendor_last_connected'] or 'never'}", file=out)
+        if tunnel.get("next_retry_at"):
+            print(f"    next retry: {tunnel['next_retry_at']}", file=out)
+        print(f"    process: {tunnel['pid']}", file=out)
+    return EXIT_OK
+
+
+_MARKS = {"pass": "PASS", "fail": "FAIL", "skipped": "SKIP"}
+
+
+def cmd_test(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
+    from app.checks import CheckResult, ConnectionTest
+    from app.runstate import read_running
+
+    profile = ProfileStore(paths.profiles_file).get(args.name)
+
+    def running(name: str) -> int | None:
+        for tunnel in read_running(paths.runtime_dir):
+            if tunnel.get("tunnel") == name and tunnel.get("state") == "connected":
+                return int(tunnel["pid"])
+        return None
+
+    def report(result: CheckResult) -> None:
+        if args.json:
+            return
+        print(
+            f"[{_MARKS[result.status.value]}] {result.number}. {result.name}: {result.detail}",
+            file=out,
+        )
+        if result.remedy and result.status.value != "pass":
+            print(f"       -> {result.remedy}", file=out)
+        out.flush()
+
+    test = ConnectionTest(profile, paths.known_hosts_file, _load_key_for, running, report)
+    results = test.run()
+    if args.json:
+        document = {
+            "tunnel": profile.name,
+            "ok": test.passed,
+            "checks": [r.to_dict() for r in results],
+        }
+        print(json.dumps(document, indent=2), file=out)
+    else:
+        failed = [r for r in results if r.status.value == "fail"]
+        print("All checks passed." if not failed else f"{len(failed)} check(s) failed.", file=out)
+    return EXIT_OK if test.passed else EXIT_FAILED
+
+
+def _size(count: float) -> str:
+    value = float(count)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} TiB"
 
 
 def _unknown(name: str) -> Exception:
@@ -342,6 +446,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, AppPaths, TextIO], int]] = {
     "remove": cmd_remove,
     "trust": cmd_trust,
     "run": cmd_run,
+    "status": cmd_status,
+    "test": cmd_test,
 }
 
 

@@ -15,6 +15,7 @@ from app import knownhosts
 from app.events import State, TunnelEvent
 from app.paths import AppPaths, app_paths
 from app.profile import Profile
+from tests.support.mariadb import MariaDB, mariadb_available, running_mariadb
 from tests.support.net import free_port
 from tests.support.sshd import Sshd, ssh_keygen
 
@@ -118,3 +119,12 @@ class EventLog:
 @pytest.fixture
 def events() -> EventLog:
     return EventLog()
+
+
+@pytest.fixture(scope="session")
+def mariadb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MariaDB]:
+    """A real MariaDB server on loopback for the whole session (make test installs it)."""
+    if not mariadb_available():
+        pytest.skip("MariaDB (mariadbd, mariadb-install-db) is not installed")
+    with running_mariadb(tmp_path_factory.mktemp("mariadb")) as server:
+        yield server

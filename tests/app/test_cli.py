@@ -423,3 +423,64 @@ def test_trust_asks_on_a_terminal(jumphost: Jumphost, tk_home: AppPaths, echo: T
     assert tk_home.known_hosts_file.read_text().startswith(
         f"[127.0.0.1]:{jumphost.port} ssh-ed25519 "
     )
+
+
+def test_status_reads_the_running_instance(
+    jumphost: Jumphost, tk_home: AppPaths, echo: TcpServer
+) -> None:
+    add_profile(jumphost, echo.port)
+    assert tk("trust", "db", "--yes").returncode == 0
+    idle = tk("status", "--json")
+    assert idle.returncode == 0 and json.loads(idle.stdout) == []
+    assert "No tunnel is running" in tk("status").stdout
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app", "run", "db", "--events", "json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        cwd=ROOT,
+    )
+    try:
+        assert proc.stdout is not None
+        assert json.loads(proc.stdout.readline())["state"] == "connecting"
+        assert json.loads(proc.stdout.readline())["state"] == "connected"
+        with socket.create_connection(("127.0.0.1", jumphost.remote_port), timeout=30) as conn:
+            conn.sendall(b"12345")
+            assert recv_exact(conn, 5) == b"12345"
+
+        def connected_with_traffic() -> bool:
+            rows = json.loads(tk("status", "--json").stdout)
+            return (
+                bool(rows) and rows[0]["state"] == "connected" and rows[0]["total_connections"] == 1
+            )
+
+        assert wait_until(connected_with_traffic, 30, interval=0.5)
+        row = json.loads(tk("status", "--json").stdout)[0]
+        for key in (
+            "state",
+            "detail",
+            "since",
+            "reconnects",
+            "bytes_to_target",
+            "bytes_to_vendor",
+            "active_connections",
+            "total_connections",
+            "vendor_last_connected",
+            "next_retry_at",
+        ):
+            assert key in row, key
+        assert row["tunnel"] == "db" and row["pid"] == proc.pid
+        assert row["bytes_to_target"] == 5 and row["bytes_to_vendor"] == 5
+        assert row["vendor_last_connected"] is not None
+        human = tk("status").stdout
+        assert "db: connected" in human and "vendor last connected" in human
+
+        # the connection test sees that the running tunnel holds the port
+        tested = tk("test", "db", "--json")
+        checks = json.loads(tested.stdout)["checks"]
+        assert checks[4]["status"] == "pass"
+        assert f"process {proc.pid}" in checks[4]["detail"]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=10)
+    assert json.loads(tk("status", "--json").stdout) == []

@@ -27,7 +27,7 @@ from app.engine import Tunnel
 from app.events import State
 from app.paths import AppPaths
 from tests.conftest import EventLog, Jumphost
-from tests.support.mariadb import MariaDB, mariadb_available, running_mariadb
+from tests.support.mariadb import MariaDB
 from tests.support.net import wait_until
 from tests.support.sshd import Sshd, ssh_keygen
 
@@ -67,14 +67,6 @@ def settled_counters(tunnel: Tunnel, timeout: float = 10.0) -> dict[str, int]:
 
 
 # --- scenario 1: a database reached through the tunnel ---------------------------------
-
-
-@pytest.fixture(scope="session")
-def mariadb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MariaDB]:
-    if not mariadb_available():
-        pytest.skip("MariaDB (mariadbd, mariadb-install-db) is not installed")
-    with running_mariadb(tmp_path_factory.mktemp("mariadb")) as server:
-        yield server
 
 
 Row = tuple[int, str, bytes, Decimal, dt.datetime | None, str | None]
