@@ -21,6 +21,7 @@ from app.errors import (
     HostKeyChanged,
     HostKeyRevoked,
     HostKeyUnknown,
+    JumphostUnreachable,
     TunnelkeeperError,
 )
 from app.events import State, TunnelEvent
@@ -44,6 +45,7 @@ STOP_TIMEOUT = 5.0
 POLL = 1.0  # longest sleep between checks of the link while connected
 WAKE_PROBE_DEADLINE = 5.0  # after a wake, how long a silent link may take to answer
 WARNING_EVERY = 5.0  # at most one target warning event per this many seconds
+PORT_POLL_TIMEOUT = 1.0  # while the jumphost is unreachable, one TCP probe per POLL
 
 
 def read_known_hosts(path: Path) -> knownhosts.ParsedFile:
@@ -136,6 +138,7 @@ class Tunnel:
         self.connections = 0
         self.next_retry_at: float | None = None
         self.warning: str | None = None
+        self._poll_port = False  # while waiting, watch for the SSH port to open again
         self._target_failures = RecentCount()
         self._last_warning = 0.0
 
@@ -164,6 +167,16 @@ class Tunnel:
     def woke(self) -> None:
         """The machine resumed (or the process was continued): same as a network change."""
         self._kick.fire("wake")
+
+    @property
+    def local_port(self) -> int | None:
+        """The local TCP port of the current connection to the jumphost, if any."""
+        with self._lock:
+            sock = self._sock
+        try:
+            return int(sock.getsockname()[1]) if sock is not None else None
+        except OSError:
+            return None
 
     @property
     def running(self) -> bool:
@@ -266,7 +279,15 @@ class Tunnel:
             if was_frozen(step, time.monotonic() - before):
                 break
             offset = new_offset
+            if self._poll_port and self._port_is_back():
+                break
         self.next_retry_at = None
+
+    def _port_is_back(self) -> bool:
+        """A bare TCP connect (no SSH, so nothing in the jumphost's logs until it works):
+        when the jumphost comes back we attempt at once instead of sleeping out the backoff."""
+        endpoint = ssh.Endpoint(self.profile.jumphost, self.profile.ssh_port)
+        return ssh.port_open(endpoint, PORT_POLL_TIMEOUT, cancel=self._stop)
 
     def _attempt(self) -> Decision | None:
         """One connection's life; returns what to do next (None: stop)."""
@@ -281,6 +302,8 @@ class Tunnel:
             return self._failed(endpoint, Failure.AUTH_REJECTED, exc)
         except ForwardRefused as exc:
             return self._failed(endpoint, Failure.FORWARD_REFUSED, exc)
+        except JumphostUnreachable as exc:
+            return self._failed(endpoint, Failure.UNREACHABLE, exc)
         except TunnelkeeperError as exc:
             return self._failed(endpoint, Failure.NETWORK, exc)
         except Exception as exc:  # never let the worker die silently
@@ -302,12 +325,16 @@ class Tunnel:
         reason = self._watch(endpoint)
         if self._stop.is_set():
             return None
+        # The jumphost may be back (or never gone) long before the backoff ends: watch its
+        # port, and reconnect the moment it accepts TCP again.
+        self._poll_port = True
         return self._policy.failed(Failure.NETWORK, reason, time.monotonic())
 
     def _failed(self, endpoint: ssh.Endpoint, failure: Failure, exc: Exception) -> Decision | None:
         self._teardown(endpoint)
         if self._stop.is_set():
             return None
+        self._poll_port = failure is Failure.UNREACHABLE
         return self._policy.failed(
             failure, str(exc), time.monotonic(), port=self.profile.remote_port
         )

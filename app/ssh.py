@@ -38,7 +38,7 @@ from app.errors import (
 
 log = logging.getLogger(__name__)
 
-CONNECT_TIMEOUT = 15.0
+CONNECT_TIMEOUT = 10.0
 GLOBAL_REQUEST_TIMEOUT = 15.0
 CANCEL_TIMEOUT = 1.5
 
@@ -240,6 +240,16 @@ def dial(
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return sock
     raise JumphostUnreachable(endpoint.host, endpoint.port, last_error)
+
+
+def port_open(endpoint: Endpoint, timeout: float, cancel: threading.Event | None = None) -> bool:
+    """True if the jumphost's SSH port accepts a TCP connection now (closed again at once)."""
+    try:
+        sock = dial(endpoint, timeout, cancel)
+    except JumphostUnreachable:
+        return False
+    sock.close()
+    return True
 
 
 class GuardedTransport(paramiko.Transport):  # type: ignore[misc]

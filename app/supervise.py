@@ -50,7 +50,8 @@ class Liveness:
 class Failure(Enum):
     """Why an attempt ended."""
 
-    NETWORK = auto()  # unreachable, handshake failed, link lost, no reply
+    NETWORK = auto()  # handshake failed, link lost, no reply
+    UNREACHABLE = auto()  # no TCP connection to the jumphost's SSH port at all
     AUTH_REJECTED = auto()  # the vendor has not (yet) added our public key
     HOST_KEY = auto()  # unknown, changed or revoked host key: needs the user
     FORWARD_REFUSED = auto()  # the jumphost would not listen on the port

@@ -55,11 +55,11 @@ def recv_all(sock: socket.socket) -> bytes:
 class TcpServer:
     """A threaded loopback TCP server running ``handler(conn)`` per connection."""
 
-    def __init__(self, handler: Callable[[socket.socket], None]) -> None:
+    def __init__(self, handler: Callable[[socket.socket], None], port: int = 0) -> None:
         self._handler = handler
         self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._listener.bind(("127.0.0.1", 0))
+        self._listener.bind(("127.0.0.1", port))
         self._listener.listen(1024)
         self.port: int = self._listener.getsockname()[1]
         self.accepted = 0
@@ -117,8 +117,8 @@ def echo_handler(conn: socket.socket) -> None:
 
 
 @contextlib.contextmanager
-def tcp_server(handler: Callable[[socket.socket], None]) -> Iterator[TcpServer]:
-    server = TcpServer(handler)
+def tcp_server(handler: Callable[[socket.socket], None], port: int = 0) -> Iterator[TcpServer]:
+    server = TcpServer(handler, port)
     try:
         yield server
     finally:
