@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -107,9 +108,8 @@ def test_channels_before_any_forward_request_are_refused(
     def script(transport: Any, server: HostileJumphost) -> None:
         assert server.forward_requested.wait(30)
         assert server.early is not None
-        chanid, answered = server.early
-        server.results["answered"] = answered.wait(10)
-        server.results["refused"] = transport._channels.get(chanid) is None
+        server.results["answered"] = server.early.answered.wait(10)
+        server.results["refused"] = not server.early.accepted
 
     hostile = HostileJumphost(script)
     # the open goes on the wire before the auth reply, ahead of any forward request
@@ -124,3 +124,111 @@ def test_channels_before_any_forward_request_are_refused(
     assert "error" not in hostile.results, hostile.results.get("error")
     assert hostile.results == {"answered": True, "refused": True}
     assert target.accepted == 0
+
+
+def test_session_x11_and_agent_channels_are_refused(
+    tk_home: AppPaths, events: EventLog, client_key: Path, target: TcpServer
+) -> None:
+    def script(transport: Any, server: HostileJumphost) -> None:
+        assert server.forward_requested.wait(30)
+        for kind, opener in (
+            ("session", lambda: transport.open_session(timeout=10)),
+            ("x11", lambda: transport.open_x11_channel(("127.0.0.1", 6000))),
+            ("agent", lambda: transport.open_channel("auth-agent@openssh.com", timeout=10)),
+        ):
+            try:
+                opener()
+            except paramiko.ChannelException as exc:
+                server.results[kind] = exc.code
+            else:
+                server.results[kind] = "opened"
+
+    hostile = HostileJumphost(script)
+    tunnel = run_against(hostile, tk_home, events, client_key, target.port)
+    try:
+        assert hostile.script_done.wait(60)
+    finally:
+        assert tunnel.stop()
+        hostile.close()
+    prohibited = paramiko.common.OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED
+    assert hostile.results == {"session": prohibited, "x11": prohibited, "agent": prohibited}
+    assert target.accepted == 0
+
+
+def _rss_kib() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def test_a_flood_of_5000_channel_opens_is_bounded(
+    tk_home: AppPaths, events: EventLog, client_key: Path
+) -> None:
+    import threading
+
+    from app.forward import MAX_CHANNELS
+    from tests.support.fake_jumphost import send_channel_open
+
+    release = threading.Event()
+
+    def hold(conn: Any) -> None:  # a target that keeps every connection open
+        release.wait(120)
+
+    def script(transport: Any, server: HostileJumphost) -> None:
+        assert server.forward_requested.wait(30)
+        opens = [
+            send_channel_open(transport, "localhost", 40000, from_transport_thread=False)
+            for _ in range(5000)
+        ]
+        deadline = time.monotonic() + 120
+        for pending in opens:
+            pending.answered.wait(max(0.0, deadline - time.monotonic()))
+        accepted = [pending.channel for pending in opens if pending.accepted]
+        server.results["answered"] = sum(pending.answered.is_set() for pending in opens)
+        server.results["accepted"] = len(accepted)
+        server.results["threads_at_peak"] = threading.active_count()
+        server.results["rss_at_peak"] = _rss_kib()
+        for channel in accepted:
+            channel.close()
+        del opens, accepted
+        # still responsive: once the flood is gone, a legitimate connection works
+        server.results["drained"] = wait_for(lambda: server.client_active() == 0, 60)
+        good = transport.open_forwarded_tcpip_channel(("203.0.113.9", 1), ("localhost", 40000))
+        server.results["after"] = good is not None
+        good.close()
+
+    with tcp_server(hold) as holding:
+        baseline_threads, baseline_rss = threading.active_count(), _rss_kib()
+        hostile = HostileJumphost(script)
+        tunnel = run_against(hostile, tk_home, events, client_key, holding.port)
+        hostile.client_active = lambda: tunnel.counters.snapshot()["active_connections"]
+        try:
+            assert hostile.script_done.wait(240)
+            release.set()
+        finally:
+            release.set()
+            assert tunnel.stop()
+            hostile.close()
+    results = hostile.results
+    assert "error" not in results, results
+    assert results["answered"] == 5000
+    assert results["accepted"] == MAX_CHANNELS
+    assert tunnel.counters.snapshot()["refused_over_limit"] == 5000 - MAX_CHANNELS
+    # two pump threads per accepted channel and one per held target connection, no more
+    assert results["threads_at_peak"] - baseline_threads <= 3 * MAX_CHANNELS + 20
+    assert results["rss_at_peak"] - baseline_rss < 400 * 1024
+    assert results["drained"] is True and results["after"] is True
+    print(
+        f"\nFLOOD peak threads +{results['threads_at_peak'] - baseline_threads}, "
+        f"RSS +{(results['rss_at_peak'] - baseline_rss) / 1024:.0f} MiB"
+    )
+
+
+def wait_for(predicate: Any, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return bool(predicate())

@@ -6,6 +6,7 @@ import contextlib
 import socket
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import paramiko
@@ -34,11 +35,28 @@ class _Interface(paramiko.ServerInterface):  # type: ignore[misc]
         return None
 
 
-def send_channel_open(transport: Any, address: str, port: int) -> tuple[int, threading.Event]:
+@dataclass
+class PendingOpen:
+    """A channel open on the wire; ``channel`` keeps paramiko's weakly held Channel alive."""
+
+    chanid: int
+    answered: threading.Event
+    channel: Any
+
+    @property
+    def accepted(self) -> bool:
+        return (
+            self.answered.is_set() and self.channel.transport._channels.get(self.chanid) is not None
+        )
+
+
+def send_channel_open(
+    transport: Any, address: str, port: int, from_transport_thread: bool = True
+) -> PendingOpen:
     """Queue a ``forwarded-tcpip`` open from the transport thread without waiting for it.
 
     Used to put a channel open on the wire before the auth reply, so the client sees it
-    before it could have requested any forward. Returns (channel id, answered event).
+    before it could have requested any forward.
     """
     from paramiko.channel import Channel
     from paramiko.common import cMSG_CHANNEL_OPEN
@@ -50,6 +68,7 @@ def send_channel_open(transport: Any, address: str, port: int) -> tuple[int, thr
         transport._channels.put(chanid, channel)
         answered = threading.Event()
         transport.channel_events[chanid] = answered
+        transport.channels_seen[chanid] = True  # late messages for it are then ignored
         channel._set_transport(transport)
         channel._set_window(2**21, 32768)
     message = Message()
@@ -62,8 +81,11 @@ def send_channel_open(transport: Any, address: str, port: int) -> tuple[int, thr
     message.add_int(port)
     message.add_string("203.0.113.9")
     message.add_int(5555)
-    transport._send_message(message)
-    return chanid, answered
+    if from_transport_thread:
+        transport._send_message(message)
+    else:
+        transport._send_user_message(message)
+    return PendingOpen(chanid, answered, channel)
 
 
 class HostileJumphost:
@@ -82,7 +104,7 @@ class HostileJumphost:
         self.results: dict[str, Any] = {}
         self.transport: Any = None
         self.open_before_auth_reply: tuple[str, int] | None = None
-        self.early: tuple[int, threading.Event] | None = None
+        self.early: PendingOpen | None = None
         self._thread = threading.Thread(target=self._serve, daemon=True)
         self._thread.start()
 
