@@ -45,6 +45,7 @@ STOP_TIMEOUT = 5.0
 POLL = 1.0  # longest sleep between checks of the link while connected
 WAKE_PROBE_DEADLINE = 5.0  # after a wake, how long a silent link may take to answer
 WARNING_EVERY = 5.0  # at most one target warning event per this many seconds
+PROBE_PATIENCE = 24 * 3600.0  # the probe thread ends with the link, not on a timer
 PORT_POLL_TIMEOUT = 1.0  # while the jumphost is unreachable, one TCP probe per POLL
 
 
@@ -387,8 +388,10 @@ class Tunnel:
         offset = time.time() - time.monotonic()
 
         def send_probe() -> None:
+            # No deadline of its own: any packet from the server proves the link alive, and
+            # the liveness rule above decides when silence means it is lost.
             with contextlib.suppress(Exception):
-                requests.request("keepalive@openssh.com", None, timeout=liveness.lost_after + 5)
+                requests.request("keepalive@openssh.com", None, timeout=PROBE_PATIENCE)
 
         while not self._stop.is_set():
             if not transport.is_active():
