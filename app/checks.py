@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from app import knownhosts, ssh
-from app.engine import read_known_hosts
 from app.errors import (
     AuthRejected,
     ForwardRefused,
@@ -24,6 +23,7 @@ from app.errors import (
 )
 from app.forward import Counters, Forwarder
 from app.greeting import POSTGRES_SSL_REQUEST, identify_greeting, identify_postgres_reply
+from app.hostkeys import read as read_known_hosts
 from app.profile import Profile
 
 GREETING_WAIT = 1.5
@@ -201,7 +201,10 @@ class ConnectionTest:
     def _host_key(self) -> None:
         endpoint = ssh.Endpoint(self.profile.jumphost, self.profile.ssh_port)
         started = time.monotonic()
-        parsed = read_known_hosts(self._known_hosts)
+        try:
+            parsed = read_known_hosts(self._known_hosts)
+        except TunnelkeeperError as exc:
+            self._fail_stop(3, str(exc), "fix or move the file, then trust again.", started)
         pinned = knownhosts.pinned_for(parsed, endpoint.pattern)
         try:
             self._transport = ssh.start_transport(

@@ -8,6 +8,7 @@ import getpass
 import json
 import logging
 import logging.handlers
+import os
 import signal
 import sys
 import threading
@@ -188,33 +189,29 @@ def cmd_trust(
     out: TextIO,
     ask: Callable[[str], str] = input,
 ) -> int:
-    from app import knownhosts, ssh
-    from app.engine import read_known_hosts
-    from app.fileio import atomic_write
+    from app import hostkeys, knownhosts, ssh
 
     profile = ProfileStore(paths.profiles_file).get(args.name)
     endpoint = ssh.Endpoint(profile.jumphost, profile.ssh_port)
+    parsed = hostkeys.read(paths.known_hosts_file)
+    pinned = knownhosts.pinned_for(parsed, endpoint.pattern)
     try:
-        key = ssh.fetch_host_key(endpoint)
+        key = ssh.fetch_host_key(endpoint, ssh.algorithms_for(pinned))
     except TunnelkeeperError as exc:
         raise UserFacingError(str(exc)) from None
     presented = ssh.fingerprint(key)
     print(ssh.describe_key(key, endpoint.pattern), file=out)
 
-    parsed = read_known_hosts(paths.known_hosts_file)
     verdict, _ = knownhosts.check(parsed, endpoint.pattern, key.asbytes())
     if verdict is knownhosts.Verdict.REVOKED:
         raise UserFacingError(f"this host key ({presented}) is marked @revoked; not pinning it.")
     if verdict is knownhosts.Verdict.TRUSTED:
         print(f"This host key is already trusted for {endpoint.pattern}.", file=out)
         return EXIT_OK
-    if verdict is knownhosts.Verdict.CHANGED:
-        pinned = knownhosts.pinned_for(parsed, endpoint.pattern)
+    changed = verdict is knownhosts.Verdict.CHANGED
+    if changed:
         before = ", ".join(ssh.fingerprint_of_blob(e.key_blob) for e in pinned)
-        print(
-            f"WARNING: this differs from the key trusted before ({before}).",
-            file=out,
-        )
+        print(f"WARNING: this differs from the key trusted before ({before}).", file=out)
 
     if args.fingerprint:
         wanted = args.fingerprint.strip()
@@ -223,6 +220,11 @@ def cmd_trust(
                 f"the jumphost presented {presented}, not the expected {wanted}; "
                 "nothing was pinned."
             )
+    elif args.yes and changed:
+        raise UserFacingError(
+            "the host key CHANGED, and --yes only accepts a first key; confirm the new one "
+            f"with --fingerprint {presented} once the vendor has confirmed it."
+        )
     elif not args.yes:
         if not sys.stdin.isatty():
             raise UserFacingError(
@@ -230,21 +232,15 @@ def cmd_trust(
                 "(no terminal to ask on).",
                 EXIT_CONFIG,
             )
-        answer = ask("Compare this with the fingerprint your vendor shows. Trust it? [y/N] ")
+        try:
+            answer = ask("Compare this with the fingerprint your vendor shows. Trust it? [y/N] ")
+        except EOFError:
+            answer = ""
         if answer.strip().lower() not in ("y", "yes"):
             print("Not trusted; nothing was changed.", file=out)
             return EXIT_FAILED
 
-    try:
-        text = paths.known_hosts_file.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        text = ""
-    line = knownhosts.format_line(endpoint.pattern, key.get_name(), key.asbytes())
-    atomic_write(
-        paths.known_hosts_file,
-        knownhosts.replace_host(text, endpoint.pattern, line).encode(),
-        0o644,
-    )
+    hostkeys.pin(paths.known_hosts_file, endpoint.pattern, key.get_name(), key.asbytes())
     print(f"Pinned {presented} for {endpoint.pattern} in {paths.known_hosts_file}.", file=out)
     return EXIT_OK
 
@@ -257,7 +253,10 @@ def _load_key_for(profile: Profile) -> Any:
     except KeyPassphraseNeeded:
         if not sys.stdin.isatty():
             raise
-        passphrase = getpass.getpass(f"Passphrase for the key of tunnel {profile.name}: ")
+        try:
+            passphrase = getpass.getpass(f"Passphrase for the key of tunnel {profile.name}: ")
+        except EOFError:
+            raise KeyPassphraseNeeded(profile.key_path) from None
         return ssh.load_private_key(profile.key_path, passphrase, name=profile.name)
 
 
@@ -281,12 +280,12 @@ def _setup_logging(paths: AppPaths, verbose: bool) -> None:
         )
         root.addHandler(file_handler)
     # paramiko's own log is chatty and can quote server messages; keep it to warnings.
-    logging.getLogger("paramiko").setLevel(logging.DEBUG if verbose else logging.WARNING)
+    logging.getLogger("paramiko").setLevel(logging.DEBUG if verbose else logging.CRITICAL)
 
 
 def cmd_run(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
-    from app import knownhosts
-    from app.engine import Tunnel, read_known_hosts
+    from app import hostkeys, knownhosts
+    from app.engine import Tunnel
     from app.events import TunnelEvent
 
     store = ProfileStore(paths.profiles_file)
@@ -295,7 +294,7 @@ def cmd_run(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
     for name in names:
         if name not in profiles:
             raise UserFacingError(str(_unknown(name)), EXIT_CONFIG)
-    parsed = read_known_hosts(paths.known_hosts_file)
+    parsed = hostkeys.read(paths.known_hosts_file)
     for name in names:
         profile = profiles[name]
         pattern = knownhosts.host_pattern(profile.jumphost, profile.ssh_port)
@@ -305,19 +304,43 @@ def cmd_run(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
 
     _setup_logging(paths, args.verbose)
     write_lock = threading.Lock()
+    json_broken = threading.Event()
 
     def sink(event: TunnelEvent) -> None:
         level = logging.WARNING if event.state.value in ("error", "retrying") else logging.INFO
         log.log(level, "%s", event.human())
-        if args.events == "json":
+        if args.events == "json" and not json_broken.is_set():
             with write_lock:
-                out.write(event.to_json() + "\n")
-                out.flush()
+                try:
+                    out.write(event.to_json() + "\n")
+                    out.flush()
+                except (BrokenPipeError, ValueError, OSError):
+                    json_broken.set()  # the reader went away; keep the tunnels running
+                    log.warning("standard output is closed; JSON events are no longer written")
 
     from app.runstate import StateWriter
 
     done = threading.Event()
     tunnels = [Tunnel(profiles[n], keys[n], paths.known_hosts_file, sink) for n in names]
+
+    previous = _install_signals(tunnels, done)
+    writer = StateWriter(paths.runtime_dir)
+    try:
+        for tunnel in tunnels:
+            tunnel.start()
+        writer.update([t.status() for t in tunnels], force=True)
+        while not done.wait(1.0):
+            writer.update([t.status() for t in tunnels])
+    finally:
+        _stop_all(tunnels)
+        writer.remove()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return EXIT_OK
+
+
+def _install_signals(tunnels: list[Any], done: threading.Event) -> dict[int, Any]:
+    """SIGINT/SIGTERM stop; SIGCONT checks the links at once; SIGUSR1 reconnects now."""
 
     def on_signal(signum: int, _frame: Any) -> None:
         if signum == getattr(signal, "SIGCONT", None):
@@ -331,24 +354,16 @@ def cmd_run(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
 
     handled = [signal.SIGINT, signal.SIGTERM]
     handled += [getattr(signal, n) for n in ("SIGCONT", "SIGUSR1") if hasattr(signal, n)]
-    previous = {s: signal.signal(s, on_signal) for s in handled}
-    writer = StateWriter(paths.runtime_dir)
-    try:
-        for tunnel in tunnels:
-            tunnel.start()
-        writer.update([t.status() for t in tunnels], force=True)
-        while not done.wait(1.0):
-            writer.update([t.status() for t in tunnels])
-    finally:
-        stoppers = [threading.Thread(target=t.stop, name=f"stop-{t.profile.name}") for t in tunnels]
-        for stopper in stoppers:
-            stopper.start()
-        for stopper in stoppers:
-            stopper.join(5.0)
-        writer.remove()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    return EXIT_OK
+    return {s: signal.signal(s, on_signal) for s in handled}
+
+
+def _stop_all(tunnels: list[Any]) -> None:
+    """Stop every tunnel at once (each within 5 s), not one after another."""
+    stoppers = [threading.Thread(target=t.stop, name=f"stop-{t.profile.name}") for t in tunnels]
+    for stopper in stoppers:
+        stopper.start()
+    for stopper in stoppers:
+        stopper.join(5.0)
 
 
 def cmd_status(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
@@ -458,6 +473,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_OK
     paths = app_paths()
+    # paramiko logs protocol trouble with tracebacks; we report it in our own words.
+    logging.getLogger("paramiko").setLevel(logging.CRITICAL)
     try:
         return COMMANDS[args.command](args, paths, sys.stdout)
     except UserFacingError as exc:
@@ -472,3 +489,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("tunnelkeeper: interrupted.", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # the reader of our output went away (`tunnelkeeper list | head -1`)
+        with contextlib.suppress(OSError):
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silences the exit flush
+        return EXIT_FAILED
+    except OSError as exc:
+        where = f" {exc.filename}" if exc.filename else ""
+        print(f"tunnelkeeper: cannot use{where}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_FAILED

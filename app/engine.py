@@ -12,10 +12,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from app import knownhosts, ssh
+from app import hostkeys, knownhosts, ssh
 from app.backoff import Backoff
 from app.errors import (
     AuthRejected,
+    ConfigError,
     ConnectionTrouble,
     ForwardRefused,
     HostKeyChanged,
@@ -45,19 +46,14 @@ STOP_TIMEOUT = 5.0
 POLL = 1.0  # longest sleep between checks of the link while connected
 WAKE_PROBE_DEADLINE = 5.0  # after a wake, how long a silent link may take to answer
 WARNING_EVERY = 5.0  # at most one target warning event per this many seconds
+RECONNECT_ASKED = "reconnecting as asked"
 PROBE_PATIENCE = 24 * 3600.0  # the probe thread ends with the link, not on a timer
 PORT_POLL_TIMEOUT = 1.0  # while the jumphost is unreachable, one TCP probe per POLL
 
 
 def read_known_hosts(path: Path) -> knownhosts.ParsedFile:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        text = ""
-    parsed = knownhosts.parse(text)
-    for problem in parsed.problems:
-        log.warning("%s line %d: %s", path, problem.line_number, problem.reason)
-    return parsed
+    """Kept for callers of the engine; the file itself is handled by ``app.hostkeys``."""
+    return hostkeys.read(path)
 
 
 def _iso(wall: float | None) -> str | None:
@@ -141,6 +137,7 @@ class Tunnel:
         self.warning: str | None = None
         self._poll_port = False  # while waiting, watch for the SSH port to open again
         self._target_failures = RecentCount()
+        self._warn_lock = threading.Lock()
         self._last_warning = 0.0
 
     # --- public, callable from any thread ----------------------------------------------
@@ -218,6 +215,10 @@ class Tunnel:
             log.exception("event sink failed")
 
     def _target_trouble(self, detail: str) -> None:
+        with self._warn_lock:
+            self._target_trouble_locked(detail)
+
+    def _target_trouble_locked(self, detail: str) -> None:
         now = time.monotonic()
         count = self._target_failures.add(now)
         plural = "connection" if count == 1 else "connections"
@@ -297,7 +298,8 @@ class Tunnel:
         self._emit(State.CONNECTING, f"connecting to {endpoint.label} as {profile.user}.")
         try:
             self._connect(endpoint)
-        except (HostKeyChanged, HostKeyRevoked, HostKeyUnknown) as exc:
+        except (HostKeyChanged, HostKeyRevoked, HostKeyUnknown, ConfigError) as exc:
+            # needs the user: wait until the known_hosts file changes (or "reconnect now")
             return self._failed(endpoint, Failure.HOST_KEY, exc)
         except AuthRejected as exc:
             return self._failed(endpoint, Failure.AUTH_REJECTED, exc)
@@ -329,6 +331,8 @@ class Tunnel:
         # The jumphost may be back (or never gone) long before the backoff ends: watch its
         # port, and reconnect the moment it accepts TCP again.
         self._poll_port = True
+        if reason == RECONNECT_ASKED:
+            return Decision(State.CONNECTING, "reconnecting now, as asked.", 0.0)
         return self._policy.failed(Failure.NETWORK, reason, time.monotonic())
 
     def _failed(self, endpoint: ssh.Endpoint, failure: Failure, exc: Exception) -> Decision | None:
@@ -424,7 +428,7 @@ class Tunnel:
             reconnect, woke, offset = self._pause(step, offset)
             if reconnect:
                 self._teardown(endpoint, cancel=True)
-                return "reconnecting as asked"
+                return RECONNECT_ASKED
             if woke and wake_deadline is None:
                 # the link may have died while we were away: prove it is alive now
                 woke_at = time.monotonic()

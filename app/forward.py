@@ -92,6 +92,7 @@ class Forwarder:
         self._pumps: set[_Pump] = set()
         self._closing = False
         self._armed = False
+        self.refused_unrequested = 0
 
     def arm(self) -> None:
         """Start accepting: called just before the forward is requested."""
@@ -107,9 +108,16 @@ class Forwarder:
         """Decide on a ``forwarded-tcpip`` open before it is accepted (transport thread)."""
         with self._lock:
             if not self._armed or (address, port) != (self.bind, self.port):
-                log.warning(
-                    "refused a forwarded channel for %s:%s that was never requested", address, port
-                )
+                self.refused_unrequested += 1
+                if self.refused_unrequested <= 10 or self.refused_unrequested % 1000 == 0:
+                    # rate-limited: a hostile server could otherwise flood our log
+                    log.warning(
+                        "refused a forwarded channel for %s:%s that was never requested "
+                        "(%d so far)",
+                        address,
+                        port,
+                        self.refused_unrequested,
+                    )
                 self.counters.add("refused_unrequested", 1)
                 return OPEN_PROHIBITED
             if self._closing:

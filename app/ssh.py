@@ -69,23 +69,23 @@ def load_private_key(path: str | Path, passphrase: str | None = None, name: str 
         raise KeyUnreadable(str(key_path), "permission denied reading it.") from None
     except OSError as exc:
         raise KeyUnreadable(str(key_path), exc.strerror or "it cannot be read.") from None
+    unreadable = KeyUnreadable(
+        str(key_path), "it is not a private key in OpenSSH or PEM format that we can read."
+    )
     try:
-        return paramiko.PKey.from_path(key_path, password=passphrase)
+        return paramiko.PKey.from_path(key_path, password=None)
     except TypeError:
-        raise KeyPassphraseNeeded(str(key_path)) from None
-    except (ValueError, SSHException) as exc:
-        if passphrase is not None and _looks_like_bad_passphrase(exc):
-            raise KeyPassphraseWrong(name or key_path.name) from None
-        raise KeyUnreadable(
-            str(key_path), "it is not a private key in OpenSSH or PEM format that we can read."
-        ) from None
+        if passphrase is None:
+            raise KeyPassphraseNeeded(str(key_path)) from None
+    except (ValueError, SSHException, IndexError):
+        raise unreadable from None
     except paramiko.ssh_exception.UnknownKeyType:
         raise KeyUnreadable(str(key_path), "its key type is not supported.") from None
-
-
-def _looks_like_bad_passphrase(exc: Exception) -> bool:
-    text = str(exc).lower()
-    return any(word in text for word in ("password", "passphrase", "decrypt", "checksum", "bad"))
+    # Encrypted, and we have a passphrase: any failure now means it is the wrong one.
+    try:
+        return paramiko.PKey.from_path(key_path, password=passphrase.encode("utf-8"))
+    except (ValueError, TypeError, SSHException, IndexError):
+        raise KeyPassphraseWrong(name or key_path.name) from None
 
 
 def key_is_encrypted(path: str | Path) -> bool:
@@ -199,47 +199,64 @@ def _resolve(endpoint: Endpoint, timeout: float, cancel: threading.Event | None)
 def dial(
     endpoint: Endpoint, timeout: float, cancel: threading.Event | None = None
 ) -> socket.socket:
-    """Open a TCP connection to the jumphost; ``cancel`` aborts it within 0.1 s."""
+    """Open a TCP connection to the jumphost, trying each address it resolves to in turn
+    (the time left is shared among them); ``cancel`` aborts within 0.1 s."""
     deadline = time.monotonic() + timeout
     infos = _resolve(endpoint, timeout, cancel)
     last_error = "no address to connect to"
-    for family, socktype, proto, _name, address in infos:
-        sock = socket.socket(family, socktype, proto)
+    for index, (family, socktype, proto, _name, address) in enumerate(infos):
+        remaining_addresses = len(infos) - index
+        share = max(0.0, deadline - time.monotonic()) / remaining_addresses
         try:
-            sock.setblocking(False)
-            error = sock.connect_ex(address)
-            if error not in (0, errno.EINPROGRESS, errno.EWOULDBLOCK):
-                last_error = os.strerror(error)
-                sock.close()
-                continue
-            while error != 0:
-                if cancel is not None and cancel.is_set():
-                    raise JumphostUnreachable(endpoint.host, endpoint.port, "cancelled")
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise TimeoutError
-                _, writable, _ = select.select([], [sock], [], min(remaining, 0.1))
-                if writable:
-                    error = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
-                    if error:
-                        raise OSError(error, os.strerror(error))
-                    break
+            sock = _connect_one(family, socktype, proto, address, share, cancel)
+        except _Cancelled:
+            raise JumphostUnreachable(endpoint.host, endpoint.port, "cancelled") from None
         except TimeoutError:
-            sock.close()
-            raise JumphostUnreachable(
-                endpoint.host, endpoint.port, f"no answer within {timeout:g} s"
-            ) from None
-        except JumphostUnreachable:
-            sock.close()
-            raise
+            last_error = f"no answer within {timeout:g} s"
+            continue
         except OSError as exc:
-            sock.close()
             last_error = exc.strerror or str(exc)
             continue
-        sock.setblocking(True)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return sock
     raise JumphostUnreachable(endpoint.host, endpoint.port, last_error)
+
+
+class _Cancelled(Exception):
+    pass
+
+
+def _connect_one(
+    family: int,
+    socktype: int,
+    proto: int,
+    address: Any,
+    timeout: float,
+    cancel: threading.Event | None,
+) -> socket.socket:
+    deadline = time.monotonic() + timeout
+    sock = socket.socket(family, socktype, proto)
+    try:
+        sock.setblocking(False)
+        error = sock.connect_ex(address)
+        while error in (errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EALREADY):
+            if cancel is not None and cancel.is_set():
+                raise _Cancelled
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError
+            # Windows reports a failed connect in the "exceptional" set, not as writable.
+            _, writable, failed = select.select([], [sock], [sock], min(remaining, 0.1))
+            if writable or failed:
+                error = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+                break
+        if error:
+            raise OSError(error, os.strerror(error))
+        sock.setblocking(True)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
 
 
 def port_open(endpoint: Endpoint, timeout: float, cancel: threading.Event | None = None) -> bool:
@@ -312,17 +329,32 @@ def start_transport(
         transport.start_client(timeout=timeout)
     except (SSHException, OSError, EOFError) as exc:
         transport.close()
-        raise HandshakeFailed(endpoint.label, str(exc) or type(exc).__name__) from None
+        raise HandshakeFailed(endpoint.label, _handshake_reason(exc)) from None
+    # paramiko returns quietly when its own timeout ends the handshake: check it finished.
+    if not transport.is_active() or not transport.initial_kex_done:
+        transport.close()
+        raise HandshakeFailed(endpoint.label, f"no SSH answer within {timeout:g} s")
     return transport
 
 
-def fetch_host_key(endpoint: Endpoint, timeout: float = CONNECT_TIMEOUT) -> Any:
-    """Connect just long enough to learn the jumphost's host key."""
+def _handshake_reason(exc: BaseException) -> str:
+    text = str(exc)
+    if "banner" in text.lower():
+        return "it did not answer like an SSH server (check the host and SSH port)"
+    return text or type(exc).__name__
+
+
+def fetch_host_key(
+    endpoint: Endpoint, preferred_key_types: list[str], timeout: float = CONNECT_TIMEOUT
+) -> Any:
+    """Connect just long enough to learn the jumphost's host key (of a pinned type first)."""
     sock = dial(endpoint, timeout)
     try:
-        transport = start_transport(sock, endpoint, [], timeout)
+        transport = start_transport(sock, endpoint, preferred_key_types, timeout)
         try:
             return transport.get_remote_server_key()
+        except SSHException as exc:
+            raise ConnectionLost(endpoint.label, str(exc)) from None
         finally:
             transport.close()
     finally:
@@ -341,7 +373,10 @@ def algorithms_for(entries: list[knownhosts.Entry]) -> list[str]:
 def verify_host_key(
     transport: Any, parsed: knownhosts.ParsedFile, endpoint: Endpoint, profile_name: str
 ) -> None:
-    key = transport.get_remote_server_key()
+    try:
+        key = transport.get_remote_server_key()
+    except SSHException as exc:
+        raise ConnectionLost(endpoint.label, str(exc)) from None
     verdict, entries = knownhosts.check(parsed, endpoint.pattern, key.asbytes())
     presented = fingerprint(key)
     if verdict is knownhosts.Verdict.TRUSTED:

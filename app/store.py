@@ -115,4 +115,5 @@ class ProfileStore:
 
     def _write(self, data: dict[str, Any]) -> None:
         body = tomli_w.dumps(data)
-        atomic_write(self.path, (_HEADER + body).encode("utf-8"), mode=0o600)
+        # through a symlink, replace the file it points at rather than the link
+        atomic_write(self.path.resolve(), (_HEADER + body).encode("utf-8"), mode=0o600)

@@ -36,6 +36,7 @@ def tk(
         capture_output=True,
         text=True,
         input=input,
+        stdin=None if input is not None else subprocess.DEVNULL,
         timeout=timeout,
         cwd=ROOT,
         env=os.environ.copy(),
@@ -229,7 +230,8 @@ def test_trust_prints_what_ssh_keygen_prints_and_pins(
 ) -> None:
     add_profile(jumphost, echo.port)
     refused = tk("trust", "db")  # no terminal, no --yes: nothing pinned
-    assert refused.returncode != 0
+    assert refused.returncode == 2
+    assert "--yes or --fingerprint" in refused.stderr
     assert not tk_home.known_hosts_file.exists()
 
     result = tk("trust", "db", "--yes")
@@ -368,14 +370,17 @@ def test_run_retries_network_trouble_instead_of_exiting(
     assert proc.returncode == 0
 
 
-def _trust_on_a_terminal(answer: bytes) -> tuple[int, str]:
-    """Run `trust` with a pseudo-terminal as stdin/stdout and type ``answer`` at the prompt."""
+def _on_a_terminal(
+    args: list[str], prompt: bytes, answer: bytes, until: bytes | None = None
+) -> tuple[int, str]:
+    """Run tunnelkeeper on a pseudo-terminal, type ``answer`` at ``prompt``; with ``until``,
+    send SIGTERM once that text has appeared."""
     import pty
     import select
 
     master, slave = pty.openpty()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "app", "trust", "db"],
+        [sys.executable, "-m", "app", *args],
         stdin=slave,
         stdout=slave,
         stderr=slave,
@@ -384,7 +389,7 @@ def _trust_on_a_terminal(answer: bytes) -> tuple[int, str]:
     )
     os.close(slave)
     output = b""
-    answered = False
+    answered = terminated = False
     deadline = time.monotonic() + 60
     try:
         while time.monotonic() < deadline:
@@ -397,9 +402,12 @@ def _trust_on_a_terminal(answer: bytes) -> tuple[int, str]:
                 if not chunk:
                     break
                 output += chunk
-            if not answered and b"[y/N]" in output:
+            if not answered and prompt in output:
                 os.write(master, answer)
                 answered = True
+            if until is not None and not terminated and until in output:
+                proc.send_signal(signal.SIGTERM)
+                terminated = True
             if proc.poll() is not None and not ready:
                 break
         code = proc.wait(30)
@@ -409,6 +417,10 @@ def _trust_on_a_terminal(answer: bytes) -> tuple[int, str]:
             proc.wait(10)
         os.close(master)
     return code, output.decode(errors="replace")
+
+
+def _trust_on_a_terminal(answer: bytes) -> tuple[int, str]:
+    return _on_a_terminal(["trust", "db"], b"[y/N]", answer)
 
 
 def test_trust_asks_on_a_terminal(jumphost: Jumphost, tk_home: AppPaths, echo: TcpServer) -> None:
@@ -484,3 +496,188 @@ def test_status_reads_the_running_instance(
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=10)
     assert json.loads(tk("status", "--json").stdout) == []
+
+
+def test_ctrl_d_at_the_trust_prompt_trusts_nothing(
+    jumphost: Jumphost, tk_home: AppPaths, echo: TcpServer
+) -> None:
+    add_profile(jumphost, echo.port)
+    code, output = _trust_on_a_terminal(b"\x04")
+    assert code == 1
+    assert "Not trusted" in output and "Traceback" not in output
+    assert not tk_home.known_hosts_file.exists()
+
+
+def test_run_asks_for_a_passphrase_on_a_terminal(
+    jumphost: Jumphost, tk_home: AppPaths, echo: TcpServer, tmp_path: Path
+) -> None:
+    locked = tmp_path / "locked"
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "open sesame", "-f", str(locked)], check=True
+    )
+    jumphost.sshd.authorize_tunnel(locked, f"localhost:{jumphost.remote_port}")
+    assert (
+        tk(
+            "add",
+            "db",
+            "--jumphost",
+            "127.0.0.1",
+            "--ssh-port",
+            str(jumphost.port),
+            "--user",
+            jumphost.sshd.user,
+            "--remote-port",
+            str(jumphost.remote_port),
+            "--target",
+            f"127.0.0.1:{echo.port}",
+            "--key",
+            str(locked),
+        ).returncode
+        == 0
+    )
+    assert tk("trust", "db", "--yes").returncode == 0
+    # without a terminal, a clear configuration error
+    headless = tk("run", "db")
+    assert headless.returncode == 2
+    assert "protected by a passphrase" in headless.stderr
+    wrong_code, wrong = _on_a_terminal(["run", "db"], b"Passphrase", b"not it\n")
+    assert wrong_code == 2
+    assert "the passphrase for key db is wrong" in wrong
+    assert "not it" not in wrong.replace("not it\r\n", "")  # never echoed or logged back
+    code, output = _on_a_terminal(
+        ["run", "db", "--events", "json"], b"Passphrase", b"open sesame\n", until=b'"connected"'
+    )
+    assert code == 0, output
+    assert '"state": "connected"' in output
+    assert "open sesame" not in output
+
+
+def test_trust_yes_refuses_a_changed_key(
+    jumphost: Jumphost, tk_home: AppPaths, echo: TcpServer, tmp_path: Path
+) -> None:
+    from tests.support.sshd import ssh_keygen
+
+    add_profile(jumphost, echo.port)
+    other = ssh_keygen(tmp_path / "old_host_key").with_suffix(".pub")
+    old = Path(f"{tmp_path / 'old_host_key'}.pub").read_text().split()
+    tk_home.known_hosts_file.write_text(f"[127.0.0.1]:{jumphost.port} {old[0]} {old[1]}\n")
+    refused = tk("trust", "db", "--yes")
+    assert refused.returncode == 1
+    assert "CHANGED" in refused.stderr and "--fingerprint SHA256:" in refused.stderr
+    assert old[1] in tk_home.known_hosts_file.read_text()
+    real = refused.stdout.split()[1]
+    accepted = tk("trust", "db", "--fingerprint", real)
+    assert accepted.returncode == 0, accepted.stderr
+    assert old[1] not in tk_home.known_hosts_file.read_text()
+    del other
+
+
+def test_trust_keeps_a_pinned_rsa_key_when_the_jumphost_also_has_ed25519(
+    tmp_path: Path, client_key: Path, tk_home: AppPaths, echo: TcpServer
+) -> None:
+    from tests.conftest import start_jumphost
+    from tests.support.sshd import ssh_keygen
+
+    rsa = ssh_keygen(tmp_path / "host_rsa", key_type="rsa")
+    host = start_jumphost(tmp_path / "jh", client_key, extra_config=f"HostKey {rsa}\n")
+    try:
+        add_profile(host, echo.port)
+        pub = Path(f"{rsa}.pub").read_text().split()
+        tk_home.known_hosts_file.write_text(f"[127.0.0.1]:{host.port} {pub[0]} {pub[1]}\n")
+        again = tk("trust", "db", "--yes")
+        assert again.returncode == 0, again.stderr
+        assert "already trusted" in again.stdout
+        assert "(RSA)" in again.stdout
+        # and the tunnel itself negotiates the pinned RSA key
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "app", "run", "db", "--events", "json"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            cwd=ROOT,
+        )
+        try:
+            assert proc.stdout is not None
+            proc.stdout.readline()
+            assert json.loads(proc.stdout.readline())["state"] == "connected"
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.communicate(timeout=10)
+    finally:
+        host.sshd.stop()
+
+
+def test_a_silent_jumphost_is_reported_without_tracebacks(
+    tk_home: AppPaths, client_key: Path
+) -> None:
+    import threading
+
+    release = threading.Event()
+    with tcp_server(lambda conn: release.wait(60)) as silent:
+        assert (
+            tk(
+                "add",
+                "db",
+                "--jumphost",
+                "127.0.0.1",
+                "--ssh-port",
+                str(silent.port),
+                "--user",
+                "u",
+                "--remote-port",
+                "5000",
+                "--target",
+                "127.0.0.1:1",
+                "--key",
+                str(client_key),
+            ).returncode
+            == 0
+        )
+        trusted = tk("trust", "db", "--yes", timeout=120)
+        release.set()
+    assert trusted.returncode == 1
+    assert "Traceback" not in trusted.stderr
+    assert (
+        "no SSH answer" in trusted.stderr or "did not answer like an SSH server" in trusted.stderr
+    )
+
+
+def test_unreadable_known_hosts_and_unwritable_home_are_sentences(
+    tk_home: AppPaths, client_key: Path, jumphost: Jumphost, echo: TcpServer
+) -> None:
+    add_profile(jumphost, echo.port)
+    tk_home.known_hosts_file.write_bytes(b"\xff\xfe not utf-8")
+    broken = tk("run", "db")
+    assert broken.returncode == 2
+    assert "known_hosts could not be read" in broken.stderr and "Traceback" not in broken.stderr
+    assert tk_home.known_hosts_file.read_bytes() == b"\xff\xfe not utf-8"
+
+    env = {**os.environ, "TUNNELKEEPER_HOME": "/proc/self/no-such-home"}
+    nowhere = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "app",
+            "add",
+            "x",
+            "--jumphost",
+            "h",
+            "--user",
+            "u",
+            "--remote-port",
+            "1",
+            "--target",
+            "db:1",
+            "--key",
+            str(client_key),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        timeout=60,
+    )
+    assert nowhere.returncode == 1
+    assert nowhere.stderr.startswith("tunnelkeeper: cannot use")
+    assert "Traceback" not in nowhere.stderr

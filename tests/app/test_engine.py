@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import queue
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -153,11 +155,6 @@ def test_half_close_passes_through_both_ways(
                 conn.sendall(b"query")
                 conn.shutdown(socket.SHUT_WR)
                 assert recv_all(conn) == b"got:query"
-            # the other way: the target finishes first and the vendor keeps talking
-            with vendor_connect(jumphost) as conn:
-                conn.sendall(b"second")
-                conn.shutdown(socket.SHUT_WR)
-                assert recv_all(conn) == b"got:second"
         finally:
             assert tunnel.stop()
 
@@ -165,11 +162,12 @@ def test_half_close_passes_through_both_ways(
 def test_target_closing_first_leaves_the_vendor_direction_open(
     jumphost: Jumphost, tk_home: AppPaths, events: EventLog
 ) -> None:
+    received: queue.Queue[bytes] = queue.Queue()
+
     def target(conn: socket.socket) -> None:
         conn.sendall(b"banner")
         conn.shutdown(socket.SHUT_WR)  # EOF towards the vendor first
-        data = recv_all(conn)  # ...but keep reading what the vendor still sends
-        (Path(os.environ["TUNNELKEEPER_HOME"]) / "got").write_bytes(data)
+        received.put(recv_all(conn))  # ...but keep reading what the vendor still sends
 
     with tcp_server(target) as server:
         tunnel = start_tunnel(jumphost, tk_home, events, server.port)
@@ -179,9 +177,7 @@ def test_target_closing_first_leaves_the_vendor_direction_open(
                 assert recv_all(conn) == b"banner"  # EOF arrived
                 conn.sendall(b"still talking after EOF")
                 conn.shutdown(socket.SHUT_WR)
-                got = Path(os.environ["TUNNELKEEPER_HOME"]) / "got"
-                assert wait_until(got.exists, 30)
-            assert got.read_bytes() == b"still talking after EOF"
+            assert received.get(timeout=30) == b"still talking after EOF"
         finally:
             assert tunnel.stop()
 
@@ -202,7 +198,7 @@ def test_target_down_closes_the_channel_and_keeps_the_tunnel_up(
         assert "refused" in warning.detail
         assert warning.extra.get("warning") == "target"
         assert tunnel.state is State.CONNECTED
-        # the tunnel is still usable once the target comes back
+        # the jumphost still listens for us (target recovery: see test_faults)
         assert port_is_listening(jumphost.remote_port)
     finally:
         assert tunnel.stop()
@@ -382,5 +378,64 @@ def test_reconnects_after_the_jumphost_restarts(
         with vendor_connect(jumphost) as conn:
             conn.sendall(b"back")
             assert recv_exact(conn, 4) == b"back"
+    finally:
+        assert tunnel.stop()
+
+
+def test_host_key_trouble_waits_for_trust_then_recovers(
+    jumphost: Jumphost, tk_home: AppPaths, events: EventLog, echo: TcpServer
+) -> None:
+    profile = jumphost.profile(echo.port)
+    tunnel = Tunnel(
+        profile, ssh.load_private_key(profile.key_path), tk_home.known_hosts_file, events
+    )
+    tunnel.start()
+    try:
+        error = events.wait_for(State.ERROR)
+        assert "not trusted" in error.detail
+        assert tunnel.status()["next_retry_at"] is None  # no retry until the user acts
+        jumphost.pin(tk_home)  # what `tunnelkeeper trust` does
+        events.wait_for(State.CONNECTED, timeout=15)
+    finally:
+        assert tunnel.stop()
+
+
+def test_reconnect_now(running: Tunnel, jumphost: Jumphost, events: EventLog) -> None:
+    running.reconnect_now()
+    asked = events.wait_for(State.CONNECTING)
+    assert "as asked" in asked.detail
+    events.wait_for(State.CONNECTED, timeout=15)
+    assert running.status()["reconnects"] == 1
+    with vendor_connect(jumphost) as conn:
+        conn.sendall(b"again")
+        assert recv_exact(conn, 5) == b"again"
+
+
+def test_a_wake_cuts_the_backoff_short(
+    jumphost: Jumphost, tk_home: AppPaths, events: EventLog, echo: TcpServer
+) -> None:
+    from app.backoff import Backoff
+    from tests.support.net import free_port
+
+    jumphost.pin(tk_home)
+    profile = jumphost.profile(echo.port, remote_port=free_port())  # refused: backs off
+    tunnel = Tunnel(
+        profile,
+        ssh.load_private_key(profile.key_path),
+        tk_home.known_hosts_file,
+        events,
+        backoff=Backoff(base=300, cap=300),
+    )
+    tunnel.start()
+    try:
+        events.wait_for(State.ERROR)
+        assert tunnel.status()["next_retry_at"] is not None
+        woken = time.monotonic()
+        tunnel.woke()
+        events.wait_for(State.CONNECTING, timeout=10)
+        assert time.monotonic() - woken < 5  # not the 300 s backoff
+        events.wait_for(State.ERROR)
+        tunnel.network_changed()
+        events.wait_for(State.CONNECTING, timeout=10)
     finally:
         assert tunnel.stop()

@@ -379,3 +379,29 @@ def test_100_kill_restart_cycles_leave_threads_fds_and_memory_flat(
     assert fds100 <= fds10 + 3
     assert rss100 <= rss10 + 20 * 1024  # KiB
     assert tunnel.status()["reconnects"] == 100
+
+
+@needs_firewall
+def test_a_wake_checks_a_quiet_link_at_once(
+    vendor_jumphost: Jumphost, tk_home: AppPaths, events: EventLog, echo: TcpServer
+) -> None:
+    """After sleep the link is often dead but silent: a wake proves it within seconds,
+    instead of waiting out a long keepalive interval."""
+    tunnel = start(
+        vendor_jumphost, tk_home, events, echo.port, keepalive_interval=120, keepalive_count_max=3
+    )
+    try:
+        events.wait_for(State.CONNECTED)
+        client_port = tunnel.local_port
+        assert client_port is not None
+        with firewall.blackhole() as hole:
+            hole.connection(client_port, vendor_jumphost.port)
+            woken = time.monotonic()
+            tunnel.woke()
+            lost = events.wait_for(State.RETRYING, timeout=30)
+            figure("dead link found after a wake (interval 120 s)", time.monotonic() - woken)
+            assert time.monotonic() - woken < 15
+            assert "no reply" in lost.detail
+        events.wait_for(State.CONNECTED, timeout=60)
+    finally:
+        assert tunnel.stop()

@@ -232,3 +232,21 @@ def wait_for(predicate: Any, timeout: float) -> bool:
             return True
         time.sleep(0.05)
     return bool(predicate())
+
+
+def test_stop_cancels_the_forward_before_closing(
+    tk_home: AppPaths, events: EventLog, client_key: Path, target: TcpServer
+) -> None:
+    def script(transport: Any, server: HostileJumphost) -> None:
+        assert server.forward_requested.wait(30)
+        wait_for(lambda: not transport.is_active(), 60)
+
+    hostile = HostileJumphost(script)
+    tunnel = run_against(hostile, tk_home, events, client_key, target.port)
+    try:
+        events.wait_for(State.CONNECTED)
+    finally:
+        assert tunnel.stop()
+        assert hostile.script_done.wait(30)
+        hostile.close()
+    assert hostile.cancel_requests == [("localhost", 40000)]

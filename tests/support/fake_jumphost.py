@@ -32,7 +32,7 @@ class _Interface(paramiko.ServerInterface):  # type: ignore[misc]
         return port
 
     def cancel_port_forward_request(self, address: str, port: int) -> None:
-        return None
+        self.owner.cancel_requests.append((address, port))
 
 
 @dataclass
@@ -100,6 +100,7 @@ class HostileJumphost:
         self.port: int = self._listener.getsockname()[1]
         self.forward_requests: list[tuple[str, int]] = []
         self.forward_requested = threading.Event()
+        self.cancel_requests: list[tuple[str, int]] = []
         self.script_done = threading.Event()
         self.results: dict[str, Any] = {}
         self.transport: Any = None
