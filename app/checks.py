@@ -188,11 +188,17 @@ class ConnectionTest:
             raise _Stop from None
         connected = time.monotonic()
         self._sock = sock
+        lookup = (
+            ""
+            if address == endpoint.host
+            else f"{endpoint.host} is {address} (resolved in "
+            f"{(resolved - started) * 1000:.0f} ms); "
+        )
         self._record(
             2,
             Outcome.PASS,
-            f"{endpoint.host} is {address}: resolved in {(resolved - started) * 1000:.0f} ms, "
-            f"TCP port {endpoint.port} answered in {(connected - resolved) * 1000:.0f} ms.",
+            f"{lookup}TCP port {endpoint.port} of {address} answered in "
+            f"{(connected - resolved) * 1000:.0f} ms.",
             started=started,
         )
 
