@@ -34,6 +34,14 @@ class CorruptConfigFile(ConfigError):
         self.path = path
 
 
+class ConfigBusy(ConfigError):
+    def __init__(self, path: str) -> None:
+        super().__init__(
+            f"another Tunnelkeeper is changing {path} right now; try again in a moment."
+        )
+        self.path = path
+
+
 class UnknownProfile(ConfigError):
     def __init__(self, name: str) -> None:
         super().__init__(f"there is no tunnel named {name!r} (see `tunnelkeeper list`).")
@@ -52,6 +60,28 @@ class KeyUnreadable(ConfigError):
     def __init__(self, path: str, detail: str) -> None:
         super().__init__(f"the private key {path} cannot be used: {detail}")
         self.path = path
+
+
+class KeyExists(ConfigError):
+    def __init__(self, path: str) -> None:
+        super().__init__(f"a key already exists at {path}; use --force to replace it.")
+        self.path = path
+
+
+class KeyUnsuitable(ConfigError):
+    def __init__(self, path: str, detail: str) -> None:
+        super().__init__(f"the key {path} cannot be used: {detail}")
+        self.path = path
+
+
+class KeyUnsupportedEncryption(ConfigError):
+    def __init__(self, path: str, cipher: str) -> None:
+        super().__init__(
+            f"the key {path} is encrypted with {cipher}, which Tunnelkeeper cannot read. "
+            f"Re-encrypt it with `ssh-keygen -p -Z aes256-ctr -f {path}` and import it again."
+        )
+        self.path = path
+        self.cipher = cipher
 
 
 class KeyPassphraseNeeded(ConfigError):

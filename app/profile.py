@@ -72,12 +72,20 @@ def forward_bind_address(remote_bind: str | None) -> str:
     return remote_bind
 
 
+# Names that Windows reserves for devices: a key file called "CON" cannot exist there.
+RESERVED_NAMES = frozenset(
+    {"con", "prn", "aux", "nul"} | {f"com{i}" for i in range(10)} | {f"lpt{i}" for i in range(10)}
+)
+
+
 def validate_name(name: str) -> str:
     if not NAME_RE.fullmatch(name):
         raise InvalidField(
             "name",
             f"{name!r} is not a valid tunnel name; use 1–64 letters, digits, '-' or '_'.",  # noqa: RUF001
         )
+    if name.lower() in RESERVED_NAMES:
+        raise InvalidField("name", f"{name!r} is a name Windows reserves; choose another.")
     return name
 
 

@@ -12,13 +12,16 @@ import select
 import socket
 import threading
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import paramiko
+from cryptography.exceptions import UnsupportedAlgorithm
 from paramiko import common as wire
+from paramiko.pkey import UnknownKeyType
 from paramiko.ssh_exception import AuthenticationException, SSHException
 
 from app import knownhosts
@@ -34,7 +37,9 @@ from app.errors import (
     KeyPassphraseNeeded,
     KeyPassphraseWrong,
     KeyUnreadable,
+    KeyUnsupportedEncryption,
 )
+from app.keyformat import unreadable_cipher
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +65,7 @@ def load_private_key(path: str | Path, passphrase: str | None = None, name: str 
     """Load a private key, turning every failure into a sentence a person can act on."""
     key_path = Path(path).expanduser()
     try:
-        key_path.read_bytes()
+        data = key_path.read_bytes()
     except FileNotFoundError:
         raise KeyUnreadable(str(key_path), "the file does not exist.") from None
     except IsADirectoryError:
@@ -69,23 +74,32 @@ def load_private_key(path: str | Path, passphrase: str | None = None, name: str 
         raise KeyUnreadable(str(key_path), "permission denied reading it.") from None
     except OSError as exc:
         raise KeyUnreadable(str(key_path), exc.strerror or "it cannot be read.") from None
+    cipher = unreadable_cipher(data)
+    if cipher is not None:
+        raise KeyUnsupportedEncryption(str(key_path), cipher)
     unreadable = KeyUnreadable(
         str(key_path), "it is not a private key in OpenSSH or PEM format that we can read."
     )
     try:
-        return paramiko.PKey.from_path(key_path, password=None)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # cryptography's DSA deprecation notice
+            return paramiko.PKey.from_path(key_path, password=None)
     except TypeError:
         if passphrase is None:
             raise KeyPassphraseNeeded(str(key_path)) from None
-    except (ValueError, SSHException, IndexError):
+    except UnknownKeyType:
+        raise KeyUnreadable(
+            str(key_path), "its key type is not supported (use ed25519, ECDSA or RSA)."
+        ) from None
+    except (ValueError, SSHException, IndexError, KeyError, UnsupportedAlgorithm):
         raise unreadable from None
-    except paramiko.ssh_exception.UnknownKeyType:
-        raise KeyUnreadable(str(key_path), "its key type is not supported.") from None
     # Encrypted, and we have a passphrase: any failure now means it is the wrong one.
     try:
         return paramiko.PKey.from_path(key_path, password=passphrase.encode("utf-8"))
-    except (ValueError, TypeError, SSHException, IndexError):
+    except (ValueError, TypeError, SSHException, IndexError, KeyError):
         raise KeyPassphraseWrong(name or key_path.name) from None
+    except UnsupportedAlgorithm:
+        raise unreadable from None
 
 
 def key_is_encrypted(path: str | Path) -> bool:

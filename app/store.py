@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 import re
+import time
 import tomllib
 from pathlib import Path
 from typing import Any
 
 import tomli_w
+from filelock import FileLock, Timeout
 
-from app.errors import CorruptConfigFile, InvalidField, ProfileExists, UnknownProfile
+from app.errors import (
+    ConfigBusy,
+    CorruptConfigFile,
+    InvalidField,
+    ProfileExists,
+    UnknownProfile,
+)
 from app.fileio import atomic_write
 from app.profile import Profile, profile_from_dict
 
 _HEADER = "# Tunnelkeeper tunnel profiles. Edit with `tunnelkeeper add/remove`.\n"
+SCHEMA = 1  # bump when the layout changes; older files are read, newer ones refused
+LOCK_TIMEOUT = 10.0
 
 
 class ProfileStore:
@@ -21,6 +31,18 @@ class ProfileStore:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+
+    def _lock(self) -> FileLock:
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        return FileLock(str(self.path) + ".lock", timeout=LOCK_TIMEOUT)
+
+    def _locked(self) -> FileLock:
+        lock = self._lock()
+        try:
+            lock.acquire()
+        except Timeout:
+            raise ConfigBusy(str(self.path)) from None
+        return lock
 
     def _read_raw(self) -> dict[str, Any]:
         try:
@@ -38,6 +60,15 @@ class ProfileStore:
         tunnels = data.get("tunnels", {})
         if not isinstance(tunnels, dict) or not all(isinstance(v, dict) for v in tunnels.values()):
             raise CorruptConfigFile(str(self.path), "'tunnels' must hold one table per tunnel")
+        schema = data.get("schema", 1)
+        if not isinstance(schema, int) or isinstance(schema, bool) or schema < 1:
+            raise CorruptConfigFile(str(self.path), f"schema: {schema!r} is not a version number")
+        if schema > SCHEMA:
+            raise CorruptConfigFile(
+                str(self.path),
+                f"it was written by a newer Tunnelkeeper (schema {schema}, this one reads "
+                f"up to {SCHEMA}); upgrade Tunnelkeeper",
+            )
         return data
 
     def _line_of(self, name: str, field: str | None = None) -> int | None:
@@ -79,6 +110,10 @@ class ProfileStore:
         return profiles[name]
 
     def add(self, profile: Profile, *, replace: bool = False) -> None:
+        with self._locked():
+            self._add(profile, replace)
+
+    def _add(self, profile: Profile, replace: bool) -> None:
         data = self._read_raw()
         self.load()  # refuse to rewrite a file with a bad entry: it would be lost
         tunnels = data.setdefault("tunnels", {})
@@ -91,6 +126,10 @@ class ProfileStore:
     def remove(self, name: str) -> Profile | None:
         """Remove a tunnel and return it; an entry too broken to load can still be removed
         by its own name (then ``None`` is returned)."""
+        with self._locked():
+            return self._remove(name)
+
+    def _remove(self, name: str) -> Profile | None:
         data = self._read_raw()
         if name not in data.get("tunnels", {}):
             raise UnknownProfile(name)
@@ -113,7 +152,16 @@ class ProfileStore:
             except InvalidField:
                 store.load()  # raises with the line of the first bad entry
 
+    def move_aside(self) -> Path:
+        """Rename a broken file out of the way (only when the user said so); return where."""
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        target = self.path.with_name(f"{self.path.name}.broken-{stamp}")
+        with self._locked():
+            self.path.rename(target)
+        return target
+
     def _write(self, data: dict[str, Any]) -> None:
+        data = {"schema": SCHEMA, **{k: v for k, v in data.items() if k != "schema"}}
         body = tomli_w.dumps(data)
         # through a symlink, replace the file it points at rather than the link
         atomic_write(self.path.resolve(), (_HEADER + body).encode("utf-8"), mode=0o600)

@@ -42,7 +42,10 @@ def store(path: Path) -> ProfileStore:
 
 
 def leftovers(folder: Path) -> list[str]:
-    return sorted(p.name for p in folder.iterdir() if p.name != "profiles.toml")
+    # the lock file stays by design (removing it would race another process taking it)
+    return sorted(
+        p.name for p in folder.iterdir() if p.name not in ("profiles.toml", "profiles.toml.lock")
+    )
 
 
 # --- round trips ---------------------------------------------------------------------------
@@ -85,6 +88,7 @@ def test_written_file_is_plain_toml_with_a_header(store: ProfileStore, path: Pat
     assert text.startswith("# Tunnelkeeper tunnel profiles.")
     data = tomllib.loads(text)
     assert data == {
+        "schema": 1,
         "tunnels": {
             "t1": {
                 "jumphost": "jump.vendor.example",
@@ -97,7 +101,7 @@ def test_written_file_is_plain_toml_with_a_header(store: ProfileStore, path: Pat
                 "keepalive_interval": 10,
                 "keepalive_count_max": 1,
             }
-        }
+        },
     }
     store.add(make("t2"))
     assert path.read_text(encoding="utf-8").count("# Tunnelkeeper") == 1
@@ -378,3 +382,65 @@ def test_a_bind_address_of_only_spaces_is_refused() -> None:
         make(remote_bind="   ")
     assert make(remote_bind="").forward_bind == ""
     assert make(remote_bind="*").forward_bind == ""
+
+
+def test_a_newer_schema_is_refused_untouched(store: ProfileStore, path: Path) -> None:
+    before = write_raw(path, "schema = 7\n[tunnels]\n")
+    with pytest.raises(CorruptConfigFile, match="newer Tunnelkeeper"):
+        store.load()
+    with pytest.raises(CorruptConfigFile):
+        store.add(make("t1"))
+    assert path.read_bytes() == before
+
+
+def test_files_without_a_schema_are_read_as_version_1(store: ProfileStore, path: Path) -> None:
+    write_raw(
+        path,
+        '[tunnels.old]\njumphost = "h"\nuser = "u"\nremote_port = 1\n'
+        'target_host = "db"\ntarget_port = 2\nkey_path = "/k"\n',
+    )
+    assert list(store.load()) == ["old"]
+    store.add(make("new"))
+    assert tomllib.loads(path.read_text())["schema"] == 1
+
+
+def test_moving_a_broken_file_aside_keeps_it(store: ProfileStore, path: Path) -> None:
+    before = write_raw(path, "this is = = not toml\n")
+    moved = store.move_aside()
+    assert moved.read_bytes() == before
+    assert moved.name.startswith("profiles.toml.broken-")
+    assert not path.exists()
+    store.add(make("t1"))
+    assert list(store.load()) == ["t1"]
+
+
+def test_two_processes_adding_at_once_lose_nothing(path: Path) -> None:
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from app.profile import profile_from_dict\n"
+        "from app.store import ProfileStore\n"
+        "store = ProfileStore(Path(sys.argv[1]))\n"
+        "for i in range(25):\n"
+        "    store.add(profile_from_dict(f'{sys.argv[2]}{i}', {'jumphost': 'h', 'user': 'u',\n"
+        "        'remote_port': 1, 'target_host': 'db', 'target_port': 2, 'key_path': '/k'}))\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    procs = [
+        subprocess.Popen([sys.executable, "-c", script, str(path), prefix], cwd=root)
+        for prefix in ("a", "b", "c")
+    ]
+    for proc in procs:
+        assert proc.wait(120) == 0
+    assert len(ProfileStore(path).load()) == 75
+
+
+def test_reserved_and_path_like_names_are_refused() -> None:
+    from app.errors import InvalidField
+
+    for name in ("CON", "nul", "Com1", "lpt9", "../x", "a/b", "a\\b", ".", ".."):
+        with pytest.raises(InvalidField):
+            make(name)
