@@ -22,6 +22,7 @@ from app.errors import (
     HostKeyNotPinned,
     InvalidField,
     KeyPassphraseNeeded,
+    KeyPassphraseWrong,
     TunnelkeeperError,
 )
 from app.paths import AppPaths, app_paths, ensure_private_dir
@@ -62,20 +63,35 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"tunnelkeeper {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    add = sub.add_parser("add", help="add a tunnel profile")
+    add = sub.add_parser(
+        "add",
+        help="add a tunnel profile",
+        description="Add a tunnel. --from reads the vendor's text (an ssh/autossh command, "
+        "an endpoint, an ssh config block, KEY=value lines); flags fill or override fields.",
+    )
     add.add_argument("name", metavar="NAME")
-    add.add_argument("--jumphost", required=True, metavar="HOST")
-    add.add_argument("--ssh-port", default="22", metavar="N")
-    add.add_argument("--user", required=True, metavar="USER")
-    add.add_argument("--remote-port", required=True, metavar="N", help="the allocated port")
+    add.add_argument("--from", dest="paste", metavar="TEXT", help="pasted text, or - for stdin")
+    add.add_argument("--jumphost", metavar="HOST")
+    add.add_argument("--ssh-port", metavar="N", help="default 22")
+    add.add_argument("--user", metavar="USER")
+    add.add_argument("--remote-port", metavar="N", help="the allocated port")
     add.add_argument(
         "--remote-bind",
         metavar="ADDR",
         help="address the jumphost listens on (default: as ssh -R, 'localhost')",
     )
-    add.add_argument("--target", required=True, metavar="HOST:PORT")
-    add.add_argument("--key", required=True, metavar="PATH", help="private key file")
+    add.add_argument("--target", metavar="HOST:PORT")
+    add.add_argument("--key", metavar="PATH", help="private key file, or a key NAME from keygen")
     add.add_argument("--replace", action="store_true", help="overwrite a profile of that name")
+
+    _add_key_commands(sub)
+
+    repair = sub.add_parser("repair", help="check the profiles file; move a broken one aside")
+    repair.add_argument(
+        "--move-aside",
+        action="store_true",
+        help="rename a broken file out of the way without asking",
+    )
 
     lst = sub.add_parser("list", help="list tunnel profiles")
     lst.add_argument("--json", action="store_true")
@@ -92,6 +108,13 @@ def build_parser() -> argparse.ArgumentParser:
     how = trust.add_mutually_exclusive_group()
     how.add_argument("--yes", action="store_true", help="pin without asking")
     how.add_argument("--fingerprint", metavar="SHA256:...", help="pin only if it matches")
+    trust.add_argument(
+        "--import-known-hosts",
+        nargs="?",
+        const=str(Path("~/.ssh/known_hosts")),
+        metavar="FILE",
+        help="take the key from an OpenSSH known_hosts file (default ~/.ssh/known_hosts)",
+    )
 
     run = sub.add_parser("run", help="run tunnels until interrupted")
     run.add_argument("names", nargs="+", metavar="NAME")
@@ -108,29 +131,92 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_key_commands(sub: Any) -> None:
+    keygen = sub.add_parser("keygen", help="create an ed25519 key for a tunnel")
+    keygen.add_argument("name", metavar="NAME")
+    secret = keygen.add_mutually_exclusive_group()
+    secret.add_argument(
+        "--passphrase-stdin",
+        action="store_true",
+        help="read the passphrase from the first line of standard input",
+    )
+    secret.add_argument("--no-passphrase", action="store_true", help="leave the key unencrypted")
+    keygen.add_argument("--force", action="store_true", help="replace an existing key")
+
+    imp = sub.add_parser("import-key", help="copy an existing private key into Tunnelkeeper")
+    imp.add_argument("name", metavar="NAME")
+    imp.add_argument("path", metavar="PATH")
+    imp.add_argument(
+        "--passphrase-stdin",
+        action="store_true",
+        help="read the key's passphrase from the first line of standard input",
+    )
+    imp.add_argument("--force", action="store_true", help="replace an existing key")
+
+    pub = sub.add_parser("pubkey", help="print a key's public line (to paste at the vendor)")
+    pub.add_argument("name", metavar="NAME", help="a key made by keygen/import-key, or a tunnel")
+
+
 # --- commands ------------------------------------------------------------------------
+
+
+_FLAG_OF = {
+    "jumphost": "--jumphost HOST",
+    "ssh_port": "--ssh-port N",
+    "user": "--user USER",
+    "remote_port": "--remote-port N",
+    "target_host": "--target HOST:PORT",
+    "target_port": "--target HOST:PORT",
+    "key_path": "--key PATH",
+}
+
+
+def _pasted_fields(args: argparse.Namespace, out: TextIO) -> dict[str, Any]:
+    """Fields from ``--from`` (reported as found / placeholders / ignored)."""
+    from app.paste import parse_paste
+
+    text = sys.stdin.read() if args.paste == "-" else args.paste
+    result = parse_paste(text)
+    found = ", ".join(f"{k} {v!s}" for k, v in result.fields.items()) or "nothing usable"
+    print(f"Found ({result.source}): {found}.", file=out)
+    for field_name, token in result.placeholders.items():
+        print(f"Still a placeholder: {field_name} ({token}).", file=out)
+    for note in result.ignored:
+        print(f"Ignored: {note}", file=out)
+    return dict(result.fields)
 
 
 def cmd_add(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
     from app import ssh
 
     name = validate_name(args.name)
-    target_host, target_port = parse_hostport(args.target, "target")
-    key_path = Path(args.key).expanduser()
+    fields: dict[str, Any] = _pasted_fields(args, out) if args.paste is not None else {}
+    # explicit flags fill in or override what the paste said
+    for flag, key in (
+        ("jumphost", "jumphost"),
+        ("ssh_port", "ssh_port"),
+        ("user", "user"),
+        ("remote_port", "remote_port"),
+        ("remote_bind", "remote_bind"),
+    ):
+        if getattr(args, flag) is not None:
+            fields[key] = getattr(args, flag)
+    if args.target is not None:
+        fields["target_host"], fields["target_port"] = parse_hostport(args.target, "target")
+    if args.key is not None:
+        fields["key_path"] = args.key
+    fields.setdefault("ssh_port", 22)
+    missing = [k for k in _FLAG_OF if k not in fields]
+    if missing:
+        flags = sorted({_FLAG_OF[k] for k in missing})
+        raise UserFacingError(
+            f"still missing: {', '.join(missing)}; give {' '.join(flags)}.", EXIT_CONFIG
+        )
+    key_path = _resolve_key_argument(str(fields["key_path"]), paths)
     # Readable is enough here; a passphrase is asked for when the tunnel runs.
     with contextlib.suppress(KeyPassphraseNeeded):
         ssh.load_private_key(key_path)
-    fields: dict[str, Any] = {
-        "jumphost": args.jumphost,
-        "ssh_port": args.ssh_port,
-        "user": args.user,
-        "remote_port": args.remote_port,
-        "target_host": target_host,
-        "target_port": target_port,
-        "key_path": str(key_path.resolve()),
-    }
-    if args.remote_bind is not None:
-        fields["remote_bind"] = args.remote_bind
+    fields["key_path"] = str(key_path)
     profile = profile_from_dict(name, fields)
     ProfileStore(paths.profiles_file).add(profile, replace=args.replace)
     print(f"Added tunnel {name!r}.", file=out)
@@ -145,6 +231,35 @@ def _profile_view(profile: Profile) -> dict[str, Any]:
     data["forward"] = f"{profile.forward_bind or '*'}:{profile.remote_port}"
     data["target"] = profile.target
     return data
+
+
+def cmd_repair(
+    args: argparse.Namespace, paths: AppPaths, out: TextIO, ask: Callable[[str], str] = input
+) -> int:
+    from app.errors import CorruptConfigFile
+
+    store = ProfileStore(paths.profiles_file)
+    try:
+        profiles = store.load()
+    except CorruptConfigFile as exc:
+        print(f"Problem: {exc}", file=out)
+        consent = args.move_aside
+        if not consent and sys.stdin.isatty():
+            try:
+                answer = ask(
+                    "Move the file aside (kept, renamed) and start with no tunnels? [y/N] "
+                )
+            except EOFError:
+                answer = ""
+            consent = answer.strip().lower() in ("y", "yes")
+        if not consent:
+            print("Nothing was changed (use --move-aside to rename it).", file=out)
+            return EXIT_FAILED
+        moved = store.move_aside()
+        print(f"Moved to {moved}; Tunnelkeeper starts with no tunnels.", file=out)
+        return EXIT_OK
+    print(f"{store.path} is fine ({len(profiles)} tunnels).", file=out)
+    return EXIT_OK
 
 
 def cmd_list(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
@@ -178,8 +293,13 @@ def cmd_show(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
 
 
 def cmd_remove(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
-    ProfileStore(paths.profiles_file).remove(args.name)
+    store = ProfileStore(paths.profiles_file)
+    removed = store.remove(args.name)
     print(f"Removed tunnel {args.name!r}.", file=out)
+    if removed is not None:
+        still_used = any(p.key_path == removed.key_path for p in store.load().values())
+        if not still_used:
+            _forget_passphrase(removed.key_path)
     return EXIT_OK
 
 
@@ -193,6 +313,8 @@ def cmd_trust(
 
     profile = ProfileStore(paths.profiles_file).get(args.name)
     endpoint = ssh.Endpoint(profile.jumphost, profile.ssh_port)
+    if args.import_known_hosts:
+        return _import_known_hosts(Path(args.import_known_hosts).expanduser(), endpoint, paths, out)
     parsed = hostkeys.read(paths.known_hosts_file)
     pinned = knownhosts.pinned_for(parsed, endpoint.pattern)
     try:
@@ -245,19 +367,211 @@ def cmd_trust(
     return EXIT_OK
 
 
+# --- keys and passphrases --------------------------------------------------------------
+
+
+def _resolve_key_argument(value: str, paths: AppPaths) -> Path:
+    """``--key`` takes a file, or the NAME of a key made with keygen/import-key."""
+    from app.keys import key_files
+
+    if "/" not in value and "\\" not in value:
+        with contextlib.suppress(InvalidField):
+            managed = key_files(paths.keys_dir, value).private
+            if managed.exists():
+                return managed
+    return Path(value).expanduser().resolve()
+
+
+def _passphrase_store() -> Any:
+    from app.passphrases import PassphraseStore
+
+    return PassphraseStore()
+
+
+def _remember_passphrase(key_path: str, passphrase: str, out: TextIO) -> None:
+    """Keep it in the OS keyring so the tunnel starts unattended; never anywhere else."""
+    store = _passphrase_store()
+    try:
+        if not store.usable():
+            raise ConfigError("no usable system keychain")
+        store.set(key_path, passphrase)
+    except TunnelkeeperError as exc:
+        print(
+            f"Note: the passphrase was not stored ({exc}); it will be asked for each time "
+            "the tunnel starts.",
+            file=out,
+        )
+        return
+    print("The passphrase is stored in the system keychain.", file=out)
+
+
+def _forget_passphrase(key_path: str) -> None:
+    with contextlib.suppress(TunnelkeeperError):
+        store = _passphrase_store()
+        if store.usable():
+            store.delete(key_path)
+
+
+def _read_stdin_secret() -> str:
+    line = sys.stdin.readline()
+    return line[:-1] if line.endswith("\n") else line
+
+
+def _ask_new_passphrase() -> str | None:
+    try:
+        first = getpass.getpass("Passphrase for the new key (empty for none): ")
+        if not first:
+            return None
+        second = getpass.getpass("The same passphrase again: ")
+    except EOFError:
+        raise UserFacingError("no passphrase was entered.", EXIT_CONFIG) from None
+    if first != second:
+        raise UserFacingError("the two passphrases differ; nothing was created.", EXIT_CONFIG)
+    return first
+
+
+def cmd_keygen(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
+    from app import keys, ssh
+
+    files = keys.key_files(paths.keys_dir, args.name)
+    if args.no_passphrase:
+        passphrase = None
+    elif args.passphrase_stdin:
+        passphrase = _read_stdin_secret() or None
+    elif sys.stdin.isatty():
+        passphrase = _ask_new_passphrase()
+    else:
+        raise UserFacingError(
+            "choose --passphrase-stdin or --no-passphrase (no terminal to ask on).", EXIT_CONFIG
+        )
+    line = keys.generate(files, args.name, passphrase, force=args.force)
+    key = ssh.load_private_key(files.private, passphrase, name=args.name)
+    print(f"Created {files.private} ({ssh.describe_key(key, 'ED25519').split(' (')[0]}).", file=out)
+    if passphrase:
+        _remember_passphrase(str(files.private), passphrase, out)
+    print("Paste this public key into your vendor's SSH public key field:", file=out)
+    print(line, file=out)
+    return EXIT_OK
+
+
+def cmd_import_key(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
+    from app import keys, ssh
+
+    files = keys.key_files(paths.keys_dir, args.name)
+    source = Path(args.path).expanduser()
+    passphrase: str | None = None
+    try:
+        key = keys.inspect(source, None, args.name)
+    except KeyPassphraseNeeded:
+        if args.passphrase_stdin:
+            passphrase = _read_stdin_secret()
+        elif sys.stdin.isatty():
+            try:
+                passphrase = getpass.getpass(f"Passphrase of {source}: ")
+            except EOFError:
+                raise KeyPassphraseNeeded(str(source)) from None
+        else:
+            raise
+        key = keys.inspect(source, passphrase, args.name)
+    line = keys.import_key(files, source, key, args.name, force=args.force)
+    print(f"Imported {source} as {files.private} ({ssh.fingerprint(key)}).", file=out)
+    if passphrase:
+        _remember_passphrase(str(files.private), passphrase, out)
+    print(line, file=out)
+    return EXIT_OK
+
+
+def cmd_pubkey(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
+    from app import keys
+
+    files = keys.key_files(paths.keys_dir, args.name)
+    if files.public.exists():
+        print(keys.read_public(files), file=out)
+        return EXIT_OK
+    profiles = ProfileStore(paths.profiles_file).load()
+    if args.name not in profiles:
+        raise UserFacingError(
+            f"there is no key or tunnel named {args.name!r} (see `tunnelkeeper list`).",
+            EXIT_CONFIG,
+        )
+    profile = profiles[args.name]
+    twin = keys.KeyFiles(Path(profile.key_path))
+    if twin.public.exists():
+        print(keys.read_public(twin), file=out)
+        return EXIT_OK
+    key = _load_key_for(profile)
+    print(keys.public_line(key, keys.key_comment(profile.name)), file=out)
+    return EXIT_OK
+
+
+def _import_known_hosts(source: Path, endpoint: Any, paths: AppPaths, out: TextIO) -> int:
+    """Pin what an OpenSSH known_hosts file (hashed or not) says about the jumphost."""
+    from app import hostkeys, knownhosts, ssh
+
+    theirs = hostkeys.read(source)
+    if not source.exists():
+        raise UserFacingError(f"{source} does not exist.", EXIT_CONFIG)
+    entries = knownhosts.pinned_for(theirs, endpoint.pattern)
+    revoked = {e.key_blob for e in theirs.entries if e.marker is knownhosts.Marker.REVOKED}
+    usable = [e for e in entries if e.key_blob not in revoked]
+    if not usable:
+        raise UserFacingError(
+            f"{source} has no key for {endpoint.pattern}; run the vendor's ssh-keyscan "
+            "command first, or use `tunnelkeeper trust NAME` to fetch it.",
+        )
+    for entry in usable:
+        key = ssh.public_key_from_entry(entry)
+        print(ssh.describe_key(key, endpoint.pattern), file=out)
+    hostkeys.pin_all(
+        paths.known_hosts_file, endpoint.pattern, [(e.key_type, e.key_blob) for e in usable]
+    )
+    plural = "key" if len(usable) == 1 else "keys"
+    print(f"Pinned {len(usable)} {plural} for {endpoint.pattern} from {source}.", file=out)
+    return EXIT_OK
+
+
 def _load_key_for(profile: Profile) -> Any:
     from app import ssh
 
     try:
         return ssh.load_private_key(profile.key_path, name=profile.name)
     except KeyPassphraseNeeded:
+        stored = _stored_passphrase(profile.key_path)
+        if stored is not None:
+            try:
+                return ssh.load_private_key(profile.key_path, stored, name=profile.name)
+            except KeyPassphraseWrong:
+                if not sys.stdin.isatty():
+                    raise UserFacingError(
+                        f"the passphrase for key {profile.name} stored in the system keychain "
+                        "is wrong; run the tunnel once on a terminal to enter it again.",
+                        EXIT_CONFIG,
+                    ) from None
         if not sys.stdin.isatty():
             raise
         try:
             passphrase = getpass.getpass(f"Passphrase for the key of tunnel {profile.name}: ")
         except EOFError:
             raise KeyPassphraseNeeded(profile.key_path) from None
-        return ssh.load_private_key(profile.key_path, passphrase, name=profile.name)
+        key = ssh.load_private_key(profile.key_path, passphrase, name=profile.name)
+        if stored is not None or _keyring_usable():
+            _remember_passphrase(profile.key_path, passphrase, sys.stderr)
+        return key
+
+
+def _stored_passphrase(key_path: str) -> str | None:
+    try:
+        store = _passphrase_store()
+        return store.get(key_path) if store.usable() else None
+    except TunnelkeeperError:
+        return None
+
+
+def _keyring_usable() -> bool:
+    try:
+        return bool(_passphrase_store().usable())
+    except TunnelkeeperError:
+        return False
 
 
 def _setup_logging(paths: AppPaths, verbose: bool) -> None:
@@ -457,10 +771,14 @@ def _unknown(name: str) -> Exception:
 COMMANDS: dict[str, Callable[[argparse.Namespace, AppPaths, TextIO], int]] = {
     "add": cmd_add,
     "list": cmd_list,
+    "repair": cmd_repair,
     "show": cmd_show,
     "remove": cmd_remove,
     "trust": cmd_trust,
     "run": cmd_run,
+    "keygen": cmd_keygen,
+    "import-key": cmd_import_key,
+    "pubkey": cmd_pubkey,
     "status": cmd_status,
     "test": cmd_test,
 }

@@ -23,13 +23,21 @@ class InvalidField(ConfigError):
         self.message = message
 
 
+class PasteError(ConfigError):
+    """Pasted text could not be read as tunnel details; ``token`` is the part at fault."""
+
+    def __init__(self, message: str, token: str = "") -> None:
+        super().__init__(message)
+        self.token = token
+
+
 class CorruptConfigFile(ConfigError):
     """A file the app keeps could not be parsed; it is left untouched."""
 
     def __init__(self, path: str, detail: str) -> None:
         super().__init__(
             f"{path} could not be read ({detail}). It has been left as it is; "
-            "fix or move it and try again."
+            "fix it, or move it aside with `tunnelkeeper repair`."
         )
         self.path = path
 
@@ -169,3 +177,50 @@ class ForwardRefused(ConnectionTrouble):
 class ConnectionLost(ConnectionTrouble):
     def __init__(self, host: str, detail: str) -> None:
         super().__init__(f"the connection to {host} was lost: {detail}")
+
+
+# --- keychain: passphrases kept in the OS keychain; without it they are asked for ---------
+
+
+class KeyringUnavailable(ConfigError):
+    """The OS keychain cannot keep passphrases; they are asked for instead."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(
+            f"the system keychain is not available ({detail}): the passphrase will be "
+            "asked for each time Tunnelkeeper starts."
+        )
+        self.detail = detail
+
+
+class KeyringLocked(KeyringUnavailable):
+    """The keychain is there but locked, and was not unlocked."""
+
+    def __init__(self) -> None:
+        ConfigError.__init__(
+            self,
+            "the system keychain is locked: unlock it (for example with your desktop's "
+            "Passwords and Keys app, or by logging in again), or the passphrase will be "
+            "asked for each time Tunnelkeeper starts.",
+        )
+        self.detail = "locked"
+
+
+class KeyringFailed(KeyringUnavailable):
+    """The keychain was reachable but one read, write or delete failed."""
+
+    def __init__(self, action: str, key_name: str, detail: str) -> None:
+        if action == "forget":
+            remedy = (
+                f"remove the entry {key_name!r} of service 'Tunnelkeeper' with your keychain app."
+            )
+        else:
+            remedy = "the passphrase will be asked for each time Tunnelkeeper starts."
+        ConfigError.__init__(
+            self,
+            f"the system keychain could not {action} the passphrase for key {key_name!r} "
+            f"({detail}): {remedy}",
+        )
+        self.detail = detail
+        self.action = action
+        self.key_name = key_name

@@ -35,6 +35,13 @@ def read(path: Path) -> knownhosts.ParsedFile:
 
 def pin(path: Path, pattern: str, key_type: str, key_blob: bytes) -> None:
     """Make ``key`` the one trusted key for ``pattern``; other lines are kept as they are."""
+    pin_all(path, pattern, [(key_type, key_blob)])
+
+
+def pin_all(path: Path, pattern: str, keys: list[tuple[str, bytes]]) -> None:
+    """Make ``keys`` the trusted keys for ``pattern`` (replacing earlier plain entries)."""
     text = read_text(path)
-    line = knownhosts.format_line(pattern, key_type, key_blob)
-    atomic_write(path, knownhosts.replace_host(text, pattern, line).encode("utf-8"), 0o644)
+    lines = [knownhosts.format_line(pattern, key_type, blob) for key_type, blob in keys]
+    atomic_write(
+        path, knownhosts.replace_host(text, pattern, "\n".join(lines)).encode("utf-8"), 0o644
+    )

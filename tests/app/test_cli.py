@@ -681,3 +681,64 @@ def test_unreadable_known_hosts_and_unwritable_home_are_sentences(
     assert nowhere.returncode == 1
     assert nowhere.stderr.startswith("tunnelkeeper: cannot use")
     assert "Traceback" not in nowhere.stderr
+
+
+SEED_SSH = (
+    "ssh -NR 58115:localhost:3306 sshtunnel@virginia-tunnel.flydata.app -i {key} -p 50683 "
+    '-o "ExitOnForwardFailure yes" -o ServerAliveInterval=10 -o ServerAliveCountMax=1 -v'
+)
+
+
+def test_add_from_the_vendors_ssh_command(tk_home: AppPaths, client_key: Path) -> None:
+    result = tk("add", "wh", "--from", SEED_SSH.format(key=client_key))
+    assert result.returncode == 0, result.stderr
+    assert "Found (ssh command)" in result.stdout
+    shown = json.loads(tk("show", "wh", "--json").stdout)
+    assert (shown["jumphost"], shown["ssh_port"], shown["user"]) == (
+        "virginia-tunnel.flydata.app",
+        50683,
+        "sshtunnel",
+    )
+    assert (shown["remote_port"], shown["target_host"], shown["target_port"]) == (
+        58115,
+        "localhost",
+        3306,
+    )
+    assert (shown["keepalive_interval"], shown["keepalive_count_max"]) == (10, 1)
+    assert shown["key_path"] == str(client_key.resolve())
+
+
+def test_add_from_stdin_reports_placeholders_and_flags_fill_them(
+    tk_home: AppPaths, client_key: Path
+) -> None:
+    hightouch = (
+        f"ssh -i {client_key} -R 0.0.0.0:56000:$HOST:$PORT tunnel.hightouch.io -p 49100"
+        " -o StrictHostKeyChecking=no"
+    )
+    partial = tk("add", "ht", "--from", "-", input=hightouch)
+    assert partial.returncode == 2
+    assert "Still a placeholder: target_host ($HOST)" in partial.stdout
+    assert "always verifies host keys" in partial.stdout
+    assert "still missing: user, target_host, target_port" in partial.stderr
+    assert not tk_home.profiles_file.exists()
+    done = tk(
+        "add",
+        "ht",
+        "--from",
+        "-",
+        "--user",
+        "tunnel",
+        "--target",
+        "db.internal:5432",
+        input=hightouch,
+    )
+    assert done.returncode == 0, done.stderr
+    shown = json.loads(tk("show", "ht", "--json").stdout)
+    assert shown["remote_bind"] == "0.0.0.0" and shown["remote_port"] == 56000
+    assert shown["target_host"] == "db.internal" and shown["user"] == "tunnel"
+
+
+def test_add_from_garbage_names_the_problem(tk_home: AppPaths) -> None:
+    result = tk("add", "x", "--from", "ssh -NR 70000:localhost:3306 u@h")
+    assert result.returncode == 2
+    assert "70000" in result.stderr and "Traceback" not in result.stderr
