@@ -14,6 +14,7 @@ from app.profile import (
     DEFAULT_KEEPALIVE_COUNT_MAX,
     DEFAULT_KEEPALIVE_INTERVAL,
     DEFAULT_SSH_PORT,
+    RESERVED_NAMES,
     Profile,
     format_hostport,
     forward_bind_address,
@@ -336,7 +337,7 @@ def test_invalid_tunnel_names(name: str) -> None:
 @given(st.text(max_size=70))
 def test_tunnel_name_rule(name: str) -> None:
     allowed = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
-    ok = 1 <= len(name) <= 64 and set(name) <= allowed
+    ok = 1 <= len(name) <= 64 and set(name) <= allowed and name.lower() not in RESERVED_NAMES
     if ok:
         assert validate_name(name) == name
     else:
