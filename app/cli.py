@@ -61,6 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Keep a reverse SSH tunnel to a data vendor's jumphost open.",
     )
     parser.add_argument("--version", action="version", version=f"tunnelkeeper {__version__}")
+    # what the start-at-login entry passes; the desktop app (issue 5) will start quietly
+    parser.add_argument("--autostart", action="store_true", help=argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     add = sub.add_parser(

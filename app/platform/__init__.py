@@ -1,0 +1,1 @@
+"""Operating-system integrations, one small adapter each."""
