@@ -1,0 +1,1 @@
+"""The desktop app (Qt): tray, wizard and status window over the same engine as the CLI."""
