@@ -136,6 +136,7 @@ class Tunnel:
         self.next_retry_at: float | None = None
         self.warning: str | None = None
         self._poll_port = False  # while waiting, watch for the SSH port to open again
+        self._known_hosts_stamp: tuple[int, int] | None = None
         self._target_failures = RecentCount()
         self._warn_lock = threading.Lock()
         self._last_warning = 0.0
@@ -258,7 +259,8 @@ class Tunnel:
         self.next_retry_at = None if delay is None else time.time() + delay
         self._emit(decision.state, decision.detail)
         deadline = None if delay is None else time.monotonic() + delay
-        stamp = _file_stamp(self._known_hosts)
+        # as it was when this attempt read it: a trust that lands while we report counts
+        stamp = self._known_hosts_stamp
         offset = time.time() - time.monotonic()
         while not self._stop.is_set():
             step = POLL if deadline is None else min(POLL, deadline - time.monotonic())
@@ -346,6 +348,7 @@ class Tunnel:
 
     def _connect(self, endpoint: ssh.Endpoint) -> None:
         profile = self.profile
+        self._known_hosts_stamp = _file_stamp(self._known_hosts)
         parsed = read_known_hosts(self._known_hosts)
         pinned = knownhosts.pinned_for(parsed, endpoint.pattern)
         sock = ssh.dial(endpoint, self._connect_timeout, cancel=self._stop)

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from app import knownhosts
+from app import knownhosts, ssh
+from app.engine import Tunnel
 from app.events import State, TunnelEvent
 from app.paths import AppPaths, app_paths
 from app.profile import Profile
@@ -119,6 +120,17 @@ class EventLog:
 @pytest.fixture
 def events() -> EventLog:
     return EventLog()
+
+
+def start_tunnel(
+    host: Jumphost, paths: AppPaths, events: EventLog, target_port: int, **kw: object
+) -> Tunnel:
+    """Pin ``host``'s key and start an in-process tunnel to 127.0.0.1:``target_port``."""
+    host.pin(paths)
+    profile = host.profile(target_port, **kw)
+    tunnel = Tunnel(profile, ssh.load_private_key(profile.key_path), paths.known_hosts_file, events)
+    tunnel.start()
+    return tunnel
 
 
 @pytest.fixture(scope="session")

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,10 +16,9 @@ from app.events import State
 from app.paths import AppPaths
 from app.profile import Profile
 from tests.conftest import EventLog, Jumphost, start_jumphost
+from tests.support.cli import add_profile, tk
 from tests.support.mariadb import MariaDB
 from tests.support.net import TcpServer, echo_handler, free_port, tcp_server
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def run_test(profile: Profile, tk_home: AppPaths, running: int | None = None) -> list[CheckResult]:
@@ -148,32 +145,7 @@ def echo() -> Iterator[TcpServer]:
 
 
 def test_cli_test_command_json_and_exit_codes(jumphost: Jumphost, tk_home: AppPaths) -> None:
-    def tk(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "app", *args],
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-            timeout=120,
-        )
-
-    added = tk(
-        "add",
-        "db",
-        "--jumphost",
-        "127.0.0.1",
-        "--ssh-port",
-        str(jumphost.port),
-        "--user",
-        jumphost.sshd.user,
-        "--remote-port",
-        str(jumphost.remote_port),
-        "--target",
-        f"127.0.0.1:{jumphost.port}",
-        "--key",
-        str(jumphost.key),
-    )
-    assert added.returncode == 0, added.stderr
+    add_profile(jumphost, jumphost.port)
     jumphost.pin(tk_home)
     ok = tk("test", "db", "--json")
     assert ok.returncode == 0, ok.stdout + ok.stderr

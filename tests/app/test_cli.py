@@ -16,6 +16,7 @@ import pytest
 
 from app.paths import AppPaths
 from tests.conftest import Jumphost
+from tests.support.cli import ROOT, add_profile, next_event, spawn_run, tk
 from tests.support.net import (
     TcpServer,
     echo_handler,
@@ -25,48 +26,11 @@ from tests.support.net import (
     wait_until,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def tk(
-    *args: str, input: str | None = None, timeout: float = 60
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "app", *args],
-        capture_output=True,
-        text=True,
-        input=input,
-        stdin=None if input is not None else subprocess.DEVNULL,
-        timeout=timeout,
-        cwd=ROOT,
-        env=os.environ.copy(),
-    )
-
 
 @pytest.fixture
 def echo() -> Iterator[TcpServer]:
     with tcp_server(echo_handler) as server:
         yield server
-
-
-def add_profile(jumphost: Jumphost, target_port: int, name: str = "db") -> None:
-    result = tk(
-        "add",
-        name,
-        "--jumphost",
-        "127.0.0.1",
-        "--ssh-port",
-        str(jumphost.port),
-        "--user",
-        jumphost.sshd.user,
-        "--remote-port",
-        str(jumphost.remote_port),
-        "--target",
-        f"127.0.0.1:{target_port}",
-        "--key",
-        str(jumphost.key),
-    )
-    assert result.returncode == 0, result.stderr
 
 
 def test_version_prints_without_importing_qt() -> None:
@@ -300,18 +264,11 @@ def test_run_events_json_and_sigterm(
 ) -> None:
     add_profile(jumphost, echo.port)
     assert tk("trust", "db", "--yes").returncode == 0
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "app", "run", "db", "--events", "json"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-    )
+    proc = spawn_run("db")
     try:
-        assert proc.stdout is not None
-        first = json.loads(proc.stdout.readline())
+        first = next_event(proc)
         assert first["state"] == "connecting"
-        second = json.loads(proc.stdout.readline())
+        second = next_event(proc)
         assert second["state"] == "connected", second
         for key in ("ts", "tunnel", "state", "detail"):
             assert key in second
@@ -343,16 +300,9 @@ def test_run_retries_network_trouble_instead_of_exiting(
     add_profile(jumphost, echo.port)
     assert tk("trust", "db", "--yes").returncode == 0
     jumphost.sshd.stop()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "app", "run", "db", "--events", "json"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-    )
+    proc = spawn_run("db")
     try:
-        assert proc.stdout is not None
-        states = [json.loads(proc.stdout.readline())["state"] for _ in range(2)]
+        states = [next_event(proc)["state"] for _ in range(2)]
         assert states == ["connecting", "retrying"]
         assert proc.poll() is None
         jumphost.sshd.start()
@@ -445,17 +395,10 @@ def test_status_reads_the_running_instance(
     idle = tk("status", "--json")
     assert idle.returncode == 0 and json.loads(idle.stdout) == []
     assert "No tunnel is running" in tk("status").stdout
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "app", "run", "db", "--events", "json"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        cwd=ROOT,
-    )
+    proc = spawn_run("db", stderr=subprocess.DEVNULL)
     try:
-        assert proc.stdout is not None
-        assert json.loads(proc.stdout.readline())["state"] == "connecting"
-        assert json.loads(proc.stdout.readline())["state"] == "connected"
+        assert next_event(proc)["state"] == "connecting"
+        assert next_event(proc)["state"] == "connected"
         with socket.create_connection(("127.0.0.1", jumphost.remote_port), timeout=30) as conn:
             conn.sendall(b"12345")
             assert recv_exact(conn, 5) == b"12345"
@@ -589,17 +532,10 @@ def test_trust_keeps_a_pinned_rsa_key_when_the_jumphost_also_has_ed25519(
         assert "already trusted" in again.stdout
         assert "(RSA)" in again.stdout
         # and the tunnel itself negotiates the pinned RSA key
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "app", "run", "db", "--events", "json"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-            cwd=ROOT,
-        )
+        proc = spawn_run("db", stderr=subprocess.DEVNULL)
         try:
-            assert proc.stdout is not None
-            proc.stdout.readline()
-            assert json.loads(proc.stdout.readline())["state"] == "connected"
+            next_event(proc)
+            assert next_event(proc)["state"] == "connected"
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.communicate(timeout=10)

@@ -18,7 +18,7 @@ from app import ssh
 from app.engine import Tunnel
 from app.events import State
 from app.paths import AppPaths
-from tests.conftest import EventLog, Jumphost
+from tests.conftest import EventLog, Jumphost, start_tunnel
 from tests.support.net import (
     TcpServer,
     echo_handler,
@@ -34,18 +34,6 @@ from tests.support.net import (
 def echo() -> Iterator[TcpServer]:
     with tcp_server(echo_handler) as server:
         yield server
-
-
-def start_tunnel(
-    jumphost: Jumphost, tk_home: AppPaths, events: EventLog, target_port: int, **kw: object
-) -> Tunnel:
-    jumphost.pin(tk_home)
-    profile = jumphost.profile(target_port, **kw)
-    tunnel = Tunnel(
-        profile, ssh.load_private_key(profile.key_path), tk_home.known_hosts_file, events
-    )
-    tunnel.start()
-    return tunnel
 
 
 @pytest.fixture

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import random
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -18,12 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from app import ssh
-from app.engine import Tunnel
 from app.events import State
 from app.paths import AppPaths
 from tests.conftest import EventLog, Jumphost, start_jumphost
+from tests.conftest import start_tunnel as start
 from tests.support import firewall
+from tests.support.cli import add_profile, next_event, spawn_run, stop
 from tests.support.net import (
     TcpServer,
     echo_handler,
@@ -34,7 +32,6 @@ from tests.support.net import (
     wait_until,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
 # Vendors drop dead clients; with this the old session lets go of the port ~6-8 s after
 # our side of it goes silent.
 VENDOR_ALIVE = "ClientAliveInterval 2\nClientAliveCountMax 3\n"
@@ -64,18 +61,6 @@ def vendor_jumphost(tmp_path: Path, client_key: Path) -> Iterator[Jumphost]:
 def echo() -> Iterator[TcpServer]:
     with tcp_server(echo_handler) as server:
         yield server
-
-
-def start(
-    host: Jumphost, tk_home: AppPaths, events: EventLog, target_port: int, **kw: object
-) -> Tunnel:
-    host.pin(tk_home)
-    profile = host.profile(target_port, **kw)
-    tunnel = Tunnel(
-        profile, ssh.load_private_key(profile.key_path), tk_home.known_hosts_file, events
-    )
-    tunnel.start()
-    return tunnel
 
 
 def forwarding_works(host: Jumphost, payload: bytes = b"ping") -> bool:
@@ -228,44 +213,12 @@ def test_target_down_then_up(
 def test_process_stopped_for_30_s_then_continued_reconnects(
     vendor_jumphost: Jumphost, tk_home: AppPaths, echo: TcpServer
 ) -> None:
-    def tk(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "app", *args],
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-            timeout=60,
-        )
-
-    added = tk(
-        "add",
-        "db",
-        "--jumphost",
-        "127.0.0.1",
-        "--ssh-port",
-        str(vendor_jumphost.port),
-        "--user",
-        vendor_jumphost.sshd.user,
-        "--remote-port",
-        str(vendor_jumphost.remote_port),
-        "--target",
-        f"127.0.0.1:{echo.port}",
-        "--key",
-        str(vendor_jumphost.key),
-    )
-    assert added.returncode == 0, added.stderr
+    add_profile(vendor_jumphost, echo.port)
     vendor_jumphost.pin(tk_home)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "app", "run", "db", "--events", "json"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        cwd=ROOT,
-    )
+    proc = spawn_run("db", stderr=subprocess.DEVNULL)
     try:
-        assert proc.stdout is not None
-        assert json.loads(proc.stdout.readline())["state"] == "connecting"
-        assert json.loads(proc.stdout.readline())["state"] == "connected"
+        assert next_event(proc)["state"] == "connecting"
+        assert next_event(proc)["state"] == "connected"
         proc.send_signal(signal.SIGSTOP)
         time.sleep(30)  # frozen; the jumphost gives up on us meanwhile
         assert not forwarding_works(vendor_jumphost)
@@ -274,14 +227,7 @@ def test_process_stopped_for_30_s_then_continued_reconnects(
         figure("recovery after SIGSTOP 30 s + SIGCONT", recovery)
         assert recovery < 20
     finally:
-        proc.send_signal(signal.SIGCONT)
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.communicate(timeout=10)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait(10)
+        stop(proc)
     assert proc.returncode == 0
 
 

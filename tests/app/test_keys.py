@@ -6,29 +6,20 @@ import os
 import socket
 import stat
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from app import keyformat
 from app.paths import AppPaths
+from tests.support.cli import tk as run_tk
 
-ROOT = Path(__file__).resolve().parents[2]
 NO_KEYRING = {"PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
 
 
 def tk(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "app", *args],
-        capture_output=True,
-        text=True,
-        input=stdin,
-        stdin=None if stdin is not None else subprocess.DEVNULL,
-        cwd=ROOT,
-        env={**os.environ, **NO_KEYRING},
-        timeout=60,
-    )
+    """The command with no usable keyring (keyring's fail backend)."""
+    return run_tk(*args, input=stdin, env={**os.environ, **NO_KEYRING})
 
 
 def ssh_keygen(*args: str) -> str:

@@ -1,0 +1,91 @@
+"""Running the `tunnelkeeper` command as users do: a separate process."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tests.conftest import Jumphost
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def tk(
+    *args: str, input: str | None = None, timeout: float = 60, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run one command to completion (no terminal: stdin is empty unless ``input``)."""
+    return subprocess.run(
+        [sys.executable, "-m", "app", *args],
+        capture_output=True,
+        text=True,
+        input=input,
+        stdin=None if input is not None else subprocess.DEVNULL,
+        timeout=timeout,
+        cwd=ROOT,
+        env=os.environ.copy() if env is None else env,
+    )
+
+
+def add_profile(
+    host: Jumphost,
+    target_port: int,
+    name: str = "db",
+    key: str | Path | None = None,
+    env: dict[str, str] | None = None,
+) -> None:
+    """`tunnelkeeper add` for a tunnel through ``host`` to 127.0.0.1:``target_port``."""
+    result = tk(
+        "add", name,
+        "--jumphost", "127.0.0.1",
+        "--ssh-port", str(host.port),
+        "--user", host.sshd.user,
+        "--remote-port", str(host.remote_port),
+        "--target", f"127.0.0.1:{target_port}",
+        "--key", str(key if key is not None else host.key),
+        env=env,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+
+
+def spawn_run(
+    *names: str, env: dict[str, str] | None = None, stderr: int = subprocess.PIPE
+) -> subprocess.Popen[str]:
+    """`tunnelkeeper run NAMES --events json` in the background."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "app", "run", *names, "--events", "json"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        text=True,
+        cwd=ROOT,
+        env=os.environ.copy() if env is None else env,
+    )
+
+
+def next_event(proc: subprocess.Popen[str]) -> dict[str, object]:
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    assert line, "the process ended without another event"
+    event: dict[str, object] = json.loads(line)
+    return event
+
+
+def stop(proc: subprocess.Popen[str], timeout: float = 10) -> tuple[str, str]:
+    """SIGTERM (continuing it first if stopped) and collect its output; kill as a last resort."""
+    with contextlib.suppress(ProcessLookupError):
+        proc.send_signal(signal.SIGCONT)
+        proc.send_signal(signal.SIGTERM)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+    return out or "", err or ""
