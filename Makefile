@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest prereqs clean
+.PHONY: run test bench lint typecheck pytest prereqs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,10 @@ test: prereqs $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy app
 	$(BIN)/pytest
+
+# Tunnelkeeper vs OpenSSH ssh -R on one loopback sshd (several minutes; not part of test).
+bench: prereqs $(STAMP)
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -1,0 +1,1 @@
+"""Benchmarks of Tunnelkeeper against OpenSSH's own ssh -R."""
