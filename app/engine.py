@@ -51,11 +51,6 @@ PROBE_PATIENCE = 24 * 3600.0  # the probe thread ends with the link, not on a ti
 PORT_POLL_TIMEOUT = 1.0  # while the jumphost is unreachable, one TCP probe per POLL
 
 
-def read_known_hosts(path: Path) -> knownhosts.ParsedFile:
-    """Kept for callers of the engine; the file itself is handled by ``app.hostkeys``."""
-    return hostkeys.read(path)
-
-
 def _iso(wall: float | None) -> str | None:
     if not wall:
         return None
@@ -223,9 +218,7 @@ class Tunnel:
         now = time.monotonic()
         count = self._target_failures.add(now)
         plural = "connection" if count == 1 else "connections"
-        self.warning = (
-            f"target {self._forwarder_label()} refused {count} {plural} in the last minute"
-        )
+        self.warning = f"target {self.profile.target} refused {count} {plural} in the last minute"
         log.warning("%s: %s", self.profile.name, detail)
         if count == 1 or now - self._last_warning >= WARNING_EVERY:
             self._last_warning = now
@@ -235,9 +228,6 @@ class Tunnel:
                     f"{self.warning} ({detail}); the tunnel stays up.",
                     warning="target",
                 )
-
-    def _forwarder_label(self) -> str:
-        return self.profile.target
 
     # --- the worker ----------------------------------------------------------------------
 
@@ -349,7 +339,7 @@ class Tunnel:
     def _connect(self, endpoint: ssh.Endpoint) -> None:
         profile = self.profile
         self._known_hosts_stamp = _file_stamp(self._known_hosts)
-        parsed = read_known_hosts(self._known_hosts)
+        parsed = hostkeys.read(self._known_hosts)
         pinned = knownhosts.pinned_for(parsed, endpoint.pattern)
         sock = ssh.dial(endpoint, self._connect_timeout, cancel=self._stop)
         watched = ssh.WatchedSocket(sock)

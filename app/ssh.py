@@ -102,15 +102,6 @@ def load_private_key(path: str | Path, passphrase: str | None = None, name: str 
         raise unreadable from None
 
 
-def key_is_encrypted(path: str | Path) -> bool:
-    """True when loading ``path`` needs a passphrase."""
-    try:
-        load_private_key(path)
-    except KeyPassphraseNeeded:
-        return True
-    return False
-
-
 def fingerprint_of_blob(blob: bytes) -> str:
     """``SHA256:…`` exactly as ``ssh-keygen -l`` prints it."""
     digest = hashlib.sha256(blob).digest()

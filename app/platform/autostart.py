@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import plistlib
-import shlex
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -153,7 +152,3 @@ def for_this_system(home: Path | None = None) -> Autostart:
     if sys.platform == "darwin":
         return MacLaunchAgent(home)
     return XdgAutostart(home)
-
-
-def describe(command: list[str]) -> str:
-    return shlex.join(command)
