@@ -10,26 +10,16 @@ from dataclasses import dataclass, field
 
 from app.errors import InvalidField, PasteError
 from app.profile import (
+    FIELDS,
     parse_hostport,
     validate_bind,
     validate_host,
-    validate_interval,
+    validate_keepalive_count,
+    validate_keepalive_interval,
     validate_port,
     validate_user,
 )
 
-FIELDS = (
-    "jumphost",
-    "ssh_port",
-    "user",
-    "remote_bind",
-    "remote_port",
-    "target_host",
-    "target_port",
-    "key_path",
-    "keepalive_interval",
-    "keepalive_count_max",
-)
 REQUIRED = ("jumphost", "ssh_port", "user", "remote_port", "target_host", "target_port", "key_path")
 
 # Far more than any set of instructions; beyond this the text is refused before any work.
@@ -374,33 +364,32 @@ def _port(found: _Found, name: str, text: str, context: str) -> None:
     if text in _SERVICE_PORTS:
         found.put(name, _SERVICE_PORTS[text])
         return
-    if is_placeholder(text) or (_WORD_RE.fullmatch(text) and text != "localhost"):
+    if _WORD_RE.fullmatch(text) and text != "localhost":
+        found.hole(name, text)  # a word where a port belongs: a placeholder of some kind
+        return
+    _checked(found, name, text, context, lambda value: validate_port(value, name))
+
+
+def _checked(
+    found: _Found, name: str, text: str, context: str, check: Callable[[str], object]
+) -> None:
+    """A placeholder leaves a hole; anything else must pass ``check``, whose complaint
+    becomes a PasteError naming the token."""
+    if is_placeholder(text):
         found.hole(name, text)
         return
     try:
-        found.put(name, validate_port(text, name))
+        found.put(name, check(text))
     except InvalidField as exc:
         raise _bad(context, exc, text) from exc
 
 
 def _host(found: _Found, name: str, text: str, context: str) -> None:
-    if is_placeholder(text):
-        found.hole(name, text)
-        return
-    try:
-        found.put(name, validate_host(text, name))
-    except InvalidField as exc:
-        raise _bad(context, exc, text) from exc
+    _checked(found, name, text, context, lambda value: validate_host(value, name))
 
 
 def _user(found: _Found, text: str, context: str) -> None:
-    if is_placeholder(text):
-        found.hole("user", text)
-        return
-    try:
-        found.put("user", validate_user(text))
-    except InvalidField as exc:
-        raise _bad(context, exc, text) from exc
+    _checked(found, "user", text, context, validate_user)
 
 
 def _key(found: _Found, text: str, context: str) -> None:
@@ -424,14 +413,7 @@ def _bind(found: _Found, text: str, context: str) -> None:
     if text in ("", "*"):
         found.put("remote_bind", "")
         return
-    if is_placeholder(text):
-        found.hole("remote_bind", text)
-        return
-    try:
-        bind = validate_bind(text)
-    except InvalidField as exc:
-        raise _bad(context, exc, text) from exc
-    found.put("remote_bind", bind)
+    _checked(found, "remote_bind", text, context, validate_bind)
 
 
 def _seconds(text: str) -> int | None:
@@ -459,7 +441,7 @@ def _keepalive_interval(found: _Found, text: str, context: str) -> None:
         )
         return
     try:
-        found.put("keepalive_interval", validate_interval(seconds, "keepalive_interval", 1, 3600))
+        found.put("keepalive_interval", validate_keepalive_interval(seconds))
     except InvalidField as exc:
         raise _bad(context, exc, text) from exc
 
@@ -473,7 +455,7 @@ def _keepalive_count(found: _Found, text: str, context: str) -> None:
             f"`{_short(context)}`: ServerAliveCountMax {text!r} is not a whole number.", text
         )
     try:
-        count = validate_interval(int(text), "keepalive_count_max", 1, 100)
+        count = validate_keepalive_count(int(text))
     except InvalidField as exc:
         raise _bad(context, exc, text) from exc
     found.put("keepalive_count_max", count)

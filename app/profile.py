@@ -165,6 +165,14 @@ def validate_interval(value: object, field_name: str, minimum: int, maximum: int
     return value
 
 
+def validate_keepalive_interval(value: object) -> int:
+    return validate_interval(value, "keepalive_interval", *KEEPALIVE_INTERVAL_RANGE)
+
+
+def validate_keepalive_count(value: object) -> int:
+    return validate_interval(value, "keepalive_count_max", *KEEPALIVE_COUNT_RANGE)
+
+
 def parse_hostport(text: str, field_name: str = "target") -> tuple[str, int]:
     """Parse ``host:port`` or ``[ipv6]:port`` into a validated pair."""
     raw = text.strip()
@@ -190,7 +198,8 @@ def format_hostport(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-_KNOWN_KEYS = {
+# Every stored field of a profile, in the order people read them.
+FIELDS = (
     "jumphost",
     "ssh_port",
     "user",
@@ -201,7 +210,9 @@ _KNOWN_KEYS = {
     "key_path",
     "keepalive_interval",
     "keepalive_count_max",
-}
+)
+KEEPALIVE_INTERVAL_RANGE = (1, 3600)
+KEEPALIVE_COUNT_RANGE = (1, 100)
 _REQUIRED = ("jumphost", "user", "remote_port", "target_host", "target_port", "key_path")
 
 
@@ -230,17 +241,11 @@ def profile_from_dict(name: str, data: dict[str, Any]) -> Profile:
         target_host=validate_host(data["target_host"], "target_host"),
         target_port=validate_port(data["target_port"], "target_port"),
         key_path=key_path,
-        keepalive_interval=validate_interval(
-            data.get("keepalive_interval", DEFAULT_KEEPALIVE_INTERVAL),
-            "keepalive_interval",
-            1,
-            3600,
+        keepalive_interval=validate_keepalive_interval(
+            data.get("keepalive_interval", DEFAULT_KEEPALIVE_INTERVAL)
         ),
-        keepalive_count_max=validate_interval(
-            data.get("keepalive_count_max", DEFAULT_KEEPALIVE_COUNT_MAX),
-            "keepalive_count_max",
-            1,
-            100,
+        keepalive_count_max=validate_keepalive_count(
+            data.get("keepalive_count_max", DEFAULT_KEEPALIVE_COUNT_MAX)
         ),
-        extra={k: v for k, v in data.items() if k not in _KNOWN_KEYS},
+        extra={k: v for k, v in data.items() if k not in FIELDS},
     )
