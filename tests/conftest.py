@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from app import knownhosts, ssh
+from app.backoff import Backoff
 from app.engine import Tunnel
 from app.events import State, TunnelEvent
 from app.paths import AppPaths, app_paths
@@ -123,12 +124,22 @@ def events() -> EventLog:
 
 
 def start_tunnel(
-    host: Jumphost, paths: AppPaths, events: EventLog, target_port: int, **kw: object
+    host: Jumphost,
+    paths: AppPaths,
+    events: EventLog,
+    target_port: int,
+    *,
+    pin: bool = True,
+    backoff: Backoff | None = None,
+    **kw: object,
 ) -> Tunnel:
-    """Pin ``host``'s key and start an in-process tunnel to 127.0.0.1:``target_port``."""
-    host.pin(paths)
+    """Start an in-process tunnel to 127.0.0.1:``target_port`` (``kw`` overrides profile
+    fields); ``pin=False`` leaves known_hosts as the test arranged it."""
+    if pin:
+        host.pin(paths)
     profile = host.profile(target_port, **kw)
-    tunnel = Tunnel(profile, ssh.load_private_key(profile.key_path), paths.known_hosts_file, events)
+    key = ssh.load_private_key(profile.key_path)
+    tunnel = Tunnel(profile, key, paths.known_hosts_file, events, backoff=backoff)
     tunnel.start()
     return tunnel
 

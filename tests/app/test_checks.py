@@ -11,11 +11,10 @@ import pytest
 
 from app import ssh
 from app.checks import CheckResult, ConnectionTest, Outcome
-from app.engine import Tunnel
 from app.events import State
 from app.paths import AppPaths
 from app.profile import Profile
-from tests.conftest import EventLog, Jumphost, start_jumphost
+from tests.conftest import EventLog, Jumphost, start_jumphost, start_tunnel
 from tests.support.cli import add_profile, tk
 from tests.support.mariadb import MariaDB
 from tests.support.net import TcpServer, echo_handler, free_port, tcp_server
@@ -123,15 +122,10 @@ def test_port_held_by_the_running_tunnel_is_reported_not_failed(
     jumphost: Jumphost, tk_home: AppPaths, events: EventLog
 ) -> None:
     with tcp_server(echo_handler) as echo:
-        jumphost.pin(tk_home)
-        profile = jumphost.profile(echo.port)
-        tunnel = Tunnel(
-            profile, ssh.load_private_key(profile.key_path), tk_home.known_hosts_file, events
-        )
-        tunnel.start()
+        tunnel = start_tunnel(jumphost, tk_home, events, echo.port)
         try:
             events.wait_for(State.CONNECTED)
-            results = run_test(profile, tk_home, running=os.getpid())
+            results = run_test(tunnel.profile, tk_home, running=os.getpid())
         finally:
             assert tunnel.stop()
     assert results[4].status is Outcome.PASS

@@ -459,25 +459,7 @@ def test_run_asks_for_a_passphrase_on_a_terminal(
         ["ssh-keygen", "-q", "-t", "ed25519", "-N", "open sesame", "-f", str(locked)], check=True
     )
     jumphost.sshd.authorize_tunnel(locked, f"localhost:{jumphost.remote_port}")
-    assert (
-        tk(
-            "add",
-            "db",
-            "--jumphost",
-            "127.0.0.1",
-            "--ssh-port",
-            str(jumphost.port),
-            "--user",
-            jumphost.sshd.user,
-            "--remote-port",
-            str(jumphost.remote_port),
-            "--target",
-            f"127.0.0.1:{echo.port}",
-            "--key",
-            str(locked),
-        ).returncode
-        == 0
-    )
+    add_profile(jumphost, echo.port, key=locked)
     assert tk("trust", "db", "--yes").returncode == 0
     # without a terminal, a clear configuration error
     headless = tk("run", "db")

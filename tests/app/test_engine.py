@@ -196,11 +196,7 @@ def test_target_down_closes_the_channel_and_keeps_the_tunnel_up(
 def test_unknown_host_key_is_refused(
     jumphost: Jumphost, tk_home: AppPaths, events: EventLog, echo: TcpServer
 ) -> None:
-    profile = jumphost.profile(echo.port)
-    tunnel = Tunnel(
-        profile, ssh.load_private_key(profile.key_path), tk_home.known_hosts_file, events
-    )
-    tunnel.start()
+    tunnel = start_tunnel(jumphost, tk_home, events, echo.port, pin=False)
     try:
         error = events.wait_for(State.ERROR)
     finally:
@@ -220,11 +216,7 @@ def test_changed_host_key_is_refused_showing_both_fingerprints(
     tk_home.known_hosts_file.write_text(
         f"[127.0.0.1]:{jumphost.port} {impostor_pub[0]} {impostor_pub[1]}\n"
     )
-    profile = jumphost.profile(echo.port)
-    tunnel = Tunnel(
-        profile, ssh.load_private_key(profile.key_path), tk_home.known_hosts_file, events
-    )
-    tunnel.start()
+    tunnel = start_tunnel(jumphost, tk_home, events, echo.port, pin=False)
     try:
         error = events.wait_for(State.ERROR)
     finally:
@@ -242,11 +234,8 @@ def test_wrong_key_gets_the_auth_sentence(
     from tests.support.sshd import ssh_keygen
 
     stranger = ssh_keygen(tmp_path / "stranger", comment="not-authorised")
-    jumphost.pin(tk_home)
-    profile = jumphost.profile(echo.port, key_path=str(stranger))
     key = ssh.load_private_key(stranger)
-    tunnel = Tunnel(profile, key, tk_home.known_hosts_file, events)
-    tunnel.start()
+    tunnel = start_tunnel(jumphost, tk_home, events, echo.port, key_path=str(stranger))
     try:
         error = events.wait_for(State.ERROR)
     finally:
@@ -373,11 +362,7 @@ def test_reconnects_after_the_jumphost_restarts(
 def test_host_key_trouble_waits_for_trust_then_recovers(
     jumphost: Jumphost, tk_home: AppPaths, events: EventLog, echo: TcpServer
 ) -> None:
-    profile = jumphost.profile(echo.port)
-    tunnel = Tunnel(
-        profile, ssh.load_private_key(profile.key_path), tk_home.known_hosts_file, events
-    )
-    tunnel.start()
+    tunnel = start_tunnel(jumphost, tk_home, events, echo.port, pin=False)
     try:
         error = events.wait_for(State.ERROR)
         assert "not trusted" in error.detail
@@ -405,16 +390,10 @@ def test_a_wake_cuts_the_backoff_short(
     from app.backoff import Backoff
     from tests.support.net import free_port
 
-    jumphost.pin(tk_home)
-    profile = jumphost.profile(echo.port, remote_port=free_port())  # refused: backs off
-    tunnel = Tunnel(
-        profile,
-        ssh.load_private_key(profile.key_path),
-        tk_home.known_hosts_file,
-        events,
+    tunnel = start_tunnel(  # a port the jumphost refuses: it backs off
+        jumphost, tk_home, events, echo.port, remote_port=free_port(),
         backoff=Backoff(base=300, cap=300),
-    )
-    tunnel.start()
+    )  # fmt: skip
     try:
         events.wait_for(State.ERROR)
         assert tunnel.status()["next_retry_at"] is not None

@@ -12,6 +12,7 @@ import pytest
 
 from app import keyformat
 from app.paths import AppPaths
+from tests.support.cli import add_profile
 from tests.support.cli import tk as run_tk
 
 NO_KEYRING = {"PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
@@ -198,25 +199,7 @@ def test_trust_imports_from_an_openssh_known_hosts_file(
         )
         subprocess.run(["ssh-keygen", "-H", "-f", str(theirs)], capture_output=True, check=True)
         assert "|1|" in theirs.read_text()  # hashed, as Debian's ssh does by default
-        assert (
-            tk(
-                "add",
-                "db",
-                "--jumphost",
-                "127.0.0.1",
-                "--ssh-port",
-                str(host.port),
-                "--user",
-                host.sshd.user,
-                "--remote-port",
-                str(host.remote_port),
-                "--target",
-                "127.0.0.1:1",
-                "--key",
-                str(client_key),
-            ).returncode
-            == 0
-        )
+        add_profile(host, 1, env={**os.environ, **NO_KEYRING})
         result = tk("trust", "db", "--import-known-hosts", str(theirs))
         assert result.returncode == 0, result.stderr
         expected = ssh_keygen("-lf", f"{host.sshd.host_key}.pub").split()[1]

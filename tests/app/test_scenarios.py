@@ -22,11 +22,10 @@ from typing import Any
 import paramiko
 import pytest
 
-from app import ssh
 from app.engine import Tunnel
 from app.events import State
 from app.paths import AppPaths
-from tests.conftest import EventLog, Jumphost
+from tests.conftest import EventLog, Jumphost, start_tunnel
 from tests.support.mariadb import MariaDB
 from tests.support.net import wait_until
 from tests.support.sshd import Sshd, ssh_keygen
@@ -46,11 +45,7 @@ def tunnel_to(
     jumphost: Jumphost, tk_home: AppPaths, events: EventLog, target_port: int
 ) -> Iterator[Tunnel]:
     """A connected tunnel from the jumphost's allocated port to ``target_port``; stopped after."""
-    jumphost.pin(tk_home)
-    profile = jumphost.profile(target_port)
-    key = ssh.load_private_key(profile.key_path)
-    tunnel = Tunnel(profile, key, tk_home.known_hosts_file, events)
-    tunnel.start()
+    tunnel = start_tunnel(jumphost, tk_home, events, target_port)
     try:
         events.wait_for(State.CONNECTED)
         yield tunnel
