@@ -7,7 +7,6 @@ import contextlib
 import getpass
 import json
 import logging
-import logging.handlers
 import os
 import signal
 import sys
@@ -25,7 +24,7 @@ from app.errors import (
     KeyPassphraseWrong,
     TunnelkeeperError,
 )
-from app.paths import AppPaths, app_paths, ensure_private_dir
+from app.paths import AppPaths, app_paths
 from app.profile import (
     Profile,
     parse_hostport,
@@ -576,29 +575,6 @@ def _keyring_usable() -> bool:
         return False
 
 
-def _setup_logging(paths: AppPaths, verbose: bool) -> None:
-    root = logging.getLogger()
-    root.setLevel(logging.DEBUG if verbose else logging.INFO)
-    console = logging.StreamHandler(sys.stderr)
-    console.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
-    console.setLevel(logging.DEBUG if verbose else logging.INFO)
-    root.addHandler(console)
-    try:
-        ensure_private_dir(paths.log_dir)
-        file_handler = logging.handlers.RotatingFileHandler(
-            paths.log_file, maxBytes=1_000_000, backupCount=3, encoding="utf-8"
-        )
-    except OSError as exc:
-        log.warning("cannot write the log file %s: %s", paths.log_file, exc)
-    else:
-        file_handler.setFormatter(
-            logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
-        )
-        root.addHandler(file_handler)
-    # paramiko's own log is chatty and can quote server messages; keep it to warnings.
-    logging.getLogger("paramiko").setLevel(logging.DEBUG if verbose else logging.CRITICAL)
-
-
 def cmd_run(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
     from app import hostkeys, knownhosts
     from app.engine import Tunnel
@@ -618,7 +594,9 @@ def cmd_run(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
             raise HostKeyNotPinned(name, pattern)
     keys = {name: _load_key_for(profiles[name]) for name in names}
 
-    _setup_logging(paths, args.verbose)
+    from app.logs import setup_logging
+
+    setup_logging(paths, args.verbose)
     write_lock = threading.Lock()
     json_broken = threading.Event()
 
@@ -786,12 +764,29 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, AppPaths, TextIO], int]] = {
 }
 
 
+def _desktop_app(parser: argparse.ArgumentParser, quiet: bool) -> int:
+    """No command: the tray app, or the help (and why) where no window can open."""
+    from app.ui.display import display_problem
+
+    problem = display_problem()
+    if problem is not None:
+        print(f"tunnelkeeper: {problem}", file=sys.stderr)
+        parser.print_help()
+        return EXIT_CONFIG
+    try:
+        from app.ui.application import run
+    except ImportError as exc:  # Qt's system libraries missing (libEGL, libxkbcommon, …)
+        print(f"tunnelkeeper: the desktop app cannot start: {exc}.", file=sys.stderr)
+        parser.print_help()
+        return EXIT_FAILED
+    return run(quiet=quiet)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
-        parser.print_help()
-        return EXIT_OK
+        return _desktop_app(parser, quiet=args.autostart)
     paths = app_paths()
     # paramiko logs protocol trouble with tracebacks; we report it in our own words.
     logging.getLogger("paramiko").setLevel(logging.CRITICAL)

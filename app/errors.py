@@ -34,10 +34,14 @@ class PasteError(ConfigError):
 class CorruptConfigFile(ConfigError):
     """A file the app keeps could not be parsed; it is left untouched."""
 
-    def __init__(self, path: str, detail: str) -> None:
+    def __init__(
+        self,
+        path: str,
+        detail: str,
+        remedy: str = "fix it, or move it aside with `tunnelkeeper repair`.",
+    ) -> None:
         super().__init__(
-            f"{path} could not be read ({detail}). It has been left as it is; "
-            "fix it, or move it aside with `tunnelkeeper repair`."
+            f"{path} could not be read ({detail}). It has been left as it is; {remedy}"
         )
         self.path = path
 

@@ -49,11 +49,18 @@ def test_version_prints_without_importing_qt() -> None:
     assert result.stdout.strip() == f"tunnelkeeper {__version__}"
 
 
-def test_no_arguments_prints_the_command_help(tk_home: AppPaths) -> None:
-    result = tk()
-    assert result.returncode == 0
+def test_no_arguments_without_a_display_explains_and_prints_the_command_help(
+    tk_home: AppPaths,
+) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in _DISPLAY_VARS}
+    result = tk(env=env)
+    assert result.returncode == 2
+    assert "no graphical display" in result.stderr and "Traceback" not in result.stderr
     for command in ("add", "list", "show", "remove", "trust", "run"):
         assert command in result.stdout
+
+
+_DISPLAY_VARS = ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")
 
 
 def test_add_list_show_remove(tk_home: AppPaths, client_key: Path) -> None:

@@ -1,0 +1,70 @@
+"""One app per user (and per TUNNELKEEPER_HOME): a second launch wakes the first and exits."""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtNetwork import QLocalServer, QLocalSocket
+
+CONNECT_MS = 1000
+SHOW = b"show\n"
+
+
+def server_name(scope: str) -> str:
+    """A local-socket name private to this user and this set of files."""
+    digest = hashlib.sha256(f"{getpass.getuser()}\0{scope}".encode()).hexdigest()[:16]
+    return f"tunnelkeeper-{digest}"
+
+
+class SingleInstance(QObject):
+    """``claim()`` is True for the first instance; later ones have told it to show itself."""
+
+    show_requested = Signal()
+
+    def __init__(self, scope: str) -> None:
+        super().__init__()
+        self.name = server_name(scope)
+        self._server: QLocalServer | None = None
+
+    def claim(self) -> bool:
+        if self._tell_running():
+            return False
+        server = QLocalServer(self)
+        server.setSocketOptions(QLocalServer.SocketOption.UserAccessOption)
+        if not server.listen(self.name):
+            # a socket file left by a crashed instance: nobody answered, so it is stale
+            QLocalServer.removeServer(self.name)
+            if not server.listen(self.name):
+                return not self._tell_running()
+        server.newConnection.connect(self._arrived)
+        self._server = server
+        return True
+
+    def release(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            self._server = None
+
+    def _tell_running(self) -> bool:
+        socket = QLocalSocket()
+        socket.connectToServer(self.name)
+        if not socket.waitForConnected(CONNECT_MS):
+            return False
+        socket.write(SHOW)
+        socket.waitForBytesWritten(CONNECT_MS)
+        socket.disconnectFromServer()
+        return True
+
+    def _arrived(self) -> None:
+        assert self._server is not None
+        while (peer := self._server.nextPendingConnection()) is not None:
+            peer.readyRead.connect(lambda p=peer: self._read(p))
+            peer.disconnected.connect(peer.deleteLater)
+            if peer.bytesAvailable():
+                self._read(peer)
+
+    def _read(self, peer: QLocalSocket) -> None:
+        if bytes(peer.readAll().data()).startswith(SHOW.strip()):
+            self.show_requested.emit()

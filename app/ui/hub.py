@@ -1,0 +1,383 @@
+"""The app's tunnels: starts and stops engine workers and hands their events to the GUI thread."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal, Slot
+
+from app import hostkeys, knownhosts, ssh
+from app.engine import Tunnel
+from app.errors import (
+    HostKeyNotPinned,
+    KeyPassphraseNeeded,
+    KeyPassphraseWrong,
+    TunnelkeeperError,
+    UnknownProfile,
+)
+from app.events import State, TunnelEvent
+from app.passphrases import PassphraseStore
+from app.paths import AppPaths
+from app.profile import Profile
+from app.store import ProfileStore
+from app.ui import jobs
+
+log = logging.getLogger(__name__)
+
+RECENT_EVENTS = 200
+STOP_ALL_TIMEOUT = 5.0
+
+TunnelFactory = Callable[[Profile, Any, Any, Callable[[TunnelEvent], None]], Tunnel]
+
+
+class PassphraseWanted(TunnelkeeperError):
+    """The key is encrypted and no (right) passphrase is at hand: the user must type it."""
+
+    def __init__(self, key_path: str, wrong: bool) -> None:
+        why = "is not the right passphrase" if wrong else "needs its passphrase"
+        super().__init__(f"the key {key_path} {why}.")
+        self.key_path = key_path
+        self.wrong = wrong
+
+
+@dataclass(frozen=True)
+class Row:
+    """What the GUI shows of one tunnel, whether it runs or not."""
+
+    profile: Profile
+    status: dict[str, Any]
+    running: bool
+
+    @property
+    def state(self) -> State:
+        return State(self.status["state"])
+
+
+def _stopped_status(profile: Profile, detail: str) -> dict[str, Any]:
+    return {
+        "tunnel": profile.name,
+        "state": State.STOPPED.value,
+        "detail": detail,
+        "since": None,
+        "reconnects": 0,
+        "bytes_to_target": 0,
+        "bytes_to_vendor": 0,
+        "active_connections": 0,
+        "total_connections": 0,
+        "vendor_last_connected": None,
+        "next_retry_at": None,
+        "warning": None,
+    }
+
+
+class TunnelHub(QObject):
+    """Owns one engine ``Tunnel`` per connected profile; all methods run on the GUI thread.
+
+    Engine threads call ``_sink``, which only emits ``_arrived``; Qt queues that to this
+    object's (the GUI) thread, where ``tunnel_event`` is re-emitted for the tray and windows.
+    """
+
+    tunnel_event = Signal(object)  # TunnelEvent, on the GUI thread
+    profiles_changed = Signal()
+    passphrase_wanted = Signal(str, bool)  # tunnel name, the last one was wrong
+    stopped_all = Signal()
+    _arrived = Signal(object)
+
+    def __init__(
+        self,
+        paths: AppPaths,
+        passphrases: Callable[[], PassphraseStore] = lambda: PassphraseStore(allow_prompt=True),
+        tunnel_factory: TunnelFactory | None = None,
+    ) -> None:
+        super().__init__()
+        self.paths = paths
+        self.store = ProfileStore(paths.profiles_file)
+        self.profiles: dict[str, Profile] = {}
+        self.problem: TunnelkeeperError | None = None
+        self.recent: deque[TunnelEvent] = deque(maxlen=RECENT_EVENTS)
+        self._passphrases = passphrases
+        self._store_lock = threading.Lock()
+        self._passphrase_store: PassphraseStore | None = None
+        self._factory: TunnelFactory = tunnel_factory or Tunnel
+        self._tunnels: dict[str, Tunnel] = {}
+        self._keys: dict[str, Any] = {}  # key path -> loaded key, so a reconnect never re-asks
+        self._loading: set[str] = set()
+        self._stopping: set[str] = set()
+        self._last: dict[str, dict[str, Any]] = {}  # detail shown for stopped tunnels
+        self.closing = False  # set by stop_all: nothing starts after Quit
+        self._arrived.connect(self._deliver)
+
+    # --- profiles -------------------------------------------------------------------------
+
+    def reload(self) -> None:
+        """Read the profiles file; a broken one is reported in ``problem`` and left alone."""
+        try:
+            self.profiles = self.store.load()
+            self.problem = None
+        except TunnelkeeperError as exc:
+            self.problem = exc
+            self.profiles = {}
+            log.warning("%s", exc)
+        self.profiles_changed.emit()
+
+    def rows(self) -> list[Row]:
+        out = []
+        for name, profile in self.profiles.items():
+            tunnel = self._tunnels.get(name)
+            if tunnel is not None:
+                out.append(Row(profile, tunnel.status(), True))
+            else:
+                status = self._last.get(name) or _stopped_status(profile, "not connected.")
+                if name in self._stopping:
+                    status = _stopped_status(profile, "disconnecting…")
+                out.append(Row(profile, status, self.is_running(name)))
+        return out
+
+    def states(self) -> dict[str, State]:
+        return {row.profile.name: row.state for row in self.rows()}
+
+    def is_running(self, name: str) -> bool:
+        return name in self._tunnels or name in self._loading or name in self._stopping
+
+    def connected_pid(self, name: str) -> int | None:
+        """For the connection test: this process holds the forward when the tunnel is up."""
+        tunnel = self._tunnels.get(name)
+        return os.getpid() if tunnel is not None and tunnel.state is State.CONNECTED else None
+
+    # --- start and stop -------------------------------------------------------------------
+
+    def connect_tunnel(self, name: str) -> None:
+        """Start ``name`` unless it runs; the key is loaded off the GUI thread."""
+        profile = self.profiles.get(name)
+        if profile is None:
+            raise UnknownProfile(name)
+        if self.is_running(name):
+            return
+        try:
+            self._check_pinned(profile)
+        except TunnelkeeperError as exc:
+            self._report(profile, State.ERROR, str(exc))
+            return
+        cached = self._keys.get(profile.key_path)
+        if cached is not None:
+            self._start(profile, cached)
+            return
+        self._loading.add(name)
+        self._report(profile, State.CONNECTING, "loading the key…")
+        jobs.start(
+            f"key-{name}",
+            lambda _: self._load_key(profile, None),
+            on_done=lambda key: self._key_ready(name, key),
+            on_failed=lambda exc: self._key_failed(name, exc),
+        )
+
+    def provide_passphrase(self, name: str, passphrase: str, remember: bool) -> None:
+        """The user typed the passphrase for ``name``'s key (held in memory, maybe kept)."""
+        profile = self.profiles.get(name)
+        if profile is None or self.is_running(name):
+            return
+        self._loading.add(name)
+        self._report(profile, State.CONNECTING, "checking the passphrase…")
+        jobs.start(
+            f"passphrase-{name}",
+            lambda _: self._load_key(profile, passphrase, remember),
+            on_done=lambda key: self._key_ready(name, key),
+            on_failed=lambda exc: self._key_failed(name, exc),
+        )
+
+    def passphrase_declined(self, name: str) -> None:
+        profile = self.profiles.get(name)
+        if profile is not None:
+            self._report(profile, State.STOPPED, "not connected: the key's passphrase is needed.")
+
+    def disconnect_tunnel(self, name: str, on_done: Callable[[], None] | None = None) -> None:
+        """Stop ``name`` off the GUI thread (a clean stop may take up to 5 s)."""
+        tunnel = self._tunnels.pop(name, None)
+        if tunnel is None:
+            if on_done is not None:
+                on_done()
+            return
+        self._stopping.add(name)
+
+        def finished(_: object) -> None:
+            self._stopping.discard(name)
+            self._last[name] = _stopped_status(tunnel.profile, "disconnected.")
+            self._report(tunnel.profile, State.STOPPED, "disconnected.")
+            if on_done is not None:
+                on_done()
+
+        jobs.start(f"stop-{name}", lambda _: tunnel.stop(), on_done=finished, on_failed=finished)
+
+    def reconnect_now(self, name: str) -> None:
+        tunnel = self._tunnels.get(name)
+        if tunnel is not None:
+            tunnel.reconnect_now()
+        else:
+            self.connect_tunnel(name)
+
+    def network_changed(self) -> None:
+        for tunnel in self._tunnels.values():
+            tunnel.network_changed()
+
+    def woke(self) -> None:
+        for tunnel in self._tunnels.values():
+            tunnel.woke()
+
+    def restart(self, name: str) -> None:
+        """After an edit: stop the old worker (if any) and start with the new profile."""
+        if name in self._tunnels:
+            self.disconnect_tunnel(name, on_done=lambda: self.connect_tunnel(name))
+        else:
+            self.connect_tunnel(name)
+
+    def remove(self, name: str) -> None:
+        """Stop the tunnel and delete its profile (the key file stays)."""
+
+        def forget() -> None:
+            profile = self.store.remove(name)
+            self._last.pop(name, None)
+            if profile is not None and not any(
+                p.key_path == profile.key_path for n, p in self.profiles.items() if n != name
+            ):
+                self._keys.pop(profile.key_path, None)
+                jobs.start(f"forget-{name}", lambda _: self._forget_passphrase(profile.key_path))
+            self.reload()
+
+        self.disconnect_tunnel(name, on_done=forget)
+
+    def stop_all(self, timeout: float = STOP_ALL_TIMEOUT) -> None:
+        """Stop every tunnel at once, off the GUI thread; ``stopped_all`` when done."""
+        self.closing = True
+        tunnels = list(self._tunnels.values())
+        self._tunnels.clear()
+
+        def work(_: object) -> bool:
+            stoppers = [threading.Thread(target=t.stop, args=(timeout,)) for t in tunnels]
+            for stopper in stoppers:
+                stopper.start()
+            deadline = time.monotonic() + timeout
+            for stopper in stoppers:
+                stopper.join(max(0.0, deadline - time.monotonic()))
+            return not any(s.is_alive() for s in stoppers)
+
+        def done(clean: object) -> None:
+            if clean is not True:
+                log.warning("some tunnels did not stop within %.0f s", timeout)
+            self.stopped_all.emit()
+
+        jobs.start("stop-all", work, on_done=done, on_failed=done)
+
+    # --- internals ------------------------------------------------------------------------
+
+    def _check_pinned(self, profile: Profile) -> None:
+        pattern = knownhosts.host_pattern(profile.jumphost, profile.ssh_port)
+        if not knownhosts.pinned_for(hostkeys.read(self.paths.known_hosts_file), pattern):
+            raise HostKeyNotPinned(profile.name, pattern)
+
+    def _store(self) -> PassphraseStore:
+        with self._store_lock:  # made lazily, on a worker thread: the backend probe can block
+            if self._passphrase_store is None:
+                self._passphrase_store = self._passphrases()
+            return self._passphrase_store
+
+    def _load_key(self, profile: Profile, passphrase: str | None, remember: bool = False) -> Any:
+        """On a worker thread: the key, using the keychain when no passphrase is given."""
+        if passphrase is not None:
+            key = ssh.load_private_key(profile.key_path, passphrase, name=profile.name)
+            if remember:
+                self._remember(profile.key_path, passphrase)
+            return key
+        try:
+            return ssh.load_private_key(profile.key_path, name=profile.name)
+        except KeyPassphraseNeeded:
+            pass
+        stored = self._stored(profile.key_path)
+        if stored is None:
+            raise PassphraseWanted(profile.key_path, wrong=False)
+        try:
+            return ssh.load_private_key(profile.key_path, stored, name=profile.name)
+        except KeyPassphraseWrong:
+            raise PassphraseWanted(profile.key_path, wrong=True) from None
+
+    def _stored(self, key_path: str) -> str | None:
+        try:
+            store = self._store()
+            return store.get(key_path) if store.usable() else None
+        except TunnelkeeperError as exc:
+            log.info("keychain not used: %s", exc)
+            return None
+
+    def _remember(self, key_path: str, passphrase: str) -> None:
+        try:
+            store = self._store()
+            if store.usable():
+                store.set(key_path, passphrase)
+                return
+            problem = store.problem()
+            log.info("passphrase kept in memory only: %s", problem)
+        except TunnelkeeperError as exc:
+            log.info("passphrase kept in memory only: %s", exc)
+
+    def _forget_passphrase(self, key_path: str) -> None:
+        try:
+            store = self._store()
+            if store.usable():
+                store.delete(key_path)
+        except TunnelkeeperError as exc:
+            log.info("could not remove the stored passphrase: %s", exc)
+
+    def _key_ready(self, name: str, key: Any) -> None:
+        self._loading.discard(name)
+        profile = self.profiles.get(name)
+        if profile is None:
+            return
+        self._keys[profile.key_path] = key
+        self._start(profile, key)
+
+    def _key_failed(self, name: str, exc: Exception) -> None:
+        self._loading.discard(name)
+        profile = self.profiles.get(name)
+        if profile is None:
+            return
+        if isinstance(exc, PassphraseWanted | KeyPassphraseWrong):
+            wrong = isinstance(exc, KeyPassphraseWrong) or getattr(exc, "wrong", False)
+            self._report(profile, State.STOPPED, "waiting for the key's passphrase.")
+            self.passphrase_wanted.emit(name, wrong)
+            return
+        detail = str(exc) if isinstance(exc, TunnelkeeperError) else f"could not start: {exc}"
+        self._report(profile, State.ERROR, detail)
+
+    def _start(self, profile: Profile, key: Any) -> None:
+        if self.closing:
+            return
+        self._last.pop(profile.name, None)
+        tunnel = self._factory(profile, key, self.paths.known_hosts_file, self._sink)
+        self._tunnels[profile.name] = tunnel
+        tunnel.start()
+
+    def _sink(self, event: TunnelEvent) -> None:
+        """Called on engine threads: only hand the event over."""
+        self._arrived.emit(event)
+
+    def _report(self, profile: Profile, state: State, detail: str) -> None:
+        """An event the hub itself makes (before or after an engine worker exists)."""
+        if profile.name not in self._tunnels:
+            status = _stopped_status(profile, detail)
+            status["state"] = state.value
+            status["since"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+            self._last[profile.name] = status
+        self._deliver(TunnelEvent(profile.name, state, detail))
+
+    @Slot(object)
+    def _deliver(self, event: TunnelEvent) -> None:
+        self.recent.append(event)
+        level = logging.WARNING if event.state in (State.ERROR, State.RETRYING) else logging.INFO
+        log.log(level, "%s", event.human())
+        self.tunnel_event.emit(event)

@@ -1,0 +1,290 @@
+"""The status window: a live table of tunnels, their actions, a log pane and diagnostics."""
+
+from __future__ import annotations
+
+import platform
+import sys
+from collections import deque
+from collections.abc import Callable
+from datetime import datetime
+
+import paramiko
+import PySide6
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QBrush, QCloseEvent, QColor, QGuiApplication
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app import __version__
+from app.events import State
+from app.ui import diagnostics
+from app.ui.hub import Row, TunnelHub
+from app.ui.icons import app_icon
+
+LOG_LINES = 1000
+REFRESH_MS = 1000
+COLUMNS = (
+    "Tunnel",
+    "State",
+    "Detail",
+    "Since",
+    "To target",
+    "To vendor",
+    "Connections",
+    "Vendor last connected",
+    "Reconnects",
+    "Next retry",
+)
+_COLOURS = {
+    State.CONNECTED: "#1e8e3e",
+    State.CONNECTING: "#b06000",
+    State.RETRYING: "#b06000",
+    State.ERROR: "#c5221f",
+    State.STOPPED: "#5f6368",
+}
+
+
+def size_text(count: int) -> str:
+    value = float(count)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GiB"
+
+
+def local_time(stamp: str | None, empty: str = "—") -> str:
+    if not stamp:
+        return empty
+    try:
+        return datetime.fromisoformat(stamp).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        return stamp
+
+
+def cells(row: Row) -> list[str]:
+    """The table's text for one tunnel, column by column."""
+    s = row.status
+    return [
+        row.profile.name,
+        row.state.value,
+        str(s.get("warning") or s.get("detail") or ""),
+        local_time(s.get("since")),
+        size_text(int(s.get("bytes_to_target", 0))),
+        size_text(int(s.get("bytes_to_vendor", 0))),
+        f"{s.get('active_connections', 0)} / {s.get('total_connections', 0)}",
+        local_time(s.get("vendor_last_connected"), "never"),
+        str(s.get("reconnects", 0)),
+        local_time(s.get("next_retry_at")),
+    ]
+
+
+def versions() -> dict[str, str]:
+    return {
+        "tunnelkeeper": __version__,
+        "python": sys.version.split()[0],
+        "paramiko": paramiko.__version__,
+        "qt": PySide6.__version__,
+        "os": platform.platform(),
+    }
+
+
+class StatusWindow(QWidget):
+    """Closing it only hides it: the app lives on in the tray."""
+
+    add_requested = Signal()
+    edit_requested = Signal(str)
+    test_requested = Signal(str)
+    remove_requested = Signal(str)
+
+    def __init__(self, hub: TunnelHub, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.hub = hub
+        self.setWindowTitle("Tunnelkeeper — status")
+        self.setWindowIcon(app_icon())
+        self.resize(980, 560)
+        self._lines: deque[str] = deque(maxlen=LOG_LINES)
+        self.buttons: dict[str, QPushButton] = {}
+        self.banner = QLabel()
+        self.banner.setWordWrap(True)
+        self.banner.setStyleSheet(
+            "QLabel { background: #fef7e0; color: #3c4043; padding: 6px; border-radius: 4px; }"
+        )
+        self.banner.hide()
+        self.table = self._make_table()
+        self.filter = QLineEdit()
+        self.log = QPlainTextEdit()
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(self.table)
+        splitter.addWidget(self._make_log_pane())
+        splitter.setSizes([220, 300])
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.banner)
+        layout.addLayout(self._make_actions())
+        layout.addWidget(splitter, 1)
+
+        hub.tunnel_event.connect(lambda _event: self.refresh())
+        hub.profiles_changed.connect(self.refresh)
+        self._timer = QTimer(self)
+        self._timer.timeout.connect(self.refresh)
+        self._timer.start(REFRESH_MS)
+        self.refresh()
+
+    def _make_table(self) -> QTableWidget:
+        table = QTableWidget(0, len(COLUMNS))
+        table.setHorizontalHeaderLabels(list(COLUMNS))
+        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        table.verticalHeader().hide()
+        header = table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        table.itemSelectionChanged.connect(self._update_buttons)
+        return table
+
+    def _make_actions(self) -> QHBoxLayout:
+        hub = self.hub
+        actions = QHBoxLayout()
+        for label, slot in (
+            ("&Connect", hub.connect_tunnel),
+            ("&Disconnect", hub.disconnect_tunnel),
+            ("&Reconnect now", hub.reconnect_now),
+            ("&Test…", self.test_requested.emit),
+            ("&Edit…", self.edit_requested.emit),
+            ("Re&move…", self.remove_requested.emit),
+        ):
+            button = QPushButton(label)
+            button.clicked.connect(self._on_selected(slot))
+            actions.addWidget(button)
+            self.buttons[label.replace("&", "")] = button
+        actions.addStretch(1)
+        add = QPushButton("&Add tunnel…")
+        add.clicked.connect(self.add_requested)
+        actions.addWidget(add)
+        return actions
+
+    def _make_log_pane(self) -> QWidget:
+        self.filter.setPlaceholderText("Filter the log…")
+        self.filter.setClearButtonEnabled(True)
+        self.filter.textChanged.connect(self._render_log)
+        self.log.setReadOnly(True)
+        self.log.setMaximumBlockCount(LOG_LINES)
+        self.log.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        copy = QPushButton("Copy &diagnostics")
+        copy.setToolTip("Profiles (without secrets), recent events and versions, for support")
+        copy.clicked.connect(self.copy_diagnostics)
+        log_bar = QHBoxLayout()
+        log_bar.addWidget(self.filter, 1)
+        log_bar.addWidget(copy)
+
+        lower = QWidget()
+        lower_layout = QVBoxLayout(lower)
+        lower_layout.setContentsMargins(0, 0, 0, 0)
+        lower_layout.addLayout(log_bar)
+        lower_layout.addWidget(self.log)
+        return lower
+
+    # --- table ----------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        rows = self.hub.rows()
+        selected = self.selected()
+        self.table.setRowCount(len(rows))
+        for r, row in enumerate(rows):
+            for c, text in enumerate(cells(row)):
+                item = self.table.item(r, c)
+                if item is None:
+                    item = QTableWidgetItem()
+                    self.table.setItem(r, c, item)
+                if item.text() != text:
+                    item.setText(text)
+                if c == 1:
+                    item.setForeground(QBrush(QColor(_COLOURS[row.state])))
+            if row.profile.name == selected:
+                self.table.selectRow(r)
+        if selected is None and rows:
+            self.table.selectRow(0)
+        self._update_buttons()
+
+    def selected(self) -> str | None:
+        items = self.table.selectedItems()
+        if not items:
+            return None
+        first = self.table.item(items[0].row(), 0)
+        return first.text() if first is not None else None
+
+    def select(self, name: str) -> None:
+        for r in range(self.table.rowCount()):
+            item = self.table.item(r, 0)
+            if item is not None and item.text() == name:
+                self.table.selectRow(r)
+
+    def _on_selected(self, slot: Callable[[str], object]) -> Callable[[], None]:
+        def run() -> None:
+            name = self.selected()
+            if name is not None:
+                slot(name)
+
+        return run
+
+    def _update_buttons(self) -> None:
+        name = self.selected()
+        running = name is not None and self.hub.is_running(name)
+        for label, button in self.buttons.items():
+            if name is None:
+                button.setEnabled(False)
+            elif label == "Connect":
+                button.setEnabled(not running)
+            elif label == "Disconnect":
+                button.setEnabled(running)
+            else:
+                button.setEnabled(True)
+
+    # --- banner, log, diagnostics ---------------------------------------------------------
+
+    def show_banner(self, text: str) -> None:
+        self.banner.setText(text)
+        self.banner.setVisible(bool(text))
+
+    def add_log_line(self, line: str) -> None:
+        self._lines.append(line)
+        wanted = self.filter.text().strip().lower()
+        if not wanted or wanted in line.lower():
+            self.log.appendPlainText(line)
+
+    def _render_log(self) -> None:
+        wanted = self.filter.text().strip().lower()
+        shown = [line for line in self._lines if not wanted or wanted in line.lower()]
+        self.log.setPlainText("\n".join(shown))
+        self.log.verticalScrollBar().setValue(self.log.verticalScrollBar().maximum())
+
+    def diagnostics_text(self) -> str:
+        rows = [(row.profile, row.status) for row in self.hub.rows()]
+        return diagnostics.build(rows, self.hub.recent, versions())
+
+    def copy_diagnostics(self) -> None:
+        QGuiApplication.clipboard().setText(self.diagnostics_text())
+        self.show_banner("Diagnostics copied: paste them into your message to the vendor.")
+
+    def bring_forward(self) -> None:
+        self.show()
+        self.setWindowState(self.windowState() & ~Qt.WindowState.WindowMinimized)
+        self.raise_()
+        self.activateWindow()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        event.ignore()
+        self.hide()

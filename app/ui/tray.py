@@ -1,0 +1,206 @@
+"""The system-tray icon: colour per aggregate state, tooltip, the menu and notifications."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QMenu, QSystemTrayIcon
+
+from app.events import State, TunnelEvent
+from app.ui.hub import Row, TunnelHub
+from app.ui.icons import tray_icon
+from app.ui.summary import Light, Notice, Notifier, TunnelLine, aggregate, tooltip
+
+TOOLTIP_REFRESH_MS = 15_000
+NOTICE_MS = 8_000
+
+
+def _wall(stamp: str | None) -> float | None:
+    if not stamp:
+        return None
+    try:
+        return datetime.fromisoformat(stamp).timestamp()
+    except ValueError:
+        return None
+
+
+def tunnel_line(row: Row) -> TunnelLine:
+    since = _wall(row.status.get("since")) or time.time()
+    return TunnelLine(row.profile.name, row.state, since, _wall(row.status.get("next_retry_at")))
+
+
+def status_line(row: Row) -> str:
+    """The first, disabled entry of a tunnel's submenu."""
+    return f"{row.state.value.capitalize()}: {row.status.get('detail', '')}".strip()
+
+
+@dataclass
+class _TunnelMenu:
+    menu: QMenu
+    status: QAction
+    connect: QAction
+    disconnect: QAction
+    reconnect: QAction
+
+
+class Tray(QObject):
+    """Owns the QSystemTrayIcon; asks the app (through signals) for anything with a window."""
+
+    add_requested = Signal()
+    edit_requested = Signal(str)
+    test_requested = Signal(str)
+    remove_requested = Signal(str)
+    copy_key_requested = Signal(str)
+    status_requested = Signal()
+    logs_requested = Signal()
+    about_requested = Signal()
+    quit_requested = Signal()
+    autostart_toggled = Signal(bool)
+    notifications_toggled = Signal(bool)
+    noticed = Signal(str, str)  # title, text: every notice, shown or not
+
+    def __init__(
+        self,
+        hub: TunnelHub,
+        notifier: Notifier,
+        available: Callable[[], bool] = QSystemTrayIcon.isSystemTrayAvailable,
+    ) -> None:
+        super().__init__()
+        self.hub = hub
+        self.notifier = notifier
+        self._available = available
+        self.icon = QSystemTrayIcon()
+        self.menu = QMenu()
+        self.icon.setContextMenu(self.menu)
+        self.icon.activated.connect(self._activated)
+        self.light = Light.GREY
+        self._tunnels: dict[str, _TunnelMenu] = {}
+        self.autostart_action = QAction("Start at login")
+        self.autostart_action.setCheckable(True)
+        self.autostart_action.toggled.connect(self.autostart_toggled)
+        self.notify_action = QAction("Notifications")
+        self.notify_action.setCheckable(True)
+        self.notify_action.setChecked(notifier.enabled)
+        self.notify_action.toggled.connect(self._notifications)
+        self._timer = QTimer(self)
+        self._timer.timeout.connect(self.refresh)
+        self._timer.start(TOOLTIP_REFRESH_MS)
+        hub.tunnel_event.connect(self._on_event)
+        hub.profiles_changed.connect(self.rebuild)
+        self.rebuild()
+
+    # --- visibility -----------------------------------------------------------------------
+
+    def available(self) -> bool:
+        return bool(self._available())
+
+    def show(self) -> bool:
+        """Show the icon if a tray exists now; False means the caller needs a window."""
+        if not self.available():
+            return False
+        self.icon.show()
+        return True
+
+    @property
+    def visible(self) -> bool:
+        return self.icon.isVisible()
+
+    # --- menu -----------------------------------------------------------------------------
+
+    def rebuild(self) -> None:
+        self.menu.clear()
+        self._tunnels.clear()
+        rows = self.hub.rows()
+        if self.hub.problem is not None:
+            problem = self.menu.addAction("Profiles file needs repair (see Status window)")
+            problem.setEnabled(False)
+        for row in rows:
+            self._tunnels[row.profile.name] = self._tunnel_menu(row.profile.name)
+        if rows:
+            self.menu.addSeparator()
+        self.menu.addAction("Add tunnel…").triggered.connect(self.add_requested)
+        self.menu.addAction("Status window").triggered.connect(self.status_requested)
+        self.menu.addAction("Open logs folder").triggered.connect(self.logs_requested)
+        self.menu.addSeparator()
+        self.menu.addAction(self.autostart_action)
+        self.menu.addAction(self.notify_action)
+        self.menu.addAction("About Tunnelkeeper").triggered.connect(self.about_requested)
+        self.menu.addSeparator()
+        self.menu.addAction("Quit").triggered.connect(self.quit_requested)
+        self.refresh()
+
+    def _tunnel_menu(self, name: str) -> _TunnelMenu:
+        sub = self.menu.addMenu(name)
+        status = sub.addAction("")
+        status.setEnabled(False)
+        sub.addSeparator()
+        connect = sub.addAction("Connect")
+        connect.triggered.connect(lambda: self.hub.connect_tunnel(name))
+        disconnect = sub.addAction("Disconnect")
+        disconnect.triggered.connect(lambda: self.hub.disconnect_tunnel(name))
+        reconnect = sub.addAction("Reconnect now")
+        reconnect.triggered.connect(lambda: self.hub.reconnect_now(name))
+        sub.addSeparator()
+        sub.addAction("Copy public key").triggered.connect(
+            lambda: self.copy_key_requested.emit(name)
+        )
+        sub.addAction("Test connection…").triggered.connect(lambda: self.test_requested.emit(name))
+        sub.addAction("Edit…").triggered.connect(lambda: self.edit_requested.emit(name))
+        sub.addAction("Remove…").triggered.connect(lambda: self.remove_requested.emit(name))
+        return _TunnelMenu(sub, status, connect, disconnect, reconnect)
+
+    def refresh(self) -> None:
+        """Icon, tooltip and each submenu's status line from the hub's current rows."""
+        rows = self.hub.rows()
+        for row in rows:
+            entry = self._tunnels.get(row.profile.name)
+            if entry is None:
+                continue
+            running = self.hub.is_running(row.profile.name)
+            entry.status.setText(status_line(row))
+            entry.connect.setEnabled(not running)
+            entry.disconnect.setEnabled(running)
+            entry.reconnect.setEnabled(row.state is not State.CONNECTING or running)
+            entry.menu.setTitle(f"{row.profile.name} — {row.state.value}")
+        self.light = aggregate({row.profile.name: row.state for row in rows})
+        self.icon.setIcon(tray_icon(self.light))
+        self.icon.setToolTip(tooltip([tunnel_line(r) for r in rows], time.time()))
+
+    # --- events and notifications ---------------------------------------------------------
+
+    def _on_event(self, event: TunnelEvent) -> None:
+        self.refresh()
+        notice = self.notifier.consider(event, time.time())
+        if notice is None:
+            return
+        kind, text = notice
+        title = {
+            Notice.CONNECTED: "Tunnel connected",
+            Notice.LOST: "Tunnel connection lost",
+            Notice.RESTORED: "Tunnel restored",
+            Notice.NEEDS_YOU: "Tunnel needs attention",
+        }[kind]
+        self.noticed.emit(title, text)
+        if self.icon.isVisible() and QSystemTrayIcon.supportsMessages():
+            level = (
+                QSystemTrayIcon.MessageIcon.Warning
+                if kind in (Notice.LOST, Notice.NEEDS_YOU)
+                else QSystemTrayIcon.MessageIcon.Information
+            )
+            self.icon.showMessage(title, text, level, NOTICE_MS)
+
+    def _notifications(self, on: bool) -> None:
+        self.notifier.enabled = on
+        self.notifications_toggled.emit(on)
+
+    def _activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
+        if reason in (
+            QSystemTrayIcon.ActivationReason.Trigger,
+            QSystemTrayIcon.ActivationReason.DoubleClick,
+        ):
+            self.status_requested.emit()

@@ -1,0 +1,55 @@
+"""Qt runs offscreen in tests; off-thread jobs are waited for after each test."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from app.passphrases import PassphraseStore
+from app.paths import AppPaths
+from app.store import ProfileStore
+from app.ui.hub import TunnelHub
+from tests.conftest import Jumphost
+from tests.support.net import TcpServer, echo_handler, tcp_server
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+@pytest.fixture(autouse=True)
+def _join_jobs() -> Iterator[None]:
+    yield
+    from app.ui import jobs
+
+    assert jobs.wait_all(15.0), "a background job was still running 15 s after the test"
+
+
+@pytest.fixture
+def echo() -> Iterator[TcpServer]:
+    """A real echo server on loopback: the tunnel's target."""
+    with tcp_server(echo_handler) as server:
+        yield server
+
+
+def no_keychain() -> PassphraseStore:
+    """A keyring backend that refuses everything, as on a machine with no keychain."""
+    from keyring.backends import fail
+
+    return PassphraseStore(fail.Keyring())
+
+
+@pytest.fixture
+def hub(tk_home: AppPaths) -> Iterator[TunnelHub]:
+    made = TunnelHub(tk_home, passphrases=no_keychain)
+    yield made
+    made.stop_all()
+
+
+def add(paths: AppPaths, host: Jumphost, target_port: int, **kw: object) -> None:
+    """Profile ``db`` through ``host`` to 127.0.0.1:``target_port``, host key pinned."""
+    host.pin(paths)
+    ProfileStore(paths.profiles_file).add(host.profile(target_port, name="db", **kw))
+
+
+DEADLINE_MS = 30_000
