@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench lint typecheck pytest prereqs clean
+.PHONY: run gui-prereqs demo screenshots test bench lint typecheck pytest prereqs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -14,8 +14,25 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
-run: $(STAMP)
+run: gui-prereqs
 	$(BIN)/tunnelkeeper $(ARGS)
+
+# The X11 libraries Qt's xcb platform plugin loads (Linux + apt only; installed when missing).
+QT_XCB_DEBS := libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-randr0 \
+	libxcb-render-util0 libxcb-shape0 libxcb-xfixes0 libxcb-xkb1 libxkbcommon-x11-0 \
+	libxkbcommon0 libegl1 libgl1 libfontconfig1 libdbus-1-3
+gui-prereqs: $(STAMP)
+	@plugin=$$($(BIN)/python -c 'import PySide6, pathlib; print(pathlib.Path(PySide6.__file__).parent / "Qt/plugins/platforms/libqxcb.so")'); \
+	if [ "$$(uname)" = Linux ] && [ -f "$$plugin" ] && ldd "$$plugin" | grep -q "not found" && command -v apt-get >/dev/null 2>&1; then \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  echo "installing the X11 libraries Qt needs"; \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(QT_XCB_DEBS); \
+	fi
+
+# The whole flow against a local jumphost and target, no vendor account needed.
+demo: prereqs gui-prereqs
+	$(BIN)/python demo/run.py $(DEMO_ARGS)
 
 # System packages the test suite drives for real (installed only when missing).
 prereqs:

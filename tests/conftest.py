@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
 import time
@@ -10,6 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
+# Qt widgets are tested offscreen (pytest-qt); CLI subprocesses strip it where it matters.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from app import knownhosts, ssh
 from app.backoff import Backoff
@@ -53,6 +57,21 @@ class Jumphost:
         pattern = knownhosts.host_pattern("127.0.0.1", self.port)
         paths.known_hosts_file.parent.mkdir(parents=True, exist_ok=True)
         paths.known_hosts_file.write_text(f"{pattern} {pub[0]} {pub[1]}\n")
+
+    def permit_end_to_end(self) -> None:
+        """Also let the key connect to its own forwarded port (permitopen), as a few vendors
+        do, so the connection test's end-to-end check can run; restarts sshd."""
+        self.sshd.authorized_keys.write_text("")
+        self.sshd.authorize(
+            self.key,
+            f'restrict,port-forwarding,permitlisten="localhost:{self.remote_port}",'
+            f'permitopen="localhost:{self.remote_port}"',
+        )
+        config = self.sshd.config.read_text()
+        self.sshd.config.write_text(
+            config.replace("AllowTcpForwarding remote", "AllowTcpForwarding yes")
+        )
+        self.sshd.restart()
 
     def profile(self, target_port: int, name: str = "t1", **overrides: object) -> Profile:
         fields: dict[str, object] = {

@@ -27,6 +27,7 @@ class SingleInstance(QObject):
         super().__init__()
         self.name = server_name(scope)
         self._server: QLocalServer | None = None
+        self._peers: list[QLocalSocket] = []
 
     def claim(self) -> bool:
         if self._tell_running():
@@ -43,6 +44,9 @@ class SingleInstance(QObject):
         return True
 
     def release(self) -> None:
+        for peer in self._peers:
+            peer.abort()
+        self._peers.clear()
         if self._server is not None:
             self._server.close()
             self._server = None
@@ -58,13 +62,22 @@ class SingleInstance(QObject):
         return True
 
     def _arrived(self) -> None:
-        assert self._server is not None
-        while (peer := self._server.nextPendingConnection()) is not None:
-            peer.readyRead.connect(lambda p=peer: self._read(p))
-            peer.disconnected.connect(peer.deleteLater)
+        server = self._server
+        if server is None:
+            return
+        while server.hasPendingConnections():
+            peer = server.nextPendingConnection()
+            self._peers.append(peer)
+            peer.readyRead.connect(self._read)
             if peer.bytesAvailable():
-                self._read(peer)
+                self._read_from(peer)
 
-    def _read(self, peer: QLocalSocket) -> None:
+    def _read(self) -> None:
+        peer = self.sender()
+        if isinstance(peer, QLocalSocket):
+            self._read_from(peer)
+
+    def _read_from(self, peer: QLocalSocket) -> None:
         if bytes(peer.readAll().data()).startswith(SHOW.strip()):
             self.show_requested.emit()
+        peer.disconnectFromServer()

@@ -146,6 +146,10 @@ class TunnelHub(QObject):
     def is_running(self, name: str) -> bool:
         return name in self._tunnels or name in self._loading or name in self._stopping
 
+    def held_key(self, key_path: str) -> Any:
+        """A key already loaded (and decrypted) in this session, or None."""
+        return self._keys.get(key_path)
+
     def connected_pid(self, name: str) -> int | None:
         """For the connection test: this process holds the forward when the tunnel is up."""
         tunnel = self._tunnels.get(name)

@@ -57,18 +57,7 @@ def test_end_to_end_when_the_jumphost_permits_it(
 ) -> None:
     host = start_jumphost(tmp_path / "open", client_key, extra_config="")
     try:
-        host.sshd.authorized_keys.write_text("")
-        host.sshd.authorize(
-            client_key,
-            f'restrict,port-forwarding,permitlisten="localhost:{host.remote_port}",'
-            f'permitopen="localhost:{host.remote_port}"',
-        )
-        host.sshd.config.write_text(
-            host.sshd.config.read_text().replace(
-                "AllowTcpForwarding remote", "AllowTcpForwarding yes"
-            )
-        )
-        host.sshd.restart()
+        host.permit_end_to_end()
         host.pin(tk_home)
         results = run_test(host.profile(mariadb.port), tk_home)
     finally:

@@ -1,8 +1,7 @@
-"""Qt runs offscreen in tests; off-thread jobs are waited for after each test."""
+"""GUI fixtures: a hub on a real sshd, an echo target; off-thread jobs joined after each test."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
@@ -13,8 +12,6 @@ from app.store import ProfileStore
 from app.ui.hub import TunnelHub
 from tests.conftest import Jumphost
 from tests.support.net import TcpServer, echo_handler, tcp_server
-
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
 @pytest.fixture(autouse=True)

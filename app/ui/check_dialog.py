@@ -1,0 +1,108 @@
+""" "Test connection…" from the tray: the seven checks for a saved tunnel, row by row."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QPushButton, QVBoxLayout, QWidget
+
+from app import ssh
+from app.checks import NAMES, CheckResult, ConnectionTest, Outcome
+from app.errors import KeyPassphraseNeeded
+from app.paths import AppPaths
+from app.profile import Profile
+from app.ui.icons import app_icon
+from app.ui.wizard.task import PageTask
+from app.ui.wizard.widgets import AMBER, GREEN, GREY, RED, CheckRow, Mark, Note, message_of
+
+_MARK = {Outcome.PASS: Mark.PASS, Outcome.FAIL: Mark.FAIL, Outcome.SKIPPED: Mark.SKIPPED}
+KeyLookup = Callable[[str], Any]  # key path -> a key the app already holds, or None
+
+
+class ConnectionTestDialog(QDialog):
+    """Runs on the pool; the rows change on the GUI thread as each check reports."""
+
+    def __init__(
+        self,
+        paths: AppPaths,
+        profile: Profile,
+        running: Callable[[str], int | None],
+        held_key: KeyLookup = lambda path: None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.paths, self.profile = paths, profile
+        self._running, self._held_key = running, held_key
+        self.setWindowTitle(f"Test connection — {profile.name}")
+        self.setWindowIcon(app_icon())
+        self.setMinimumWidth(560)
+        self.results: dict[int, CheckResult] = {}
+        self.rows = {number: CheckRow(number, name) for number, name in NAMES.items()}
+        self.summary = Note()
+        self.again = QPushButton("&Run again")
+        self.again.clicked.connect(self.run)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.addButton(self.again, QDialogButtonBox.ButtonRole.ActionRole)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        for row in self.rows.values():
+            layout.addWidget(row)
+        layout.addWidget(self.summary)
+        layout.addWidget(buttons)
+        self._task = PageTask(self, "tray-test", self._finished, self._crashed, self._report)
+        self.run()
+
+    @property
+    def testing(self) -> bool:
+        return self._task.in_flight > 0
+
+    def run(self) -> None:
+        if self.testing:
+            return
+        self.results = {}
+        for row in self.rows.values():
+            row.show_state(Mark.PENDING)
+        self.rows[1].show_state(Mark.RUNNING)
+        self.again.setEnabled(False)
+        self.summary.say("Testing…", GREY)
+        profile, known_hosts, running = self.profile, self.paths.known_hosts_file, self._running
+        load = self._load_key
+        self._task.start(
+            lambda progress: ConnectionTest(profile, known_hosts, load, running, progress).run()
+        )
+
+    def _load_key(self, profile: Profile) -> Any:
+        """On the worker: the key the app holds, else the file (an encrypted one needs the
+        tunnel to have been connected once, when its passphrase was asked for)."""
+        held = self._held_key(profile.key_path)
+        if held is not None:
+            return held
+        try:
+            return ssh.load_private_key(profile.key_path, name=profile.name)
+        except KeyPassphraseNeeded:
+            raise KeyPassphraseNeeded(profile.key_path) from None
+
+    def _report(self, value: Any) -> None:
+        result: CheckResult = value
+        self.results[result.number] = result
+        self.rows[result.number].show_state(_MARK[result.status], result.detail, result.remedy)
+        following = self.rows.get(result.number + 1)
+        if following is not None:
+            following.show_state(Mark.RUNNING)
+
+    def _finished(self, _value: object) -> None:
+        self.again.setEnabled(True)
+        failed = [r for r in self.results.values() if r.status is Outcome.FAIL]
+        skipped = [r for r in self.results.values() if r.status is Outcome.SKIPPED]
+        if failed:
+            self.summary.say(f"{len(failed)} of {len(NAMES)} checks failed.", RED)
+        elif skipped:
+            names = ", ".join(r.name for r in skipped)
+            self.summary.say(f"Every check that could run passed; skipped: {names}.", AMBER)
+        else:
+            self.summary.say("All checks passed.", GREEN)
+
+    def _crashed(self, exc: Exception) -> None:
+        self.again.setEnabled(True)
+        self.summary.say(f"The test could not run: {message_of(exc)}", RED)

@@ -1,0 +1,154 @@
+"""The app as a whole: first run, no-tray fallback, start at login, Quit, a second launch."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from pytestqt.qtbot import QtBot
+
+from app.events import State
+from app.paths import AppPaths
+from app.platform.autostart import XdgAutostart
+from app.ui.application import NO_TRAY, Shell
+from tests.app.ui.conftest import DEADLINE_MS, add
+from tests.conftest import Jumphost
+from tests.support.cli import ROOT
+from tests.support.net import TcpServer, wait_until
+
+
+def make_shell(paths: AppPaths, home: Path, tray: list[bool]) -> Shell:
+    return Shell(paths, autostart=XdgAutostart(home), tray_available=lambda: tray[0])
+
+
+def quit_and_wait(qtbot: QtBot, shell: Shell) -> float:
+    started = time.monotonic()
+    with qtbot.waitSignal(shell.hub.stopped_all, timeout=7_000):
+        shell.quit()
+    return time.monotonic() - started
+
+
+def test_first_run_opens_the_wizard_and_the_window_when_there_is_no_tray(
+    qtbot: QtBot, tk_home: AppPaths, tmp_path: Path
+) -> None:
+    tray = [False]
+    shell = make_shell(tk_home, tmp_path, tray)
+    shell.start()
+    try:
+        assert shell.wizard is not None and shell.wizard.isVisible()
+        assert shell.window.isVisible()  # no tray: the window stands in for it
+        assert NO_TRAY in shell.window.banner.text()
+        # the tray appears later (the panel started after us): the app moves there
+        tray[0] = True
+        qtbot.waitUntil(lambda: shell.tray.visible, timeout=10_000)
+        assert not shell.window.banner.isVisible()
+    finally:
+        shell.wizard.close() if shell.wizard is not None else None
+        quit_and_wait(qtbot, shell)
+
+
+def test_start_connects_the_tunnels_and_quit_stops_them_within_five_seconds(
+    qtbot: QtBot, tk_home: AppPaths, tmp_path: Path, jumphost: Jumphost, echo: TcpServer
+) -> None:
+    add(tk_home, jumphost, echo.port)
+    shell = make_shell(tk_home, tmp_path, [True])
+    shell.start(quiet=True)
+    assert shell.wizard is None  # there is a tunnel already: no wizard
+    assert not shell.window.isVisible()  # the tray is there: no window forced on the user
+    qtbot.waitUntil(lambda: shell.hub.states()["db"] is State.CONNECTED, timeout=DEADLINE_MS)
+    assert quit_and_wait(qtbot, shell) < 5.5
+    assert not shell.hub.is_running("db")
+
+
+def test_a_tunnel_the_user_disconnected_stays_off_at_the_next_start(
+    qtbot: QtBot, tk_home: AppPaths, tmp_path: Path, jumphost: Jumphost, echo: TcpServer
+) -> None:
+    add(tk_home, jumphost, echo.port)
+    shell = make_shell(tk_home, tmp_path, [True])
+    shell.start(quiet=True)
+    qtbot.waitUntil(lambda: shell.hub.states()["db"] is State.CONNECTED, timeout=DEADLINE_MS)
+    shell.hub.disconnect_tunnel("db")
+    qtbot.waitUntil(lambda: not shell.hub.is_running("db"), timeout=DEADLINE_MS)
+    saved = json.loads((tk_home.config_dir / "app.json").read_text())
+    assert saved["left_off"] == ["db"]
+    quit_and_wait(qtbot, shell)
+
+    again = make_shell(tk_home, tmp_path, [True])
+    again.start(quiet=True)
+    assert not again.hub.is_running("db")
+    quit_and_wait(qtbot, again)
+
+
+def test_start_at_login_toggles_the_autostart_entry(
+    qtbot: QtBot, tk_home: AppPaths, tmp_path: Path
+) -> None:
+    shell = make_shell(tk_home, tmp_path, [True])
+    shell.start(quiet=True)
+    entry = tmp_path / ".config" / "autostart" / "tunnelkeeper.desktop"
+    assert not shell.tray.autostart_action.isChecked()
+    shell.tray.autostart_action.trigger()
+    assert entry.exists() and "--autostart" in entry.read_text()
+    shell.tray.autostart_action.trigger()
+    assert not entry.exists()
+    quit_and_wait(qtbot, shell)
+
+
+def test_a_broken_settings_file_is_reported_and_kept(
+    qtbot: QtBot, tk_home: AppPaths, tmp_path: Path
+) -> None:
+    broken = tk_home.config_dir / "app.json"
+    broken.parent.mkdir(parents=True, exist_ok=True)
+    broken.write_text('{"notifications": tru')
+    shell = make_shell(tk_home, tmp_path, [True])
+    shell.start(quiet=True)
+    assert "app.json could not be read" in shell.window.banner.text()
+    shell.tray.notify_action.trigger()  # a change cannot be saved over the broken file
+    assert broken.read_text() == '{"notifications": tru'
+    quit_and_wait(qtbot, shell)
+
+
+def _launch(env: dict[str, str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "app"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_no_arguments_starts_the_app_once_and_sigterm_quits_it(tk_home: AppPaths) -> None:
+    env = {
+        **os.environ,
+        "QT_QPA_PLATFORM": "offscreen",
+        "TUNNELKEEPER_HOME": str(tk_home.config_dir),
+    }
+    first = _launch(env)
+    try:
+        log = tk_home.log_file
+        assert wait_until(lambda: log.exists() and "desktop app started" in log.read_text(), 30)
+        second = subprocess.run(
+            [sys.executable, "-m", "app"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert second.returncode == 0, second.stderr
+        assert "already running" in second.stdout
+        assert first.poll() is None
+        first.send_signal(signal.SIGTERM)
+        out, err = first.communicate(timeout=10)
+        assert first.returncode == 0, err
+        assert "Traceback" not in err
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.communicate(timeout=5)
