@@ -14,6 +14,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from app.paths import HOME_ENV, app_paths  # noqa: E402
+from app.platform.autostart import XdgAutostart  # noqa: E402
+from app.ui.application import run  # noqa: E402
+from app.ui.wizard import WizardPrefill  # noqa: E402
 from tests.support.net import echo_handler, free_port, tcp_server  # noqa: E402
 from tests.support.sshd import Sshd  # noqa: E402
 
@@ -78,13 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     with demo_home(args.home) as home, tcp_server(echo_handler) as target:
         app_home = home / "tunnelkeeper"
-        os.environ["TUNNELKEEPER_HOME"] = str(app_home)
-        from app.paths import app_paths
-        from app.platform.autostart import XdgAutostart
-        from app.ui.application import run
-        from app.ui.wizard import WizardPrefill
-
-        paths = app_paths()
+        os.environ[HOME_ENV] = str(app_home)  # anything reading the environment agrees
+        paths = app_paths({HOME_ENV: str(app_home)})
         vendor = DemoVendor(home, paths.keys_dir)
         vendor.start()
         try:

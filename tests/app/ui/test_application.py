@@ -145,7 +145,7 @@ def test_no_arguments_starts_the_app_once_and_sigterm_quits_it(tk_home: AppPaths
         assert "already running" in second.stdout
         assert first.poll() is None
         first.send_signal(signal.SIGTERM)
-        out, err = first.communicate(timeout=10)
+        _, err = first.communicate(timeout=10)
         assert first.returncode == 0, err
         assert "Traceback" not in err
     finally:
