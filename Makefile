@@ -78,3 +78,11 @@ bench: prereqs $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
+
+# PNGs of every wizard page, the status window and the tray menu (Xvfb + trayer), at 100%
+# and 200%, into docs/screenshots/.
+screenshots: prereqs gui-prereqs
+	@command -v Xvfb >/dev/null 2>&1 && command -v trayer >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends xvfb trayer openbox; }
+	$(BIN)/python demo/screenshots.py

@@ -114,7 +114,7 @@ class StatusWindow(QWidget):
         self.hub = hub
         self.setWindowTitle("Tunnelkeeper — status")
         self.setWindowIcon(app_icon())
-        self.resize(980, 560)
+        self.resize(1100, 560)
         self._lines: deque[str] = deque(maxlen=LOG_LINES)
         self.buttons: dict[str, QPushButton] = {}
         self.banner = QLabel()
@@ -149,6 +149,8 @@ class StatusWindow(QWidget):
         table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         table.verticalHeader().hide()
+        table.setWordWrap(False)
+        table.setTextElideMode(Qt.TextElideMode.ElideRight)
         header = table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
@@ -211,6 +213,7 @@ class StatusWindow(QWidget):
                     self.table.setItem(r, c, item)
                 if item.text() != text:
                     item.setText(text)
+                    item.setToolTip(text if c == 2 else "")
                 if c == 1:
                     item.setForeground(QBrush(QColor(_COLOURS[row.state])))
             if row.profile.name == selected:

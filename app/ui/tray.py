@@ -34,9 +34,13 @@ def tunnel_line(row: Row) -> TunnelLine:
     return TunnelLine(row.profile.name, row.state, since, _wall(row.status.get("next_retry_at")))
 
 
+STATUS_CHARS = 64  # a menu entry, not a paragraph: the status window has the whole text
+
+
 def status_line(row: Row) -> str:
-    """The first, disabled entry of a tunnel's submenu."""
-    return f"{row.state.value.capitalize()}: {row.status.get('detail', '')}".strip()
+    """The first, disabled entry of a tunnel's submenu (long details cut with an ellipsis)."""
+    text = f"{row.state.value.capitalize()}: {row.status.get('detail', '')}".strip()
+    return text if len(text) <= STATUS_CHARS else text[: STATUS_CHARS - 1].rstrip() + "…"
 
 
 @dataclass
