@@ -21,6 +21,7 @@ from app import __version__
 from app.errors import TunnelkeeperError
 from app.events import State, TunnelEvent
 from app.logs import setup_logging
+from app.passphrases import PassphraseStore
 from app.paths import AppPaths, app_paths
 from app.platform.autostart import Autostart, for_this_system, launch_command
 from app.platform.single_instance import SingleInstance
@@ -59,6 +60,7 @@ class Shell(QObject):
         autostart: Autostart | None = None,
         tray_available: Callable[[], bool] = QSystemTrayIcon.isSystemTrayAvailable,
         prefill: WizardPrefill | None = None,
+        passphrases: Callable[[], PassphraseStore] | None = None,
     ) -> None:
         super().__init__()
         self.paths = paths
@@ -66,7 +68,7 @@ class Shell(QObject):
         self.settings_file = SettingsFile(paths.config_dir / "app.json")
         self.settings = self.settings_file.load()
         self.autostart = autostart or for_this_system()
-        self.hub = TunnelHub(paths)
+        self.hub = TunnelHub(paths, passphrases) if passphrases else TunnelHub(paths)
         self.notifier = Notifier(enabled=self.settings.notifications)
         self.tray = Tray(self.hub, self.notifier, tray_available)
         self.window = StatusWindow(self.hub)

@@ -12,11 +12,13 @@ from pathlib import Path
 
 from pytestqt.qtbot import QtBot
 
+from app import keys
 from app.events import State
 from app.paths import AppPaths
 from app.platform.autostart import XdgAutostart
 from app.ui.application import NO_TRAY, Shell
-from tests.app.ui.conftest import DEADLINE_MS, add
+from app.ui.passphrase_dialog import PassphraseDialog
+from tests.app.ui.conftest import DEADLINE_MS, add, no_keychain
 from tests.conftest import Jumphost
 from tests.support.cli import ROOT
 from tests.support.net import TcpServer, wait_until
@@ -152,3 +154,37 @@ def test_no_arguments_starts_the_app_once_and_sigterm_quits_it(tk_home: AppPaths
         if first.poll() is None:
             first.kill()
             first.communicate(timeout=5)
+
+
+def test_an_encrypted_key_is_asked_for_in_a_dialog_and_the_tunnel_connects(
+    qtbot: QtBot, tk_home: AppPaths, tmp_path: Path, jumphost: Jumphost, echo: TcpServer
+) -> None:
+    files = keys.key_files(tk_home.keys_dir, "locked")
+    keys.generate(files, "locked", "right horse")
+    jumphost.sshd.authorize_tunnel(files.private, f"localhost:{jumphost.remote_port}")
+    add(tk_home, jumphost, echo.port, key_path=str(files.private))
+    shell = Shell(
+        tk_home,
+        autostart=XdgAutostart(tmp_path),
+        tray_available=lambda: True,
+        passphrases=no_keychain,
+    )
+    shell.start(quiet=True)
+
+    def dialogs() -> list[PassphraseDialog]:
+        return [d for d in shell.dialogs if isinstance(d, PassphraseDialog)]
+
+    qtbot.waitUntil(lambda: len(dialogs()) == 1, timeout=DEADLINE_MS)
+    dialog = dialogs()[0]
+    assert dialog.isVisible() and "db" in dialog.windowTitle()
+    qtbot.keyClicks(dialog.field, "wrong horse")
+    dialog.accept()
+    qtbot.waitUntil(lambda: any(d.problem.isVisible() for d in dialogs()), timeout=DEADLINE_MS)
+    again = dialogs()[-1]
+    assert again is not dialog and "not right" in again.problem.text()
+    qtbot.keyClicks(again.field, "right horse")
+    again.accept()
+    assert again.field.text() == ""  # not kept in the widget
+    qtbot.waitUntil(lambda: shell.hub.states()["db"] is State.CONNECTED, timeout=DEADLINE_MS)
+    quit_and_wait(qtbot, shell)
+    assert "horse" not in (tk_home.log_file.read_text() if tk_home.log_file.exists() else "")
