@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -16,6 +17,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from PySide6.QtCore import QPoint, QRect, Qt  # noqa: E402
+from PySide6.QtGui import QGuiApplication  # noqa: E402
+from PySide6.QtTest import QTest  # noqa: E402
+from PySide6.QtWidgets import QApplication, QWidget, QWizard  # noqa: E402
+
+from app.logs import setup_logging  # noqa: E402
+from app.paths import HOME_ENV, app_paths  # noqa: E402
+from app.platform.autostart import XdgAutostart  # noqa: E402
+from app.ui.application import Shell  # noqa: E402
+from app.ui.wizard import WizardPrefill  # noqa: E402
+from app.ui.wizard.wizard import Page  # noqa: E402
 from demo.run import DemoVendor  # noqa: E402
 from tests.support.net import echo_handler, tcp_server, wait_until  # noqa: E402
 
@@ -30,9 +42,7 @@ TIMEOUT = 60.0
 @contextlib.contextmanager
 def started(argv: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
     """A helper program, stopped by the PID we started when the block ends."""
-    proc = subprocess.Popen(
-        argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         yield proc
     finally:
@@ -44,11 +54,13 @@ def started(argv: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen[b
             proc.wait(5)
 
 
+X11_DIR = Path("/tmp/.X11-unix")  # noqa: S108 - where every X server puts its socket
+
+
 def free_display() -> int:
     for number in range(90, 200):
-        if not Path(f"/tmp/.X11-unix/X{number}").exists() and not Path(
-            f"/tmp/.X{number}-lock"
-        ).exists():
+        lock = X11_DIR.parent / f".X{number}-lock"
+        if not (X11_DIR / f"X{number}").exists() and not lock.exists():
             return number
     raise RuntimeError("no free X display number between :90 and :199")
 
@@ -64,7 +76,7 @@ def shoot(scale: int, out: Path) -> int:
     env.pop("WAYLAND_DISPLAY", None)
     xvfb = ["Xvfb", display, "-screen", "0", f"{width}x{height}x24", "-nolisten", "tcp"]
     with started(xvfb, env):
-        if not wait_until(lambda: Path(f"/tmp/.X11-unix/X{display[1:]}").exists(), 10):
+        if not wait_until((X11_DIR / f"X{display[1:]}").exists, 10):
             print("Xvfb did not start")
             return 1
         wm = shutil.which("openbox")
@@ -85,160 +97,158 @@ def shoot(scale: int, out: Path) -> int:
                 "QT_SCALE_FACTOR_ROUNDING_POLICY": "PassThrough",
             }
             cmd = [sys.executable, __file__, "--child", "--scale", str(scale), "--out", str(out)]
-            return subprocess.run(cmd, env=child, timeout=300).returncode
+            return subprocess.run(cmd, env=child, timeout=300, check=False).returncode
 
 
 # --- child: the app itself, driven as a person would -------------------------------------
 
 
-def drive(scale: int, out: Path) -> int:
-    from PySide6.QtCore import QPoint, Qt
-    from PySide6.QtGui import QGuiApplication
-    from PySide6.QtTest import QTest
-    from PySide6.QtWidgets import QApplication, QWidget, QWizard
+class Tour:
+    """The app in this process, walked through the demo flow; a picture at each stop."""
 
-    from app.logs import setup_logging
-    from app.paths import HOME_ENV, app_paths
-    from app.platform.autostart import XdgAutostart
-    from app.ui.application import Shell
-    from app.ui.wizard import WizardPrefill
-    from app.ui.wizard.wizard import Page
+    def __init__(self, scale: int, out: Path) -> None:
+        self.scale, self.out = scale, out
+        self.suffix = "" if scale == 1 else f"@{scale}x"
+        self.app = QApplication([sys.argv[0]])
+        self.app.setQuitOnLastWindowClosed(False)
+        self.app.setApplicationName("Tunnelkeeper")
 
-    suffix = "" if scale == 1 else f"@{scale}x"
-    app = QApplication([sys.argv[0]])
-    app.setQuitOnLastWindowClosed(False)
-    app.setApplicationName("Tunnelkeeper")
+    # --- waiting and saving ---------------------------------------------------------------
 
-    def wait(predicate: Callable[[], object], what: str) -> None:
+    def wait(self, predicate: Callable[[], object], what: str) -> None:
         deadline = time.monotonic() + TIMEOUT
         while not predicate():
             if time.monotonic() > deadline:
                 raise RuntimeError(f"timed out waiting for {what}")
-            app.processEvents()
+            self.app.processEvents()
             time.sleep(0.02)
 
-    def settle(seconds: float = 0.4) -> None:
+    def settle(self, seconds: float = 0.4) -> None:
         end = time.monotonic() + seconds
         while time.monotonic() < end:
-            app.processEvents()
+            self.app.processEvents()
             time.sleep(0.02)
 
-    def save(widget: QWidget, name: str) -> None:
-        settle()
-        path = out / f"{name}{suffix}.png"
+    def save(self, widget: QWidget, name: str) -> None:
+        self.settle()
+        path = self.out / f"{name}{self.suffix}.png"
         widget.grab().save(str(path))
         print(f"saved {path.relative_to(ROOT)}")
 
-    def save_screen(name: str, left: int, top: int, width: int, height: int) -> None:
-        settle(0.8)
-        screen = QGuiApplication.primaryScreen()
-        shot = screen.grabWindow(0, left, top, width, height)
-        path = out / f"{name}{suffix}.png"
+    def save_screen(self, name: str, rect: QRect) -> None:
+        self.settle(0.8)
+        shot = QGuiApplication.primaryScreen().grabWindow(
+            0, rect.left(), rect.top(), rect.width(), rect.height()
+        )
+        path = self.out / f"{name}{self.suffix}.png"
         shot.save(str(path))
         print(f"saved {path.relative_to(ROOT)}")
 
-    with tempfile.TemporaryDirectory(prefix="tunnelkeeper-shots-") as tmp, tcp_server(
-        echo_handler
-    ) as target:
-        home = Path(tmp)
-        os.environ[HOME_ENV] = str(home / "tunnelkeeper")
+    # --- the flow -------------------------------------------------------------------------
+
+    def run(self, home: Path, target_port: int) -> None:
         paths = app_paths({HOME_ENV: str(home / "tunnelkeeper")})
+        os.environ[HOME_ENV] = str(paths.config_dir)
         vendor = DemoVendor(home, paths.keys_dir)
         vendor.start()
         try:
             prefill = WizardPrefill(
-                paste=vendor.command(target.port),
+                paste=vendor.command(target_port),
                 target_host="127.0.0.1",
-                target_port=target.port,
+                target_port=target_port,
                 name="warehouse",
             )
             setup_logging(paths, verbose=False, console=False)  # as the app's run() does
             shell = Shell(paths, autostart=XdgAutostart(home), prefill=prefill)
             shell.start()
-            wizard = shell.wizard
-            assert wizard is not None
-            wait(lambda: wizard.isVisible(), "the wizard")
-
-            def next_page(expect: Page) -> None:
-                button = wizard.button(QWizard.WizardButton.NextButton)
-                wait(button.isEnabled, "Next to be enabled")
-                QTest.mouseClick(button, Qt.MouseButton.LeftButton)
-                wait(lambda: wizard.currentId() == expect, f"page {expect.name}")
-
-            save(wizard, "wizard-1-welcome")
-            next_page(Page.KEY)
-            key_page = wizard.key_page
-            key_page.new_option.setChecked(True)
-            QTest.mouseClick(key_page.action, Qt.MouseButton.LeftButton)
-            wait(lambda: key_page.key_box.line().startswith("ssh-ed25519 "), "the new key")
-            save(wizard, "wizard-2-key")
-            wait(lambda: any(vendor.keys_dir.glob("*.pub")), "the public key file")
-            vendor.authorize_new_keys()
-            next_page(Page.ENDPOINT)
-            wait(lambda: not wizard.endpoint_page.parsing, "the paste to be read")
-            save(wizard, "wizard-3-endpoint")
-            next_page(Page.TARGET)
-            wait(lambda: wizard.target_page.light.mark.value == "pass", "the target check")
-            save(wizard, "wizard-4-target")
-            next_page(Page.HOST_KEY)
-            host_page = wizard.hostkey_page
-            wait(lambda: not host_page.busy, "the host key")
-            if host_page.confirm.isVisible():
-                QTest.mouseClick(
-                    host_page.confirm,
-                    Qt.MouseButton.LeftButton,
-                    pos=QPoint(8 * scale, host_page.confirm.height() // 2),
-                )
-            save(wizard, "wizard-5-hostkey")
-            next_page(Page.TEST)
-            checks = wizard.checks_page
-            wait(lambda: not checks.testing and checks.again.isEnabled(), "the checks")
-            save(wizard, "wizard-6-test")
-            next_page(Page.FINISH)
-            save(wizard, "wizard-7-finish")
-            finish = wizard.button(QWizard.WizardButton.FinishButton)
-            QTest.mouseClick(finish, Qt.MouseButton.LeftButton)
-            wait(lambda: shell.hub.states().get("warehouse") is not None, "the profile")
-            wait(
-                lambda: shell.hub.states()["warehouse"].value == "connected",
-                "the tunnel to connect",
-            )
-            shell.window.bring_forward()
-            shell.window.move(40 * scale, 60 * scale)
-            shell.window.add_log_line("(the vendor connects through the tunnel)")
-            import socket
-
-            for _ in range(3):
-                with socket.create_connection(("127.0.0.1", vendor.remote_port), 10) as conn:
-                    conn.sendall(b"x" * 65536)
-                    got = 0
-                    while got < 65536:
-                        got += len(conn.recv(65536))
-            wait(
-                lambda: shell.hub.rows()[0].status["total_connections"] == 3,
-                "the connections to be counted",
-            )
-            shell.window.refresh()
-            save(shell.window, "status-window")
-
-            shell.window.hide()
-            screen = QGuiApplication.primaryScreen().geometry()
-            menu = shell.tray.menu
-            menu.popup(QPoint(screen.width() - menu.sizeHint().width() - 8, 30 * scale))
-            wait(menu.isVisible, "the tray menu")
-            first = menu.actions()[0].menu()
-            if first is not None:
-                menu.setActiveAction(menu.actions()[0])
-                wait(first.isVisible, "the tunnel's submenu")
-            left = min(menu.geometry().left(), first.geometry().left() if first else 10**6)
-            left = max(0, left - 12 * scale)
-            bottom = max(menu.geometry().bottom(), first.geometry().bottom() if first else 0)
-            save_screen("tray-menu", left, 0, screen.width() - left, bottom + 12 * scale)
-            menu.hide()
+            self.wizard_pages(shell, vendor)
+            self.status_window(shell, vendor)
+            self.tray_menu(shell)
             shell.quit()
-            wait(lambda: not shell.hub.is_running("warehouse"), "the tunnel to stop")
+            self.wait(lambda: not shell.hub.is_running("warehouse"), "the tunnel to stop")
         finally:
             vendor.stop()
+
+    def next_page(self, wizard: QWizard, expect: Page) -> None:
+        button = wizard.button(QWizard.WizardButton.NextButton)
+        self.wait(button.isEnabled, "Next to be enabled")
+        QTest.mouseClick(button, Qt.MouseButton.LeftButton)
+        self.wait(lambda: wizard.currentId() == expect, f"page {expect.name}")
+
+    def wizard_pages(self, shell: Shell, vendor: DemoVendor) -> None:
+        wizard = shell.wizard
+        assert wizard is not None
+        self.wait(wizard.isVisible, "the wizard")
+        self.save(wizard, "wizard-1-welcome")
+        self.next_page(wizard, Page.KEY)
+        key_page = wizard.key_page
+        key_page.new_option.setChecked(True)
+        QTest.mouseClick(key_page.action, Qt.MouseButton.LeftButton)
+        self.wait(lambda: key_page.key_box.line().startswith("ssh-ed25519 "), "the new key")
+        self.save(wizard, "wizard-2-key")
+        self.wait(lambda: any(vendor.keys_dir.glob("*.pub")), "the public key file")
+        vendor.authorize_new_keys()  # the user pasted it into the vendor's page
+        self.next_page(wizard, Page.ENDPOINT)
+        self.wait(lambda: not wizard.endpoint_page.parsing, "the paste to be read")
+        self.save(wizard, "wizard-3-endpoint")
+        self.next_page(wizard, Page.TARGET)
+        self.wait(lambda: wizard.target_page.light.mark.value == "pass", "the target check")
+        self.save(wizard, "wizard-4-target")
+        self.next_page(wizard, Page.HOST_KEY)
+        host_page = wizard.hostkey_page
+        self.wait(lambda: not host_page.busy, "the host key")
+        if host_page.confirm.isVisible():
+            tick = QPoint(8 * self.scale, host_page.confirm.height() // 2)
+            QTest.mouseClick(host_page.confirm, Qt.MouseButton.LeftButton, pos=tick)
+        self.save(wizard, "wizard-5-hostkey")
+        self.next_page(wizard, Page.TEST)
+        checks = wizard.checks_page
+        self.wait(lambda: not checks.testing and checks.again.isEnabled(), "the checks")
+        self.save(wizard, "wizard-6-test")
+        self.next_page(wizard, Page.FINISH)
+        self.save(wizard, "wizard-7-finish")
+        finish = wizard.button(QWizard.WizardButton.FinishButton)
+        QTest.mouseClick(finish, Qt.MouseButton.LeftButton)
+
+    def status_window(self, shell: Shell, vendor: DemoVendor) -> None:
+        hub = shell.hub
+        self.wait(lambda: "warehouse" in hub.states(), "the profile")
+        self.wait(lambda: hub.states()["warehouse"].value == "connected", "the tunnel")
+        shell.window.bring_forward()
+        shell.window.move(40 * self.scale, 60 * self.scale)
+        for _ in range(3):  # the vendor's pipeline pulls something through the tunnel
+            with socket.create_connection(("127.0.0.1", vendor.remote_port), 10) as conn:
+                conn.sendall(b"x" * 65536)
+                got = 0
+                while got < 65536:
+                    got += len(conn.recv(65536))
+        self.wait(lambda: hub.rows()[0].status["total_connections"] == 3, "the counters")
+        shell.window.refresh()
+        self.save(shell.window, "status-window")
+        shell.window.hide()
+
+    def tray_menu(self, shell: Shell) -> None:
+        screen = QGuiApplication.primaryScreen().geometry()
+        menu = shell.tray.menu
+        menu.popup(QPoint(screen.width() - menu.sizeHint().width() - 8, 30 * self.scale))
+        self.wait(menu.isVisible, "the tray menu")
+        menu.setActiveAction(menu.actions()[0])
+        sub = menu.actions()[0].menu()
+        assert sub is not None
+        self.wait(sub.isVisible, "the tunnel's submenu")
+        left = max(0, min(menu.geometry().left(), sub.geometry().left()) - 12 * self.scale)
+        bottom = max(menu.geometry().bottom(), sub.geometry().bottom()) + 12 * self.scale
+        self.save_screen("tray-menu", QRect(left, 0, screen.width() - left, bottom))
+        menu.hide()
+
+
+def drive(scale: int, out: Path) -> int:
+    tour = Tour(scale, out)
+    with (
+        tempfile.TemporaryDirectory(prefix="tunnelkeeper-shots-") as tmp,
+        tcp_server(echo_handler) as target,
+    ):
+        tour.run(Path(tmp), target.port)
     return 0
 
 

@@ -1,0 +1,155 @@
+"""Page 6: the connection test, one row per check, run off the GUI thread."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFrame, QPushButton, QScrollArea, QVBoxLayout, QWidget, QWizardPage
+
+from app.checks import NAMES, CheckResult, ConnectionTest, Outcome
+from app.errors import TunnelkeeperError
+from app.ui.wizard import keying
+from app.ui.wizard.draft import Draft
+from app.ui.wizard.task import PageTask
+from app.ui.wizard.widgets import AMBER, GREEN, GREY, RED, CheckRow, Mark, Note, message_of
+
+END_TO_END = 7
+_MARK = {Outcome.PASS: Mark.PASS, Outcome.FAIL: Mark.FAIL, Outcome.SKIPPED: Mark.SKIPPED}
+
+
+class ChecksPage(QWizardPage):
+    def __init__(self, draft: Draft, running: Callable[[str], int | None]) -> None:
+        super().__init__()
+        self.setObjectName("checks")
+        self.draft = draft
+        self._running = running
+        self.setTitle("Test the tunnel")
+        self.setSubTitle("Every step from this computer to the vendor, tried for real.")
+        self.results: dict[int, CheckResult] = {}
+        self._showing = True  # progress belongs to the run the rows show
+        self._rerun = False  # the settings changed while a run was still going
+        self._task = PageTask(self, "connection-test", self._finished, self._crashed, self._report)
+
+        self.rows = {number: CheckRow(number, name) for number, name in NAMES.items()}
+        list_widget = QWidget()
+        rows = QVBoxLayout(list_widget)
+        rows.setContentsMargins(0, 0, 4, 0)
+        rows.setSpacing(4)
+        for row in self.rows.values():
+            rows.addWidget(row)
+        rows.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidget(list_widget)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.summary = Note()
+        self.again = QPushButton("&Run again")
+        self.again.clicked.connect(self.run)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(scroll, 1)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.again, 0, Qt.AlignmentFlag.AlignLeft)
+
+    @property
+    def testing(self) -> bool:
+        """A test run (perhaps an earlier one) is still going."""
+        return self._task.in_flight > 0
+
+    # --- running ------------------------------------------------------------------------
+
+    def initializePage(self) -> None:
+        self.run()  # each time: any page before may have changed something
+
+    def run(self) -> None:
+        self.results = {}
+        for row in self.rows.values():
+            row.show_state(Mark.PENDING)
+        self.again.setEnabled(False)
+        self.completeChanged.emit()
+        if self._task.in_flight:
+            # The earlier run still holds the jumphost's port; start when it lets go.
+            self._showing, self._rerun = False, True
+            self.summary.say("Waiting for the earlier test to finish…", GREY)
+            return
+        draft = self.draft
+        try:
+            profile = draft.profile(draft.suggested_name())
+        except TunnelkeeperError as exc:
+            self._crashed(exc)
+            return
+        load = keying.key_loader(draft.passphrase, draft.keychain)
+        known_hosts, running = draft.paths.known_hosts_file, self._running
+        self._showing = True
+        self.rows[1].show_state(Mark.RUNNING)
+        self.summary.say("Testing…", GREY)
+        self._task.start(
+            lambda progress: ConnectionTest(profile, known_hosts, load, running, progress).run()
+        )
+
+    def _report(self, value: Any) -> None:
+        if not self._showing:
+            return
+        result: CheckResult = value
+        self.results[result.number] = result
+        self.rows[result.number].show_state(_MARK[result.status], result.detail, result.remedy)
+        following = self.rows.get(result.number + 1)
+        if following is not None:
+            following.show_state(Mark.RUNNING)
+
+    def _finished(self, _value: object) -> None:
+        if self._rerun:
+            self._rerun = False
+            self.run()
+            return
+        self.again.setEnabled(True)
+        self._summarise()
+        self.completeChanged.emit()
+
+    def _crashed(self, exc: Exception) -> None:
+        for row in self.rows.values():
+            if row.mark is Mark.RUNNING:
+                row.show_state(Mark.PENDING)
+        if self._rerun:
+            self._finished(None)
+            return
+        self.again.setEnabled(True)
+        self.summary.say(f"The test could not run: {message_of(exc)}", RED)
+        self.completeChanged.emit()
+
+    def _summarise(self) -> None:
+        failed = [r for r in self.results.values() if r.status is Outcome.FAIL]
+        skipped = self.results.get(END_TO_END)
+        if failed:
+            self.summary.say(
+                f"{len(failed)} of {len(NAMES)} checks failed: fix what is shown in red "
+                "(Back changes the settings), then Run again.",
+                RED,
+            )
+        elif self.ready() and skipped is not None and skipped.status is Outcome.SKIPPED:
+            self.summary.say(
+                "Every check that could run passed, but the end-to-end check was skipped "
+                f"(see 7), so delivery is not proven yet. You can go on; {skipped.remedy}",
+                AMBER,
+            )
+        elif self.ready():
+            self.summary.say("All checks passed.", GREEN)
+        else:
+            self.summary.say("The test did not finish; Run again.", RED)
+
+    def ready(self) -> bool:
+        """Checks 1 to 6 passed, and end to end passed or was skipped."""
+        statuses = [self.results[n].status if n in self.results else None for n in NAMES]
+        return all(s is Outcome.PASS for s in statuses[:-1]) and statuses[-1] in (
+            Outcome.PASS,
+            Outcome.SKIPPED,
+        )
+
+    # --- QWizardPage --------------------------------------------------------------------
+
+    def isComplete(self) -> bool:
+        return not self.testing and self.ready()

@@ -1,0 +1,89 @@
+"""The wizard's working data: what each page has gathered so far (no Qt)."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.errors import InvalidField
+from app.keys import KeyFiles
+from app.passphrases import PassphraseStore
+from app.paths import AppPaths
+from app.profile import Profile, profile_from_dict, validate_name
+
+DEFAULT_NAME = "tunnel"
+# What a paste may say about a tunnel besides the endpoint fields and the target.
+_CARRIED_FROM_PASTE = ("keepalive_interval", "keepalive_count_max")
+
+
+@dataclass(frozen=True)
+class WizardPrefill:
+    """What ``make demo`` (and tests) can pre-fill."""
+
+    paste: str = ""  # text for the endpoint paste box
+    target_host: str = ""
+    target_port: int | None = None
+    name: str = ""  # suggested tunnel name
+
+
+class Keychain:
+    """The passphrase store, made on first use on a worker thread (keyring calls block)."""
+
+    def __init__(self, store: PassphraseStore | None) -> None:
+        self._store = store
+        self._lock = threading.Lock()
+
+    def store(self) -> PassphraseStore:
+        with self._lock:
+            if self._store is None:
+                self._store = PassphraseStore()
+            return self._store
+
+
+@dataclass
+class Draft:
+    """Shared by every page; each page writes its part when the user moves on."""
+
+    paths: AppPaths
+    keychain: Keychain
+    editing: Profile | None = None
+    prefill: WizardPrefill = field(default_factory=WizardPrefill)
+    key_path: str = ""  # absolute path of the private key the tunnel will use
+    key_name: str = ""  # its name in the keys folder ("" for a key kept elsewhere)
+    public_line: str = ""
+    # Typed in this run for key_path; held in memory for the test page only.
+    passphrase: str | None = field(default=None, repr=False)
+    created: list[KeyFiles] = field(default_factory=list)  # key files written in this run
+    remembered: list[str] = field(default_factory=list)  # keys whose passphrase we stored
+    endpoint: dict[str, Any] = field(default_factory=dict)  # jumphost … remote_bind
+    pasted: dict[str, Any] = field(default_factory=dict)  # every field the last paste gave
+    target: tuple[str, int] | None = None
+
+    def suggested_name(self) -> str:
+        """The profile's own name when editing, else the prefill's, else ``tunnel``."""
+        if self.editing is not None:
+            return self.editing.name
+        try:
+            return validate_name(self.prefill.name.strip())
+        except InvalidField:
+            return DEFAULT_NAME
+
+    def fields(self) -> dict[str, Any]:
+        """Every stored field of the profile as the pages now describe it."""
+        data: dict[str, Any] = {}
+        if self.editing is not None:
+            data.update(self.editing.extra)
+            data.update(self.editing.to_dict())
+            data.pop("name", None)
+        data.update({k: self.pasted[k] for k in _CARRIED_FROM_PASTE if k in self.pasted})
+        data.update(self.endpoint)  # remote_bind None means "as ssh -R": localhost
+        if self.target is not None:
+            data["target_host"], data["target_port"] = self.target
+        if self.key_path:
+            data["key_path"] = self.key_path
+        return data
+
+    def profile(self, name: str) -> Profile:
+        """The profile to test or save; raises InvalidField if a page left a gap."""
+        return profile_from_dict(name, self.fields())

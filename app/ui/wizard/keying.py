@@ -1,0 +1,194 @@
+"""Key work the wizard runs on worker threads: create, import, reuse, remember, forget (no Qt)."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import IntEnum
+from pathlib import Path
+from typing import Any
+
+from app import keys, ssh
+from app.errors import InvalidField, KeyPassphraseNeeded, TunnelkeeperError
+from app.profile import Profile, validate_name
+from app.ui.wizard.draft import DEFAULT_NAME, Draft, Keychain
+
+log = logging.getLogger(__name__)
+
+STORED_NOTE = "The passphrase is stored in the system keychain."
+
+
+class Choice(IntEnum):
+    """The Key page's three ways to a key."""
+
+    CURRENT = 0  # editing: keep the profile's key where it is
+    NEW = 1
+    EXISTING = 2
+
+
+@dataclass(frozen=True)
+class KeyReady:
+    """A key the tunnel can use, and what to tell the person about it."""
+
+    path: str  # absolute path of the private key
+    name: str  # its name in the keys folder ("" when it is kept elsewhere)
+    public_line: str
+    fingerprint: str
+    created: keys.KeyFiles | None = None  # written by this step
+    stored: bool = False  # its passphrase went into the keychain
+    note: str = ""  # about the keychain; "" when there is nothing to say
+
+
+def free_key_name(keys_dir: Path, wanted: str) -> str:
+    """``wanted`` (else ``tunnel``), then ``wanted-2``, ``wanted-3``… whichever is unused."""
+    try:
+        base = validate_name(wanted)[:56]
+    except InvalidField:
+        base = DEFAULT_NAME
+    number = 1
+    while True:
+        name = base if number == 1 else f"{base}-{number}"
+        files = keys.key_files(keys_dir, name)
+        if not files.private.exists() and not files.public.exists():
+            return name
+        number += 1
+
+
+def remember(keychain: Keychain, key_path: str, passphrase: str) -> tuple[bool, str]:
+    """Store the passphrase in the keychain if it is usable; (stored, note for the person)."""
+    try:
+        store = keychain.store()
+        problem = store.problem()
+        if problem is not None:
+            return False, str(problem)
+        store.set(key_path, passphrase)
+    except TunnelkeeperError as exc:
+        return False, str(exc)
+    except Exception as exc:  # the key exists either way; say so rather than lose it
+        log.warning("storing a passphrase failed: %s", type(exc).__name__)
+        return False, f"the passphrase was not stored ({type(exc).__name__})."
+    return True, STORED_NOTE
+
+
+def keychain_problem(keychain: Keychain) -> str:
+    """Why the keychain cannot keep passphrases now ("" when it can)."""
+    try:
+        problem = keychain.store().problem()
+    except TunnelkeeperError as exc:
+        return str(exc)
+    return "" if problem is None else str(problem)
+
+
+def _ready(
+    path: Path,
+    name: str,
+    line: str,
+    key: Any,
+    keychain: Keychain,
+    passphrase: str | None,
+    keep: bool,
+    created: keys.KeyFiles | None = None,
+) -> KeyReady:
+    stored, note = remember(keychain, str(path), passphrase) if passphrase and keep else (False, "")
+    return KeyReady(str(path), name, line, ssh.fingerprint(key), created, stored, note)
+
+
+def create_key(
+    keys_dir: Path, wanted: str, passphrase: str | None, keep: bool, keychain: Keychain
+) -> KeyReady:
+    """A new ed25519 key in the keys folder, as ``tunnelkeeper keygen`` makes it."""
+    name = free_key_name(keys_dir, wanted)
+    files = keys.key_files(keys_dir, name)
+    line = keys.generate(files, name, passphrase)
+    key = ssh.load_private_key(files.private, passphrase, name=name)
+    return _ready(files.private.absolute(), name, line, key, keychain, passphrase, keep, files)
+
+
+def import_key(
+    keys_dir: Path,
+    wanted: str,
+    source: Path,
+    passphrase: str | None,
+    keep: bool,
+    keychain: Keychain,
+) -> KeyReady:
+    """Copy an existing key in, as ``tunnelkeeper import-key`` does; raises
+    KeyPassphraseNeeded when it is encrypted and no passphrase was given."""
+    name = free_key_name(keys_dir, wanted)
+    key = keys.inspect(source.expanduser(), passphrase or None, name)
+    files = keys.key_files(keys_dir, name)
+    line = keys.import_key(files, source.expanduser(), key, name)
+    return _ready(files.private.absolute(), name, line, key, keychain, passphrase, keep, files)
+
+
+def current_key(
+    path: str, passphrase: str | None, keep: bool, keychain: Keychain, name: str
+) -> KeyReady:
+    """The edited profile's key, left where it is; a passphrase comes from the argument,
+    else from the keychain; raises KeyPassphraseNeeded when neither has it."""
+    typed = passphrase or None
+    key = load_key(path, typed, keychain, name)
+    twin = keys.KeyFiles(Path(path))
+    try:
+        line = keys.read_public(twin)
+    except TunnelkeeperError:
+        line = keys.public_line(key, keys.key_comment(name))
+    return _ready(Path(path), "", line, key, keychain, typed, keep)
+
+
+def key_job(
+    choice: Choice, draft: Draft, typed: str | None, keep: bool, source: Path
+) -> Callable[[Any], KeyReady]:
+    """The work for ``choice``, with every value it needs taken now (on the GUI thread), so
+    the worker touches nothing the page may change meanwhile."""
+    keys_dir, wanted, keychain = draft.paths.keys_dir, draft.suggested_name(), draft.keychain
+    if choice is Choice.NEW:
+        return lambda _progress: create_key(keys_dir, wanted, typed, keep, keychain)
+    if choice is Choice.EXISTING:
+        return lambda _progress: import_key(keys_dir, wanted, source, typed, keep, keychain)
+    if draft.editing is None:
+        raise ValueError("there is no current key when a new tunnel is set up")
+    path, name = draft.editing.key_path, draft.editing.name
+    return lambda _progress: current_key(path, typed, keep, keychain, name)
+
+
+def stored_passphrase(keychain: Keychain, key_path: str) -> str | None:
+    try:
+        store = keychain.store()
+        return store.get(key_path) if store.problem() is None else None
+    except TunnelkeeperError:
+        return None
+
+
+def load_key(path: str, passphrase: str | None, keychain: Keychain, name: str) -> Any:
+    """Load a private key: unencrypted, else with ``passphrase``, else the keychain's."""
+    try:
+        return ssh.load_private_key(path, name=name)
+    except KeyPassphraseNeeded:
+        if passphrase is None:
+            passphrase = stored_passphrase(keychain, path)
+            if passphrase is None:
+                raise
+        return ssh.load_private_key(path, passphrase, name=name)
+
+
+def key_loader(passphrase: str | None, keychain: Keychain) -> Callable[[Profile], Any]:
+    """What ConnectionTest calls (on its worker thread) to get the profile's key."""
+
+    def load(profile: Profile) -> Any:
+        return load_key(profile.key_path, passphrase, keychain, profile.name)
+
+    return load
+
+
+def forget(files: list[keys.KeyFiles], remembered: list[str], keychain: Keychain) -> None:
+    """Delete keys made in a run that was cancelled, and any passphrase it stored."""
+    for made in files:
+        for path in (made.private, made.public):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+    for key_path in remembered:
+        with contextlib.suppress(TunnelkeeperError):
+            keychain.store().delete(key_path)

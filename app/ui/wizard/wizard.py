@@ -1,0 +1,138 @@
+"""The setup wizard: seven pages from a new key to a tested, saved tunnel profile."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from enum import IntEnum
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QAbstractButton, QMessageBox, QWidget, QWizard
+
+from app.passphrases import PassphraseStore
+from app.paths import AppPaths
+from app.profile import Profile
+from app.ui import jobs
+from app.ui.wizard import keying
+from app.ui.wizard.checks import ChecksPage
+from app.ui.wizard.draft import Draft, Keychain, WizardPrefill
+from app.ui.wizard.endpoint import EndpointPage
+from app.ui.wizard.finish import FinishPage
+from app.ui.wizard.hostkey import HostKeyPage
+from app.ui.wizard.key import KeyPage
+from app.ui.wizard.target import TargetPage
+from app.ui.wizard.welcome import WelcomePage
+
+MIN_WIDTH, MIN_HEIGHT = 640, 480
+
+
+class Page(IntEnum):
+    WELCOME = 0
+    KEY = 1
+    ENDPOINT = 2
+    TARGET = 3
+    HOST_KEY = 4
+    TEST = 5
+    FINISH = 6
+
+
+class SetupWizard(QWizard):
+    """Set up a tunnel, or edit one (``profile=``): the same pages, pre-filled.
+
+    On Finish the profile is saved (the host key was pinned on its page) and
+    ``completed(name, connect_now, start_at_login)`` is emitted; starting the tunnel and
+    the login item are the app's job.
+    """
+
+    completed = Signal(str, bool, bool)
+
+    def __init__(
+        self,
+        paths: AppPaths,
+        *,
+        profile: Profile | None = None,
+        prefill: WizardPrefill | None = None,
+        passphrases: PassphraseStore | None = None,
+        running: Callable[[str], int | None] = lambda name: None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.draft = Draft(
+            paths, Keychain(passphrases), editing=profile, prefill=prefill or WizardPrefill()
+        )
+        self.setWindowTitle(
+            f"Edit tunnel {profile.name} — Tunnelkeeper" if profile else "Set up a tunnel"
+        )
+        if self.wizardStyle() is QWizard.WizardStyle.ClassicStyle:
+            self.setWizardStyle(QWizard.WizardStyle.ModernStyle)  # a header for titles
+        self.setOption(QWizard.WizardOption.NoBackButtonOnStartPage)
+        self.setMinimumSize(MIN_WIDTH, MIN_HEIGHT)
+        self.resize(720, 600)
+        self.welcome_page = WelcomePage(self.draft)
+        self.key_page = KeyPage(self.draft)
+        self.endpoint_page = EndpointPage(self.draft)
+        self.target_page = TargetPage(self.draft)
+        self.hostkey_page = HostKeyPage(self.draft)
+        self.checks_page = ChecksPage(self.draft, running)
+        self.finish_page = FinishPage(self.draft)
+        for page_id, page in zip(
+            Page,
+            (
+                self.welcome_page,
+                self.key_page,
+                self.endpoint_page,
+                self.target_page,
+                self.hostkey_page,
+                self.checks_page,
+                self.finish_page,
+            ),
+            strict=True,
+        ):
+            self.setPage(page_id, page)
+        self.accepted.connect(self._announce)
+        self.discard_box: QMessageBox | None = None  # "delete the new key?" on Cancel
+        self.delete_key: QAbstractButton | None = None
+        self.keep_key: QAbstractButton | None = None
+
+    def _announce(self) -> None:
+        finish = self.finish_page
+        self.completed.emit(
+            finish.name.text().strip(), finish.connect_now.isChecked(), finish.at_login.isChecked()
+        )
+
+    # --- Cancel -------------------------------------------------------------------------
+
+    def reject(self) -> None:
+        """Cancel (the button, Escape or closing the window): ask about keys made in this
+        run first; the question's own Cancel returns to the wizard."""
+        if not self.draft.created:
+            super().reject()
+            return
+        if self.discard_box is not None and self.discard_box.isVisible():
+            return
+        names = ", ".join(str(files.private) for files in self.draft.created)
+        box = QMessageBox(self)
+        box.setIcon(QMessageBox.Icon.Question)
+        box.setWindowTitle("Keep the new key?")
+        box.setText("This setup created a key that no tunnel uses yet. Delete it, or keep it?")
+        box.setInformativeText(
+            f"{names}\n\nKeep it if you already pasted its public key at the vendor and want "
+            "to use it later."
+        )
+        self.delete_key = box.addButton("&Delete key", QMessageBox.ButtonRole.DestructiveRole)
+        self.keep_key = box.addButton("&Keep key", QMessageBox.ButtonRole.AcceptRole)
+        back = box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(back)
+        box.setEscapeButton(back)
+        box.buttonClicked.connect(self._discard_answered)
+        self.discard_box = box
+        box.open()  # not exec(): the app's event loop keeps running (qasync)
+
+    def _discard_answered(self, button: QAbstractButton) -> None:
+        if button is self.delete_key:
+            created, remembered = list(self.draft.created), list(self.draft.remembered)
+            keychain = self.draft.keychain
+            jobs.start("forget-key", lambda _p: keying.forget(created, remembered, keychain))
+            self.draft.created.clear()
+            super().reject()
+        elif button is self.keep_key:
+            super().reject()

@@ -1,0 +1,65 @@
+"""Key work done off the GUI thread: names, loading with passphrases, forgetting."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from keyring.backends import SecretService
+
+from app.errors import KeyPassphraseNeeded
+from app.keys import generate, key_files
+from app.passphrases import PassphraseStore
+from app.ui.wizard import keying
+from app.ui.wizard.draft import Keychain
+from tests.app.ui.wizard.driver import no_keychain
+from tests.support.secret_service import (
+    PrivateSecretService,
+    secret_service_fixture,  # noqa: F401  (registers the `secret_service` fixture)
+)
+
+
+def test_free_key_name(tmp_path: Path) -> None:
+    assert keying.free_key_name(tmp_path, "db") == "db"
+    generate(key_files(tmp_path, "db"), "db", None)
+    assert keying.free_key_name(tmp_path, "db") == "db-2"
+    key_files(tmp_path, "db-2").public.write_text("")  # a lone .pub also takes the name
+    assert keying.free_key_name(tmp_path, "db") == "db-3"
+    assert keying.free_key_name(tmp_path, "not a name!") == "tunnel"
+    assert keying.free_key_name(tmp_path, "x" * 64).startswith("x" * 56)
+
+
+def test_load_key_uses_the_typed_passphrase_then_the_keychain(
+    tmp_path: Path, secret_service: PrivateSecretService
+) -> None:
+    files = key_files(tmp_path, "locked")
+    generate(files, "locked", "pw")
+    path = str(files.private)
+    keychain = Keychain(PassphraseStore(SecretService.Keyring()))
+    with pytest.raises(KeyPassphraseNeeded):
+        keying.load_key(path, None, keychain, "locked")
+    assert keying.load_key(path, "pw", keychain, "locked") is not None
+    assert keying.remember(keychain, path, "pw") == (True, keying.STORED_NOTE)
+    assert keying.load_key(path, None, keychain, "locked") is not None
+
+
+def test_forget_deletes_keys_and_their_keychain_entries(
+    tmp_path: Path, secret_service: PrivateSecretService
+) -> None:
+    files = key_files(tmp_path, "gone")
+    generate(files, "gone", "pw")
+    keychain = Keychain(PassphraseStore(SecretService.Keyring()))
+    keying.remember(keychain, str(files.private), "pw")
+    keying.forget([files], [str(files.private)], keychain)
+    assert not files.private.exists() and not files.public.exists()
+    assert (
+        secret_service.secret_of({"service": "Tunnelkeeper", "username": str(files.private)})
+        is None
+    )
+
+
+def test_without_a_keychain_remember_says_why(tmp_path: Path) -> None:
+    stored, note = keying.remember(Keychain(no_keychain()), str(tmp_path / "k"), "pw")
+    assert not stored
+    assert note.startswith("the system keychain is not available")
+    assert "pw" not in note
