@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from app import keys
@@ -188,3 +189,14 @@ def test_an_encrypted_key_is_asked_for_in_a_dialog_and_the_tunnel_connects(
     qtbot.waitUntil(lambda: shell.hub.states()["db"] is State.CONNECTED, timeout=DEADLINE_MS)
     quit_and_wait(qtbot, shell)
     assert "horse" not in (tk_home.log_file.read_text() if tk_home.log_file.exists() else "")
+
+
+def test_copy_public_key_puts_the_key_line_on_the_clipboard(
+    qtbot: QtBot, tk_home: AppPaths, tmp_path: Path, jumphost: Jumphost, echo: TcpServer
+) -> None:
+    add(tk_home, jumphost, echo.port)
+    shell = make_shell(tk_home, tmp_path, [True])
+    shell.start(quiet=True)
+    shell.tray.copy_key_requested.emit("db")
+    assert QApplication.clipboard().text() == Path(f"{jumphost.key}.pub").read_text().strip()
+    quit_and_wait(qtbot, shell)
