@@ -7,6 +7,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -32,7 +33,7 @@ from app.ui.hub import TunnelHub
 from app.ui.icons import app_icon
 from app.ui.logfeed import LogFeed
 from app.ui.passphrase_dialog import PassphraseDialog
-from app.ui.settings import SettingsFile
+from app.ui.settings import AppSettings, SettingsFile
 from app.ui.status_window import StatusWindow
 from app.ui.summary import Notifier
 from app.ui.tray import Tray
@@ -67,6 +68,8 @@ class Shell(QObject):
         self.prefill = prefill
         self.settings_file = SettingsFile(paths.config_dir / "app.json")
         self.settings = self.settings_file.load()
+        self._settings_lock = threading.Lock()
+        self._settings_version = self._settings_written = 0
         self.autostart = autostart or for_this_system()
         self.hub = TunnelHub(paths, passphrases) if passphrases else TunnelHub(paths)
         self.notifier = Notifier(enabled=self.settings.notifications)
@@ -289,10 +292,25 @@ class Shell(QObject):
         self._save_settings()
 
     def _save_settings(self) -> None:
-        try:
-            self.settings_file.save(self.settings)
-        except OSError as exc:
-            log.warning("could not save %s: %s", self.settings_file.path, exc)
+        """Write app.json off the GUI thread (atomic, with fsync); a copy, so later changes
+        on this thread cannot race the writer."""
+        snapshot = AppSettings(self.settings.notifications, set(self.settings.left_off))
+        self._settings_version += 1
+        version = self._settings_version
+
+        def write(_: object) -> None:
+            with self._settings_lock:  # writes in order: an older snapshot never wins
+                if version > self._settings_written:
+                    self.settings_file.save(snapshot)
+                    self._settings_written = version
+
+        jobs.start(
+            "save-settings",
+            write,
+            on_failed=lambda exc: log.warning(
+                "could not save %s: %s", self.settings_file.path, exc
+            ),
+        )
 
     def _track_left_off(self, event: object) -> None:
         """A tunnel the user disconnects stays off at the next start; one they connect, on."""

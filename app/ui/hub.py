@@ -245,16 +245,38 @@ class TunnelHub(QObject):
         """Stop the tunnel and delete its profile (the key file stays)."""
 
         def forget() -> None:
-            profile = self.store.remove(name)
-            self._last.pop(name, None)
-            if profile is not None and not any(
-                p.key_path == profile.key_path for n, p in self.profiles.items() if n != name
-            ):
-                self._keys.pop(profile.key_path, None)
-                jobs.start(f"forget-{name}", lambda _: self._forget_passphrase(profile.key_path))
-            self.reload()
+            # the store takes a cross-process lock (up to 10 s): not on the GUI thread
+            jobs.start(
+                f"remove-{name}",
+                lambda _: self._remove_and_forget(name),
+                on_done=lambda unused: self._removed(name, unused),
+                on_failed=lambda exc: self._remove_failed(name, exc),
+            )
 
         self.disconnect_tunnel(name, on_done=forget)
+
+    def _remove_and_forget(self, name: str) -> str | None:
+        """On a worker thread: delete the profile; forget the passphrase if no other tunnel
+        uses the key. Returns the key path that nothing uses any more."""
+        profile = self.store.remove(name)
+        if profile is None:
+            return None
+        if any(p.key_path == profile.key_path for p in self.store.load().values()):
+            return None
+        self._forget_passphrase(profile.key_path)
+        return profile.key_path
+
+    def _removed(self, name: str, unused_key: str | None) -> None:
+        self._last.pop(name, None)
+        if unused_key is not None:
+            self._keys.pop(unused_key, None)
+        self.reload()
+
+    def _remove_failed(self, name: str, exc: Exception) -> None:
+        self.reload()
+        profile = self.profiles.get(name)
+        if profile is not None:
+            self._report(profile, State.ERROR, f"could not remove the tunnel: {exc}")
 
     def stop_all(self, timeout: float = STOP_ALL_TIMEOUT) -> None:
         """Stop every tunnel at once, off the GUI thread; ``stopped_all`` when done."""

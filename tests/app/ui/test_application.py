@@ -77,8 +77,9 @@ def test_a_tunnel_the_user_disconnected_stays_off_at_the_next_start(
     qtbot.waitUntil(lambda: shell.hub.states()["db"] is State.CONNECTED, timeout=DEADLINE_MS)
     shell.hub.disconnect_tunnel("db")
     qtbot.waitUntil(lambda: not shell.hub.is_running("db"), timeout=DEADLINE_MS)
-    saved = json.loads((tk_home.config_dir / "app.json").read_text())
-    assert saved["left_off"] == ["db"]
+    settings = tk_home.config_dir / "app.json"
+    qtbot.waitUntil(settings.exists, timeout=DEADLINE_MS)  # written off the GUI thread
+    assert json.loads(settings.read_text())["left_off"] == ["db"]
     quit_and_wait(qtbot, shell)
 
     again = make_shell(tk_home, tmp_path, [True])
