@@ -289,6 +289,20 @@ class GuardedTransport(paramiko.Transport):  # type: ignore[misc]
         super().__init__(sock)
         self.channel_gate: Callable[[str, int], int] | None = None
 
+    @staticmethod
+    def _window_adjust_and_tell(channel: Any, m: Any) -> None:
+        """paramiko only wakes threads blocked in ``send``; a channel's
+        ``on_window_adjust`` callable (set by the forwarding loop) hears of it too."""
+        paramiko.Channel._window_adjust(channel, m)
+        listener = getattr(channel, "on_window_adjust", None)
+        if listener is not None:
+            listener()
+
+    _channel_handler_table = {  # noqa: RUF012 (paramiko's class-level dispatch table)
+        **paramiko.Transport._channel_handler_table,
+        wire.MSG_CHANNEL_WINDOW_ADJUST: _window_adjust_and_tell,
+    }
+
     def _parse_channel_open(self, m: Any) -> None:
         start = m.packet.tell()
         kind = m.get_text()
