@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import selectors
 import socket
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,9 +20,17 @@ OPEN_OK = 0
 OPEN_PROHIBITED = 1
 OPEN_RESOURCE_SHORTAGE = 4
 
-CHUNK = 64 * 1024
+CHUNK = 128 * 1024  # bytes read at once from a channel or a target socket
+BURST = 8  # chunks per direction before a connection yields the loop to the others
 TARGET_CONNECT_TIMEOUT = 10.0
-MAX_CHANNELS = 512
+# Targets dialled at once. A pool, because starting a thread per connection on paramiko's
+# transport thread stalled it (Thread.start waits for the new thread to run).
+DIALERS = 32
+MAX_CHANNELS = 4096
+# Connections per loop thread: Windows' select() handles at most 512 sockets.
+LOOP_CAPACITY = 500
+# Without GuardedTransport's window hook, how often a sender waiting for window retries (s).
+WINDOW_POLL = 0.02
 
 
 @dataclass
@@ -68,7 +78,9 @@ class Forwarder:
     """Accepts ``forwarded-tcpip`` channels for one requested (address, port).
 
     ``handle_channel`` runs on paramiko's transport thread, so it only decides and hands
-    the channel to a thread of its own; dialling and copying never happen there.
+    the channel on: the target is dialled by a small pool of threads, then the
+    connection joins a shared loop thread that moves its bytes (one thread per
+    ``LOOP_CAPACITY`` connections, not two per connection).
     """
 
     def __init__(
@@ -89,7 +101,9 @@ class Forwarder:
         self._max = max_channels
         self._connect_timeout = connect_timeout
         self._lock = threading.Lock()
-        self._pumps: set[_Pump] = set()
+        self._connections: set[_Connection] = set()
+        self._loops: list[_PumpLoop] = []
+        self._dialers = ThreadPoolExecutor(DIALERS, thread_name_prefix="dial")
         self._closing = False
         self._armed = False
         self.refused_unrequested = 0
@@ -122,7 +136,7 @@ class Forwarder:
                 return OPEN_PROHIBITED
             if self._closing:
                 return OPEN_PROHIBITED
-            if len(self._pumps) >= self._max:
+            if len(self._connections) >= self._max:
                 self.counters.add("refused_over_limit", 1)
                 return OPEN_RESOURCE_SHORTAGE
         return OPEN_OK
@@ -136,37 +150,76 @@ class Forwarder:
             _close_later(channel)
             return
         with self._lock:
-            if self._closing or len(self._pumps) >= self._max:
+            if self._closing or len(self._connections) >= self._max:
                 full = not self._closing
                 _close_later(channel)
                 if full:
                     log.warning("%d forwarded connections already open; refusing one", self._max)
                 return
-            pump = _Pump(self, channel, origin)
-            self._pumps.add(pump)
+            connection = _Connection(self, channel)
+            self._connections.add(connection)
         self.counters.opened()
-        pump.start()
+        self._dialers.submit(self._dial, connection)
 
-    def _done(self, pump: _Pump) -> None:
+    def _dial(self, connection: _Connection) -> None:
+        """Connect to the target (blocking, on a dialler thread), then join a loop."""
+        if self._closing:
+            with contextlib.suppress(Exception):
+                connection.channel.close()
+            self._done(connection)
+            return
+        host, port = self.target
+        try:
+            sock = socket.create_connection((host, port), timeout=self._connect_timeout)
+        except OSError as exc:
+            reason = "timed out" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc))
+            self.counters.add("target_failures", 1)
+            with contextlib.suppress(Exception):
+                connection.channel.close()
+            self._done(connection)
+            self._on_target_trouble(
+                f"target {self.target_label} refused a forwarded connection ({reason})"
+            )
+            return
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.setblocking(False)
+        connection.sock = sock
         with self._lock:
-            self._pumps.discard(pump)
+            if self._closing:
+                loop = None
+            else:
+                loop = next((lp for lp in self._loops if lp.load < LOOP_CAPACITY), None)
+                if loop is None:
+                    loop = _PumpLoop()
+                    self._loops.append(loop)
+                loop.load += 1
+        if loop is None:
+            connection.close()
+            self._done(connection)
+            return
+        loop.add(connection)
+
+    def _done(self, connection: _Connection) -> None:
+        with self._lock:
+            self._connections.discard(connection)
         self.counters.add("active", -1)
 
     def close_all(self, timeout: float = 3.0) -> None:
-        """Close every forwarded connection and wait for its threads."""
+        """Close every forwarded connection and wait for the loop threads to end."""
         with self._lock:
             self._closing = True
-            pumps = list(self._pumps)
-        for pump in pumps:
-            pump.abort()
+            loops = list(self._loops)
+        self._dialers.shutdown(wait=False)  # queued dials see _closing and give up
+        for loop in loops:
+            loop.stop()
         deadline = time.monotonic() + timeout
-        for pump in pumps:
-            pump.join(max(0.0, deadline - time.monotonic()))
+        for loop in loops:
+            loop.join(max(0.0, deadline - time.monotonic()))
 
     @property
     def active(self) -> int:
         with self._lock:
-            return len(self._pumps)
+            return len(self._connections)
 
 
 def _close_later(channel: Any) -> None:
@@ -174,115 +227,289 @@ def _close_later(channel: Any) -> None:
     threading.Thread(target=channel.close, name="close-channel", daemon=True).start()
 
 
-class _Pump:
-    """One forwarded connection: a thread per direction, half-close passed through."""
+class _Readiness:
+    """Stands in for paramiko's ``BufferedPipe`` event: data, EOF or close on a channel
+    (set on the transport thread) queues its connection on the loop instead of waking
+    a thread of its own."""
 
-    def __init__(self, owner: Forwarder, channel: Any, origin: tuple[str, int]) -> None:
-        self._owner = owner
-        self._channel = channel
-        self._origin = origin
-        self._sock: socket.socket | None = None
-        self._aborted = threading.Event()
+    def __init__(self, connection: _Connection) -> None:
+        self._connection = connection
+
+    def set(self) -> None:
+        self._connection.wake()
+
+    def clear(self) -> None:
+        pass
+
+    def is_set(self) -> bool:
+        return False
+
+
+class _Connection:
+    """One forwarded connection's state; everything but ``wake`` runs on its loop thread.
+
+    Half-close passes through both ways: the vendor's EOF becomes ``shutdown(SHUT_WR)``
+    towards the target once its bytes are written, the target's EOF becomes the channel's
+    EOF, and the connection ends when both have ended or the channel is closed.
+    """
+
+    def __init__(self, owner: Forwarder, channel: Any) -> None:
+        self.owner = owner
+        self.channel = channel
+        self.sock: socket.socket | None = None
+        self.loop: _PumpLoop | None = None
+        self._to_target = memoryview(b"")
+        self._to_vendor = b""
+        self._to_vendor_at = 0
+        self._vendor_eof = False
+        self._target_eof = False
+        self.waiting_for_window = False
+        self.closed = False
+        self._events = 0
+
+    def wake(self) -> None:
+        loop = self.loop
+        if loop is not None:
+            loop.ready(self)
+
+    def start(self, loop: _PumpLoop) -> None:
+        self.loop = loop
+        self.channel.settimeout(0.0)
+        self.channel.on_window_adjust = self.wake  # see ssh.GuardedTransport
+        # sets itself at once if data (or EOF) is already waiting
+        self.channel.in_buffer.set_event(_Readiness(self))
+
+    def service(self) -> None:
+        """Move what can move now without blocking, in both directions."""
+        if self.closed:
+            return
+        try:
+            more = self._vendor_to_target() | self._target_to_vendor()
+        except (OSError, EOFError):
+            self.close()
+            return
+        except Exception:  # one connection's surprise must not stop the loop for all
+            log.exception("forwarded connection failed")
+            self.close()
+            return
+        if self.channel.closed and self._vendor_eof and not self._to_target:
+            # The vendor side is gone entirely: nothing the target says can be delivered.
+            self.close()
+            return
+        if self._vendor_eof and self._target_eof and not self._to_target and not self._to_vendor:
+            self.close()
+            return
+        self._watch_socket()
+        if more:
+            self.wake()
+
+    def _vendor_to_target(self) -> bool:
+        sock, channel, counters = self.sock, self.channel, self.owner.counters
+        assert sock is not None
+        for _ in range(BURST):
+            if self._to_target:
+                try:
+                    sent = sock.send(self._to_target)
+                except BlockingIOError:
+                    return False  # the selector says when the target can take more
+                counters.add("bytes_to_target", sent)
+                self._to_target = self._to_target[sent:]
+                if self._to_target:
+                    return False
+            if self._vendor_eof:
+                return False
+            try:
+                data = channel.recv(CHUNK)
+            except TimeoutError:
+                return False  # nothing buffered: the channel's event wakes us
+            if not data:
+                self._vendor_eof = True
+                if not channel.closed:
+                    sock.shutdown(socket.SHUT_WR)
+                return False
+            self._to_target = memoryview(data)
+        return True
+
+    def _target_to_vendor(self) -> bool:
+        sock, channel, counters = self.sock, self.channel, self.owner.counters
+        assert sock is not None
+        self.waiting_for_window = False
+        for _ in range(BURST):
+            data, at = self._to_vendor, self._to_vendor_at
+            if at < len(data):
+                packet = data[at : at + channel.out_max_packet_size - 64]
+                try:
+                    sent = channel.send(packet)
+                except TimeoutError:
+                    self.waiting_for_window = True  # a window adjust wakes us
+                    return False
+                if sent == 0:
+                    raise EOFError("the channel is closed")
+                counters.add("bytes_to_vendor", sent)
+                self._to_vendor_at = at + sent
+                continue
+            self._to_vendor, self._to_vendor_at = b"", 0
+            if self._target_eof:
+                return False
+            try:
+                data = sock.recv(CHUNK)
+            except BlockingIOError:
+                return False
+            if not data:
+                self._target_eof = True
+                channel.shutdown_write()
+                return False
+            self._to_vendor = data
+        return True
+
+    def _watch_socket(self) -> None:
+        """Ask the selector for what this connection waits on from its target socket."""
+        events = 0
+        if self._to_target:
+            events |= selectors.EVENT_WRITE
+        if not self._target_eof and not self._to_vendor:
+            events |= selectors.EVENT_READ
+        if events != self._events:
+            assert self.loop is not None and self.sock is not None
+            self.loop.watch(self.sock, self, self._events, events)
+            self._events = events
+
+    def close(self) -> None:
+        """End the connection: close both ends and tell the owner (loop thread only)."""
+        if self.closed:
+            return
+        self.closed = True
+        sock = self.sock
+        if sock is not None:
+            if self.loop is not None and self._events:
+                self.loop.watch(sock, self, self._events, 0)
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+        with contextlib.suppress(Exception):
+            self.channel.close()
+        if self.loop is not None:
+            self.loop.finished(self)
+            self.owner._done(self)
+
+
+class _PumpLoop:
+    """One thread moving bytes for many connections: a selector over their target sockets
+    plus a wake-up socket that channel events (from paramiko's transport thread) poke."""
+
+    def __init__(self) -> None:
+        self.load = 0  # connections given to this loop and not yet finished (owner's lock)
+        self._selector = selectors.DefaultSelector()
+        self._wake_recv, self._wake_send = socket.socketpair()
+        self._wake_recv.setblocking(False)
+        self._wake_send.setblocking(False)
+        self._selector.register(self._wake_recv, selectors.EVENT_READ, None)
         self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self._run, name="forward", daemon=True)
-        self._reverse: threading.Thread | None = None
-
-    def start(self) -> None:
+        self._ready: list[_Connection] = []
+        self._added: list[_Connection] = []
+        self._poked = False
+        self._stopping = False
+        self._ended = False
+        self._connections: set[_Connection] = set()
+        self._window_waiters: set[_Connection] = set()
+        self._thread = threading.Thread(target=self._run, name="forward-loop", daemon=True)
         self._thread.start()
+
+    # --- any thread ------------------------------------------------------------------
+
+    def add(self, connection: _Connection) -> None:
+        with self._lock:
+            ended = self._ended
+            if not ended:
+                self._added.append(connection)
+        if ended:  # stopped between the owner picking this loop and now
+            connection.loop = self
+            connection.close()
+            return
+        self._poke()
+
+    def ready(self, connection: _Connection) -> None:
+        with self._lock:
+            self._ready.append(connection)
+            if self._poked:
+                return
+            self._poked = True
+        self._poke(already_marked=True)
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stopping = True
+        self._poke()
 
     def join(self, timeout: float) -> None:
         self._thread.join(timeout)
 
-    def abort(self) -> None:
-        self._aborted.set()
-        self._shutdown()
+    def _poke(self, already_marked: bool = False) -> None:
+        if not already_marked:
+            with self._lock:
+                if self._poked:
+                    return
+                self._poked = True
+        with contextlib.suppress(OSError):  # full means a wake-up is already pending
+            self._wake_send.send(b"\0")
 
-    def _shutdown(self) -> None:
-        with self._lock:
-            sock = self._sock
-        if sock is not None:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-        with contextlib.suppress(Exception):
-            self._channel.close()
+    # --- the loop thread ---------------------------------------------------------------
+
+    def watch(self, sock: socket.socket, connection: _Connection, old: int, new: int) -> None:
+        if not old:
+            self._selector.register(sock, new, connection)
+        elif not new:
+            self._selector.unregister(sock)
+        else:
+            self._selector.modify(sock, new, connection)
+
+    def _service(self, connection: _Connection) -> None:
+        connection.service()
+        if connection.waiting_for_window and not connection.closed:
+            self._window_waiters.add(connection)
+        else:
+            self._window_waiters.discard(connection)
+
+    def finished(self, connection: _Connection) -> None:
+        self._connections.discard(connection)
+        self._window_waiters.discard(connection)
+        with connection.owner._lock:
+            self.load -= 1
 
     def _run(self) -> None:
         try:
-            sock = self._dial()
-            if sock is None:
-                return
-            self._reverse = threading.Thread(
-                target=self._target_to_channel, args=(sock,), name="forward-back", daemon=True
-            )
-            self._reverse.start()
-            self._channel_to_target(sock)
-            self._reverse.join()
+            while True:
+                window_wait = bool(self._window_waiters)
+                for key, _mask in self._selector.select(WINDOW_POLL if window_wait else None):
+                    if key.data is None:
+                        with contextlib.suppress(OSError):
+                            while self._wake_recv.recv(4096):
+                                pass
+                    else:
+                        self._service(key.data)
+                with self._lock:
+                    added, self._added = self._added, []
+                    ready, self._ready = self._ready, []
+                    self._poked = False
+                    stopping = self._stopping
+                if stopping:
+                    break
+                for connection in added:
+                    self._connections.add(connection)
+                    connection.start(self)
+                    self._service(connection)
+                for connection in dict.fromkeys(ready):
+                    self._service(connection)
+                if window_wait:  # only without GuardedTransport's window hook
+                    for connection in list(self._window_waiters):
+                        self._service(connection)
         finally:
-            self._shutdown()
             with self._lock:
-                sock_to_close, self._sock = self._sock, None
-            if sock_to_close is not None:
-                sock_to_close.close()
-            self._owner._done(self)
-
-    def _dial(self) -> socket.socket | None:
-        owner = self._owner
-        host, port = owner.target
-        try:
-            sock = socket.create_connection((host, port), timeout=owner._connect_timeout)
-        except OSError as exc:
-            reason = "timed out" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc))
-            owner.counters.add("target_failures", 1)
-            with contextlib.suppress(Exception):
-                self._channel.close()
-            owner._on_target_trouble(
-                f"target {owner.target_label} refused a forwarded connection ({reason})"
-            )
-            return None
-        sock.settimeout(None)
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        with self._lock:
-            self._sock = sock
-        if self._aborted.is_set():
-            return None
-        return sock
-
-    def _channel_to_target(self, sock: socket.socket) -> None:
-        channel, counters = self._channel, self._owner.counters
-        try:
-            while True:
-                data = channel.recv(CHUNK)
-                if not data:
-                    break
-                sock.sendall(data)
-                counters.add("bytes_to_target", len(data))
-            if channel.closed:
-                # The vendor side is gone entirely: nothing the target says can be delivered.
-                self._shutdown()
-                return
-            sock.shutdown(socket.SHUT_WR)
-            self._await_channel_close()
-        except (OSError, EOFError):
-            self._shutdown()
-
-    def _await_channel_close(self) -> None:
-        """After the vendor's EOF, keep the target's direction open until the channel closes."""
-        reverse = self._reverse
-        while reverse is not None and reverse.is_alive():
-            if self._channel.closed or self._aborted.is_set():
-                self._shutdown()
-                return
-            reverse.join(0.25)
-
-    def _target_to_channel(self, sock: socket.socket) -> None:
-        channel, counters = self._channel, self._owner.counters
-        try:
-            while True:
-                data = sock.recv(CHUNK)
-                if not data:
-                    break
-                channel.sendall(data)
-                counters.add("bytes_to_vendor", len(data))
-            channel.shutdown_write()
-        except (OSError, EOFError):
-            self._shutdown()
+                added, self._added = self._added, []
+                self._ended = True
+            for connection in [*self._connections, *added]:
+                connection.loop = self
+                connection.close()
+            self._selector.close()
+            self._wake_recv.close()
+            self._wake_send.close()

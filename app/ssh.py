@@ -13,7 +13,7 @@ import socket
 import threading
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,6 +56,9 @@ _ALGORITHMS_FOR_TYPE = {
     "ssh-rsa": ["rsa-sha2-512", "rsa-sha2-256"],
 }
 _DISPLAY_TYPE = {"ssh-ed25519": "ED25519", "ssh-rsa": "RSA"}
+# AES-GCM first: one AEAD call per packet, where paramiko's default aes128-ctr adds a
+# Python-built HMAC (a new HMAC object and a copy of every packet) to each packet.
+_FAST_CIPHERS = ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com")
 
 
 # --- keys ----------------------------------------------------------------------------
@@ -153,17 +156,44 @@ class Endpoint:
         return f"{self.host}:{self.port}" if ":" not in self.host else f"[{self.host}]:{self.port}"
 
 
+READ_AHEAD = 256 * 1024  # bytes asked of the jumphost socket at once
+# Linux only: acknowledge at once instead of up to 40 ms later (see WatchedSocket.recv).
+_QUICKACK = getattr(socket, "TCP_QUICKACK", None)
+
+
 class WatchedSocket:
-    """The jumphost socket, remembering when the server last sent anything."""
+    """The jumphost socket, remembering when the server last sent anything.
+
+    paramiko reads each packet with two exact-size ``recv`` calls, and on its 0.1 s
+    timeout socket each costs a ``poll`` too; reading ahead serves many packets from one
+    system call. Only paramiko's transport thread reads, so no lock is needed.
+    """
 
     def __init__(self, sock: socket.socket) -> None:
         self._sock = sock
+        self._ahead = b""
+        self._ahead_at = 0
         self.last_rx = time.monotonic()
 
     def recv(self, size: int) -> bytes:
-        data = self._sock.recv(size)
-        if data:
-            self.last_rx = time.monotonic()
+        start = self._ahead_at
+        if start < len(self._ahead):
+            self._ahead_at = start + size
+            return self._ahead[start : start + size]
+        data = self._sock.recv(max(size, READ_AHEAD))
+        if not data:
+            return data
+        self.last_rx = time.monotonic()
+        if _QUICKACK is not None:
+            # sshd leaves Nagle on: its next small packet (an EOF, or the next
+            # connection's CHANNEL_OPEN) waits for our ACK of the last one, which Linux
+            # would delay by up to 40 ms whenever we have nothing to send back. The
+            # kernel drops quick-ack mode by itself, hence once per read.
+            with contextlib.suppress(OSError):
+                self._sock.setsockopt(socket.IPPROTO_TCP, _QUICKACK, 1)
+        if len(data) > size:
+            self._ahead, self._ahead_at = data, size
+            return data[:size]
         return data
 
     def __getattr__(self, name: str) -> Any:
@@ -286,6 +316,20 @@ class GuardedTransport(paramiko.Transport):  # type: ignore[misc]
         super().__init__(sock)
         self.channel_gate: Callable[[str, int], int] | None = None
 
+    @staticmethod
+    def _window_adjust_and_tell(channel: Any, m: Any) -> None:
+        """paramiko only wakes threads blocked in ``send``; a channel's
+        ``on_window_adjust`` callable (set by the forwarding loop) hears of it too."""
+        paramiko.Channel._window_adjust(channel, m)
+        listener = getattr(channel, "on_window_adjust", None)
+        if listener is not None:
+            listener()
+
+    _channel_handler_table = {  # noqa: RUF012 (paramiko's class-level dispatch table)
+        **paramiko.Transport._channel_handler_table,
+        wire.MSG_CHANNEL_WINDOW_ADJUST: _window_adjust_and_tell,
+    }
+
     def _parse_channel_open(self, m: Any) -> None:
         start = m.packet.tell()
         kind = m.get_text()
@@ -325,11 +369,10 @@ def start_transport(
     transport.banner_timeout = timeout
     transport.handshake_timeout = timeout
     transport.auth_timeout = timeout
+    options = transport.get_security_options()
+    options.ciphers = _first(_FAST_CIPHERS, options.ciphers)
     if preferred_key_types:
-        options = transport.get_security_options()
-        supported = list(options.key_types)
-        first = [t for t in preferred_key_types if t in supported]
-        options.key_types = first + [t for t in supported if t not in first]
+        options.key_types = _first(preferred_key_types, options.key_types)
     try:
         transport.start_client(timeout=timeout)
     except (SSHException, OSError, EOFError) as exc:
@@ -340,6 +383,12 @@ def start_transport(
         transport.close()
         raise HandshakeFailed(endpoint.label, f"no SSH answer within {timeout:g} s")
     return transport
+
+
+def _first(preferred: Sequence[str], supported: Sequence[str]) -> list[str]:
+    """``supported`` reordered so that those of ``preferred`` it contains come first."""
+    first = [name for name in preferred if name in supported]
+    return first + [name for name in supported if name not in first]
 
 
 def _handshake_reason(exc: BaseException) -> str:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import json
 import os
 import platform
 import re
+import resource
+import shlex
 import socket
 import statistics
 import subprocess
@@ -141,6 +144,81 @@ def connects(port: int, count: int) -> list[float]:
     return times
 
 
+async def _echo_once(port: int, payload: bytes) -> float:
+    """One fresh connection: connect, first byte, echo ``payload``; returns setup ms."""
+    started = time.perf_counter()
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        sock = writer.get_extra_info("socket")
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if await reader.readexactly(1) != b"!":
+            raise RuntimeError("no greeting")
+        setup = (time.perf_counter() - started) * 1e3
+        writer.write(b"E" + payload)
+        await writer.drain()
+        if await reader.readexactly(len(payload)) != payload:
+            raise RuntimeError("echo differs")
+        return setup
+    finally:
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+
+
+async def _concurrent(port: int, count: int, size: int) -> tuple[int, float]:
+    payload = os.urandom(size)
+    started = time.perf_counter()
+    outcomes = await asyncio.gather(
+        *(asyncio.wait_for(_echo_once(port, payload), 120) for _ in range(count)),
+        return_exceptions=True,
+    )
+    wall = time.perf_counter() - started
+    return sum(isinstance(o, BaseException) for o in outcomes), wall
+
+
+def concurrent_echoes(port: int, count: int, size: int) -> tuple[int, float]:
+    """``count`` connections open at once, each echoing ``size`` bytes: (errors, wall s)."""
+    return asyncio.run(_concurrent(port, count, size))
+
+
+async def _burst(port: int, rate: int, seconds: float) -> tuple[int, list[float]]:
+    payload = b"x" * 64
+    tasks = []
+    started = time.perf_counter()
+    for index in range(int(rate * seconds)):
+        # an absolute schedule, so a slow connection does not delay the next one
+        await asyncio.sleep(max(0.0, started + index / rate - time.perf_counter()))
+        tasks.append(asyncio.ensure_future(asyncio.wait_for(_echo_once(port, payload), 60)))
+    outcomes = await asyncio.gather(*tasks, return_exceptions=True)
+    setups = [o for o in outcomes if isinstance(o, float)]
+    return len(outcomes) - len(setups), setups
+
+
+def connection_burst(port: int, rate: int, seconds: float) -> tuple[int, list[float]]:
+    """``rate`` new connections a second for ``seconds``: (errors, setup ms of the rest)."""
+    return asyncio.run(_burst(port, rate, seconds))
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def _rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def idle_cost(pid: int, seconds: float) -> tuple[float, float]:
+    """CPU % of one core and RSS (MiB) of ``pid`` over ``seconds`` of doing nothing."""
+    before, started = _cpu_seconds(pid), time.perf_counter()
+    time.sleep(seconds)
+    used, elapsed = _cpu_seconds(pid) - before, time.perf_counter() - started
+    return used / elapsed * 100, _rss_mib(pid)
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -159,8 +237,9 @@ class Setup:
 
 
 @contextlib.contextmanager
-def tunnelkeeper(setup: Setup) -> Iterator[float]:
-    """`tunnelkeeper run` as users run it; yields seconds from start to forward granted."""
+def tunnelkeeper(setup: Setup) -> Iterator[tuple[float, int]]:
+    """`tunnelkeeper run` as users run it; yields (seconds from start to forward granted,
+    the process id)."""
     env = {**os.environ, "TUNNELKEEPER_HOME": str(setup.home)}
     started = time.perf_counter()
     proc = subprocess.Popen(
@@ -176,7 +255,7 @@ def tunnelkeeper(setup: Setup) -> Iterator[float]:
                 break
         else:
             raise RuntimeError("tunnelkeeper did not connect")
-        yield time.perf_counter() - started
+        yield time.perf_counter() - started, proc.pid
     finally:
         proc.terminate()
         proc.wait(10)
@@ -184,7 +263,7 @@ def tunnelkeeper(setup: Setup) -> Iterator[float]:
 
 
 @contextlib.contextmanager
-def openssh(setup: Setup) -> Iterator[float]:
+def openssh(setup: Setup) -> Iterator[tuple[float, int]]:
     """OpenSSH's client with the same key, port and pinned host key."""
     started = time.perf_counter()
     proc = subprocess.Popen(
@@ -199,7 +278,7 @@ def openssh(setup: Setup) -> Iterator[float]:
     try:
         if not wait_until(lambda: port_is_listening(setup.remote_port), 30, interval=0.005):
             raise RuntimeError("ssh -R did not get its forward")
-        yield time.perf_counter() - started
+        yield time.perf_counter() - started, proc.pid
     finally:
         proc.terminate()
         proc.wait(10)
@@ -213,12 +292,19 @@ Metrics = dict[str, list[float]]
 
 def measure(
     setup: Setup,
-    start: Callable[[Setup], contextlib.AbstractContextManager[float]],
+    start: Callable[[Setup], contextlib.AbstractContextManager[tuple[float, int]]],
     args: argparse.Namespace,
     into: Metrics,
 ) -> None:
-    with start(setup) as ready:
-        into.setdefault("start_to_forward_ms", []).append(ready * 1000)
+    def record(name: str, value: float) -> None:
+        into.setdefault(name, []).append(value)
+
+    with start(setup) as (ready, pid):
+        record("start_to_forward_ms", ready * 1000)
+        if args.idle:  # first, while nothing has run through the tunnel yet
+            cpu, rss = idle_cost(pid, args.idle)
+            record("idle_cpu_pct", cpu)
+            record("idle_rss_mib", rss)
         port = setup.remote_port
         into.setdefault("to_vendor_MBps", []).append(bulk_to_vendor(port, args.bulk))
         into.setdefault("to_target_MBps", []).append(bulk_to_target(port, args.bulk))
@@ -228,14 +314,53 @@ def measure(
         conns = connects(port, args.connects)
         into.setdefault("connect_p50_ms", []).append(percentile(conns, 0.50))
         into.setdefault("connect_p99_ms", []).append(percentile(conns, 0.99))
+        if args.concurrent:
+            errors, wall = concurrent_echoes(port, args.concurrent, 64 * 1024)
+            record("concurrent_errors", errors)
+            record("concurrent_wall_s", wall)
+        if args.burst_rate:
+            errors, setups = connection_burst(port, args.burst_rate, args.burst_seconds)
+            record("burst_errors", errors)
+            record("burst_setup_p99_ms", percentile(setups, 0.99) if setups else float("nan"))
+        record("rss_after_mib", _rss_mib(pid))
 
 
-def negotiated(log: str) -> list[str]:
-    """The kex and ciphers sshd agreed on, per connection (from its DEBUG1 log)."""
-    found = re.findall(
-        r"kex: (algorithm: \S+|client->server cipher: \S+|server->client cipher: \S+)", log
+def gui_idle(setup: Setup, command: str, seconds: float) -> Metrics:
+    """HOOK for item 7 (GUI): idle CPU and RSS of the desktop app with the tunnel up.
+
+    The GUI is being written on another branch; until it can start a tunnel unattended this
+    only runs when ``--gui-cmd`` is given, and assumes the command brings the forward up.
+    """
+    env = {**os.environ, "TUNNELKEEPER_HOME": str(setup.home)}
+    proc = subprocess.Popen(
+        shlex.split(command), cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        if not wait_until(lambda: port_is_listening(setup.remote_port), 60, interval=0.05):
+            raise RuntimeError("the GUI did not bring the forward up")
+        cpu, rss = idle_cost(proc.pid, seconds)
+        return {"idle_cpu_pct": [cpu], "idle_rss_mib": [rss]}
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def negotiated(log: str) -> dict[str, list[str]]:
+    """The kex and ciphers sshd agreed on, per client software (from its DEBUG1 log)."""
+    found: dict[str, set[str]] = {}
+    client = "unknown"
+    pattern = re.compile(
+        r"remote software version (\S+)"
+        r"|kex: (algorithm: \S+|client->server cipher: \S+ MAC: \S+"
+        r"|server->client cipher: \S+ MAC: \S+)"
     )
-    return sorted(set(found))
+    for match in pattern.finditer(log):
+        if match.group(1):
+            client = match.group(1)
+        else:
+            found.setdefault(client, set()).add(match.group(2))
+    return {name: sorted(items) for name, items in found.items()}
 
 
 def main() -> int:
@@ -244,7 +369,19 @@ def main() -> int:
     parser.add_argument("--bulk", type=int, default=512 * 1024 * 1024, help="bytes per transfer")
     parser.add_argument("--round-trips", type=int, default=2000)
     parser.add_argument("--connects", type=int, default=200)
+    parser.add_argument("--concurrent", type=int, default=1000, help="0 skips (item 5)")
+    parser.add_argument("--burst-rate", type=int, default=200, help="0 skips (item 6)")
+    parser.add_argument("--burst-seconds", type=float, default=10.0)
+    parser.add_argument("--idle", type=float, default=60.0, help="seconds; 0 skips (item 7)")
+    parser.add_argument(
+        "--gui-cmd",
+        help="HOOK, not measured yet: the GUI's command line; its idle CPU and RSS are "
+        "measured once, with the tunnel up, after the rounds (item 7, GUI)",
+    )
     args = parser.parse_args()
+    # 1,000 connections need ~2,000 descriptors here and in the processes started below.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 65536)), hard))
 
     work = Path(tempfile.mkdtemp(prefix="tk-bench-"))
     key = ssh_keygen(work / "id_bench", comment="bench")
@@ -273,6 +410,8 @@ def main() -> int:
             print(f"round {number}/{args.rounds}", file=sys.stderr, flush=True)
             measure(setup, tunnelkeeper, args, results["tunnelkeeper"])
             measure(setup, openssh, args, results["openssh"])
+        if args.gui_cmd:
+            results["gui"] = gui_idle(setup, args.gui_cmd, args.idle or 60.0)
         kex = negotiated(sshd.log())
     finally:
         target.close()
@@ -282,43 +421,59 @@ def main() -> int:
 
 
 LABELS = {
-    "to_vendor_MBps": ("bulk target→vendor", "MB/s", True),
-    "to_target_MBps": ("bulk vendor→target", "MB/s", True),
-    "rtt_p50_us": ("64-byte round trip p50", "µs", False),
-    "rtt_p99_us": ("64-byte round trip p99", "µs", False),
-    "connect_p50_ms": ("connect + first byte p50", "ms", False),
-    "connect_p99_ms": ("connect + first byte p99", "ms", False),
-    "start_to_forward_ms": ("process start → forward granted", "ms", False),
+    "to_vendor_MBps": ("bulk target→vendor", "MB/s"),
+    "to_target_MBps": ("bulk vendor→target", "MB/s"),
+    "rtt_p50_us": ("64-byte round trip p50", "µs"),
+    "rtt_p99_us": ("64-byte round trip p99", "µs"),
+    "connect_p50_ms": ("connect + first byte p50", "ms"),
+    "connect_p99_ms": ("connect + first byte p99", "ms"),
+    "concurrent_errors": ("{concurrent} concurrent, 64 KiB echo each: errors", "count"),
+    "concurrent_wall_s": ("{concurrent} concurrent, 64 KiB echo each: wall", "s"),
+    "burst_errors": ("{burst_rate} new conn/s for {burst_seconds:g} s: errors", "count"),
+    "burst_setup_p99_ms": ("{burst_rate} new conn/s for {burst_seconds:g} s: setup p99", "ms"),
+    "idle_cpu_pct": ("idle {idle:g} s, headless: CPU", "%"),
+    "idle_rss_mib": ("idle, headless: RSS", "MiB"),
+    "rss_after_mib": ("RSS after the round's load", "MiB"),
+    "start_to_forward_ms": ("process start → forward granted", "ms"),
 }
 
 
-def report(results: dict[str, Metrics], args: argparse.Namespace, kex: list[str]) -> None:
+def report(
+    results: dict[str, Metrics], args: argparse.Namespace, kex: dict[str, list[str]]
+) -> None:
     rows = []
-    for key, (label, unit, higher_better) in LABELS.items():
+    for key, (label, unit) in LABELS.items():
+        if key not in results["tunnelkeeper"]:
+            continue  # skipped with its option set to 0
         ours = statistics.median(results["tunnelkeeper"][key])
         theirs = statistics.median(results["openssh"][key])
         ratio = ours / theirs if theirs else float("nan")
-        rows.append((label, unit, ours, theirs, ratio, higher_better))
-    header = f"{'metric':34} {'unit':5} {'Tunnelkeeper':>13} {'OpenSSH':>10} {'ratio':>7}"
+        rows.append((label.format(**vars(args)), unit, ours, theirs, ratio))
+    for key, values in results.get("gui", {}).items():
+        label, unit = LABELS[key]
+        rows.append((label.format(**vars(args)).replace("headless", "GUI"), unit, values[0],
+                     float("nan"), float("nan")))  # fmt: skip
+    header = f"{'metric':44} {'unit':5} {'Tunnelkeeper':>13} {'OpenSSH':>10} {'ratio':>7}"
     lines = [header, "-" * len(header)]
     lines += [
-        f"{label:34} {unit:5} {ours:13.1f} {theirs:10.1f} {ratio:7.2f}"
-        for label, unit, ours, theirs, ratio, _ in rows
+        f"{label:44} {unit:5} {ours:13.1f} {theirs:10.1f} {ratio:7.2f}"
+        for label, unit, ours, theirs, ratio in rows
     ]
     print("\n".join(lines))
     stamp = time.strftime("%Y%m%d-%H%M%S")
     out = ROOT / "bench" / "results" / f"bench-{stamp}.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps({
-        "when": stamp, "rounds": args.rounds, "bulk_bytes": args.bulk,
-        "round_trips": args.round_trips, "connects": args.connects,
+        "when": stamp, "args": vars(args),
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
                     "python": platform.python_version()},
         "negotiated": kex, "raw": results,
         "medians": {r[0]: {"unit": r[1], "tunnelkeeper": r[2], "openssh": r[3], "ratio": r[4]}
                     for r in rows},
     }, indent=2))  # fmt: skip
-    print(f"\nnegotiated (sshd log): {', '.join(kex)}\nresults: {out}", file=sys.stderr)
+    for client, items in kex.items():
+        print(f"negotiated by {client} (sshd log): {', '.join(items)}", file=sys.stderr)
+    print(f"results: {out}", file=sys.stderr)
 
 
 if __name__ == "__main__":
