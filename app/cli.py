@@ -575,24 +575,6 @@ def _keyring_usable() -> bool:
         return False
 
 
-def _raise_open_file_limit() -> None:
-    """Each forwarded connection holds a socket (up to MAX_CHANNELS of them); a soft limit
-    of 1,024 would refuse them long before that, so lift it to the hard limit."""
-    if sys.platform == "win32":
-        return
-    import resource
-
-    from app.forward import MAX_CHANNELS
-
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    want = 2 * MAX_CHANNELS + 256
-    if hard != resource.RLIM_INFINITY:
-        want = min(want, hard)
-    if soft != resource.RLIM_INFINITY and soft < want:
-        with contextlib.suppress(ValueError, OSError):
-            resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
-
-
 def cmd_run(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
     from app import hostkeys, knownhosts
     from app.engine import Tunnel
@@ -630,9 +612,10 @@ def cmd_run(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
                     json_broken.set()  # the reader went away; keep the tunnels running
                     log.warning("standard output is closed; JSON events are no longer written")
 
+    from app.platform.limits import raise_open_file_limit
     from app.runstate import StateWriter
 
-    _raise_open_file_limit()
+    raise_open_file_limit()
     done = threading.Event()
     tunnels = [Tunnel(profiles[n], keys[n], paths.known_hosts_file, sink) for n in names]
 

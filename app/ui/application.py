@@ -25,6 +25,7 @@ from app.logs import setup_logging
 from app.passphrases import PassphraseStore
 from app.paths import AppPaths, app_paths
 from app.platform.autostart import Autostart, for_this_system, launch_command
+from app.platform.limits import raise_open_file_limit
 from app.platform.single_instance import SingleInstance
 from app.supervise import clock_jumped
 from app.ui import jobs
@@ -404,6 +405,7 @@ def run(
         print("Tunnelkeeper is already running; its status window was brought forward.")
         return 0
     setup_logging(paths, verbose=False, console=False)
+    raise_open_file_limit()
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     shell = Shell(paths, prefill=prefill, autostart=autostart)
