@@ -11,7 +11,7 @@ from datetime import datetime
 import paramiko
 import PySide6
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QBrush, QCloseEvent, QColor, QGuiApplication
+from PySide6.QtGui import QBrush, QCloseEvent, QColor, QGuiApplication, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -135,10 +135,10 @@ class StatusWindow(QWidget):
         layout.addLayout(self._make_actions())
         layout.addWidget(splitter, 1)
 
-        hub.tunnel_event.connect(lambda _event: self.refresh())
+        hub.tunnel_event.connect(lambda _event: self._refresh_if_shown())
         hub.profiles_changed.connect(self.refresh)
         self._timer = QTimer(self)
-        self._timer.timeout.connect(self.refresh)
+        self._timer.timeout.connect(self._refresh_if_shown)
         self._timer.start(REFRESH_MS)
         self.refresh()
 
@@ -221,6 +221,15 @@ class StatusWindow(QWidget):
         if selected is None and rows:
             self.table.selectRow(0)
         self._update_buttons()
+
+    def _refresh_if_shown(self) -> None:
+        """Live figures cost CPU every second; a hidden window catches up when shown."""
+        if self.isVisible():
+            self.refresh()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        self.refresh()
+        super().showEvent(event)
 
     def selected(self) -> str | None:
         items = self.table.selectedItems()

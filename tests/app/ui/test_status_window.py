@@ -30,6 +30,7 @@ def test_the_table_follows_the_tunnel_live(
     hub.reload()
     window = StatusWindow(hub)
     qtbot.addWidget(window)
+    window.show()
     assert window.table.rowCount() == 1
     assert cell(window, "Tunnel") == "db" and cell(window, "State") == "stopped"
     assert window.selected() == "db"
@@ -54,6 +55,7 @@ def test_the_log_pane_keeps_the_last_lines_and_filters(qtbot: QtBot, hub: Tunnel
     hub.reload()
     window = StatusWindow(hub)
     qtbot.addWidget(window)
+    window.show()
     feed = LogFeed()
     feed.line.connect(window.add_log_line)
     logger = logging.getLogger("tunnelkeeper.test-feed")
@@ -81,6 +83,7 @@ def test_copy_diagnostics_has_the_profile_and_events_but_no_secrets(
     hub.reload()
     window = StatusWindow(hub)
     qtbot.addWidget(window)
+    window.show()
     hub.connect_tunnel("db")
     qtbot.waitUntil(lambda: hub.states()["db"] is State.CONNECTED, timeout=DEADLINE_MS)
     window.copy_diagnostics()
@@ -98,6 +101,7 @@ def test_closing_the_window_only_hides_it(qtbot: QtBot, hub: TunnelHub) -> None:
     hub.reload()
     window = StatusWindow(hub)
     qtbot.addWidget(window)
+    window.show()
     window.bring_forward()
     assert window.isVisible()
     assert window.close() is False
