@@ -9,7 +9,6 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QPushButton, QVBoxLayou
 
 from app import ssh
 from app.checks import NAMES, CheckResult, ConnectionTest, Outcome
-from app.errors import KeyPassphraseNeeded
 from app.paths import AppPaths
 from app.profile import Profile
 from app.ui.icons import app_icon
@@ -78,10 +77,7 @@ class ConnectionTestDialog(QDialog):
         held = self._held_key(profile.key_path)
         if held is not None:
             return held
-        try:
-            return ssh.load_private_key(profile.key_path, name=profile.name)
-        except KeyPassphraseNeeded:
-            raise KeyPassphraseNeeded(profile.key_path) from None
+        return ssh.load_private_key(profile.key_path, name=profile.name)
 
     def _report(self, value: Any) -> None:
         result: CheckResult = value
