@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run gui-prereqs demo screenshots test bench lint typecheck pytest prereqs clean
+.PHONY: run gui-prereqs demo screenshots test bench dist dist-prereqs lint typecheck pytest prereqs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,7 @@ prereqs:
 	command -v dbus-daemon >/dev/null 2>&1 || missing="$$missing dbus-daemon"; \
 	command -v gnome-keyring-daemon >/dev/null 2>&1 || missing="$$missing gnome-keyring"; \
 	command -v secret-tool >/dev/null 2>&1 || missing="$$missing libsecret-tools"; \
+	command -v readelf >/dev/null 2>&1 || missing="$$missing binutils"; \
 	$(PYTHON) -c 'import ensurepip, venv' >/dev/null 2>&1 || missing="$$missing python3-venv"; \
 	if [ -n "$$missing" ]; then \
 	  if command -v apt-get >/dev/null 2>&1; then \
@@ -76,8 +77,24 @@ test: prereqs $(STAMP)
 bench: prereqs $(STAMP)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
+# The frozen app and this OS's packages, in dist/ (Linux: .deb and .tar.gz; Windows and
+# macOS have build/windows/build.ps1 and build/macos/package.sh). PyInstaller's work
+# files go to .pyinstaller/, never build/ (our scripts).
+dist: dist-prereqs $(STAMP)
+	rm -rf dist/tunnelkeeper
+	$(BIN)/python -m PyInstaller --noconfirm --clean --log-level WARN \
+	  --workpath .pyinstaller/work --distpath dist pyinstaller.spec
+	@if [ "$$(uname)" = Linux ]; then $(BIN)/python build/linux/package.py dist/tunnelkeeper --out dist; fi
+
+# strip/readelf (binutils) and dpkg-deb, which the Linux build uses.
+dist-prereqs:
+	@if [ "$$(uname)" = Linux ] && ! { command -v readelf && command -v strip && command -v dpkg-deb; } >/dev/null 2>&1; then \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends binutils dpkg; \
+	fi
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info .pyinstaller dist
 
 # PNGs of every wizard page, the status window and the tray menu (Xvfb + trayer), at 100%
 # and 200%, into docs/screenshots/.

@@ -60,6 +60,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Keep a reverse SSH tunnel to a data vendor's jumphost open.",
     )
     parser.add_argument("--version", action="version", version=f"tunnelkeeper {__version__}")
+    parser.add_argument(
+        "--self-test",
+        action="store_true",
+        help="check that this installation has every part it needs (Qt, keychain, crypto, "
+        "icons), then exit",
+    )
     # what the start-at-login entry passes; the desktop app (issue 5) will start quietly
     parser.add_argument("--autostart", action="store_true", help=argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -766,6 +772,12 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, AppPaths, TextIO], int]] = {
 }
 
 
+def cmd_self_test(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
+    from app.selftest import run
+
+    return run(out)
+
+
 def _desktop_app(parser: argparse.ArgumentParser, quiet: bool) -> int:
     """No command: the tray app, or the help (and why) where no window can open."""
     from app.ui.display import display_problem
@@ -784,16 +796,37 @@ def _desktop_app(parser: argparse.ArgumentParser, quiet: bool) -> int:
     return run(quiet=quiet)
 
 
+def _give_windowless_streams_a_file() -> None:
+    """A windowed Windows build has no stdout/stderr: send what would be printed (--version,
+    --self-test, errors) to ``console.log`` in the logs folder instead of losing it."""
+    if sys.stdout is not None and sys.stderr is not None:
+        return
+    try:
+        log_dir = app_paths().log_dir
+        log_dir.mkdir(parents=True, exist_ok=True)
+        stream = open(log_dir / "console.log", "a", encoding="utf-8", buffering=1)  # noqa: SIM115
+    except OSError:
+        stream = open(os.devnull, "w")  # noqa: SIM115
+    sys.stdout = sys.stdout or stream
+    sys.stderr = sys.stderr or stream
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    _give_windowless_streams_a_file()
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command is None:
+    command: Callable[[argparse.Namespace, AppPaths, TextIO], int]
+    if args.self_test:
+        command = cmd_self_test
+    elif args.command is None:
         return _desktop_app(parser, quiet=args.autostart)
+    else:
+        command = COMMANDS[args.command]
     paths = app_paths()
     # paramiko logs protocol trouble with tracebacks; we report it in our own words.
     logging.getLogger("paramiko").setLevel(logging.CRITICAL)
     try:
-        return COMMANDS[args.command](args, paths, sys.stdout)
+        return command(args, paths, sys.stdout)
     except UserFacingError as exc:
         print(f"tunnelkeeper: {exc}", file=sys.stderr)
         return exc.code

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,7 +72,11 @@ def app_paths(environ: dict[str, str] | None = None) -> AppPaths:
 
 
 def resources_dir() -> Path:
-    """The bundled ``resources/`` folder (next to the package in a checkout)."""
+    """The bundled ``resources/`` folder: in the frozen app's bundle, else next to the
+    package in a checkout."""
+    bundle = getattr(sys, "_MEIPASS", None)
+    if getattr(sys, "frozen", False) and bundle:
+        return Path(bundle) / "resources"
     return Path(__file__).resolve().parent.parent / "resources"
 
 

@@ -667,3 +667,26 @@ def test_add_from_garbage_names_the_problem(tk_home: AppPaths) -> None:
     result = tk("add", "x", "--from", "ssh -NR 70000:localhost:3306 u@h")
     assert result.returncode == 2
     assert "70000" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_windowed_build_without_stdout_writes_version_and_self_test_to_a_file(
+    tk_home: AppPaths,
+) -> None:
+    # A windowed Windows exe starts with sys.stdout and sys.stderr set to None.
+    code = (
+        "import sys; sys.stdout = sys.stderr = None\n"
+        "from app.cli import main\n"
+        "try:\n    main(['--version'])\nexcept SystemExit:\n    pass\n"
+        "main(['--self-test'])\n"
+    )
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == result.stderr == ""
+    from app import __version__
+
+    console = (tk_home.log_dir / "console.log").read_text()
+    assert console.startswith(f"tunnelkeeper {__version__}\n")
+    assert "self-test passed" in console

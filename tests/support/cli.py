@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,14 +16,21 @@ if TYPE_CHECKING:
     from tests.conftest import Jumphost
 
 ROOT = Path(__file__).resolve().parents[2]
+# How the tests start the app: this interpreter on the checkout (tests/build swaps in the
+# frozen executable).
+APP: tuple[str, ...] = (sys.executable, "-m", "app")
 
 
 def tk(
-    *args: str, input: str | None = None, timeout: float = 60, env: dict[str, str] | None = None
+    *args: str,
+    input: str | None = None,
+    timeout: float = 60,
+    env: dict[str, str] | None = None,
+    app: Sequence[str] = APP,
 ) -> subprocess.CompletedProcess[str]:
     """Run one command to completion (no terminal: stdin is empty unless ``input``)."""
     return subprocess.run(
-        [sys.executable, "-m", "app", *args],
+        [*app, *args],
         capture_output=True,
         text=True,
         input=input,
@@ -39,6 +47,7 @@ def add_profile(
     name: str = "db",
     key: str | Path | None = None,
     env: dict[str, str] | None = None,
+    app: Sequence[str] = APP,
 ) -> None:
     """`tunnelkeeper add` for a tunnel through ``host`` to 127.0.0.1:``target_port``."""
     result = tk(
@@ -50,16 +59,20 @@ def add_profile(
         "--target", f"127.0.0.1:{target_port}",
         "--key", str(key if key is not None else host.key),
         env=env,
+        app=app,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
 
 
 def spawn_run(
-    *names: str, env: dict[str, str] | None = None, stderr: int = subprocess.PIPE
+    *names: str,
+    env: dict[str, str] | None = None,
+    stderr: int = subprocess.PIPE,
+    app: Sequence[str] = APP,
 ) -> subprocess.Popen[str]:
     """`tunnelkeeper run NAMES --events json` in the background."""
     return subprocess.Popen(
-        [sys.executable, "-m", "app", "run", *names, "--events", "json"],
+        [*app, "run", *names, "--events", "json"],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=stderr,
