@@ -6,7 +6,6 @@ import argparse
 import os
 import platform
 import re
-import runpy
 import shutil
 import subprocess
 import sys
@@ -218,8 +217,14 @@ def _icons(into: Path) -> None:
     scalable.mkdir(parents=True)
     shutil.copy2(ROOT / "resources" / "icons" / "tunnelkeeper.svg", scalable / "tunnelkeeper.svg")
     with tempfile.TemporaryDirectory() as tmp:
-        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-        runpy.run_path(str(ROOT / "build" / "icons.py"))["write_icons"](Path(tmp))
+        # its own process: drawing needs a Qt application, packaging should not hold one
+        env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+        subprocess.run(
+            [sys.executable, str(ROOT / "build" / "icons.py"), tmp],
+            check=True,
+            env=env,
+            stdout=subprocess.DEVNULL,
+        )
         for size in ICON_SIZES:
             target = hicolor / f"{size}x{size}" / "apps"
             target.mkdir(parents=True)
