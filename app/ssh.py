@@ -312,6 +312,12 @@ class GuardedTransport(paramiko.Transport):  # type: ignore[misc]
     gate refuses them with OPEN_FAILURE, so no channel, thread or target dial is made.
     """
 
+    # paramiko's transport thread polls its socket this often (seconds) to notice a close
+    # or a due rekey; its 0.1 s default woke an idle tunnel ten times a second, most of the
+    # idle CPU. Closing never waits on it (paramiko's stop checks the closed flag first),
+    # and rekeys start on any incoming packet, which a busy tunnel always has.
+    _active_check_timeout = 1.0
+
     def __init__(self, sock: Any) -> None:
         super().__init__(sock)
         self.channel_gate: Callable[[str, int], int] | None = None
