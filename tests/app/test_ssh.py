@@ -136,3 +136,15 @@ def test_cancel_interrupts_a_connect_into_a_black_hole() -> None:
         with pytest.raises(JumphostUnreachable, match="cancelled"):
             ssh.dial(ssh.Endpoint("127.0.0.1", port), 30, cancel)
         assert time.monotonic() - started < 3
+
+
+def test_the_transport_polls_its_socket_once_a_second_not_ten_times() -> None:
+    # The idle-CPU fix rides on a paramiko class attribute; if paramiko stops reading it,
+    # the socket timeout falls back to its 0.1 s and this fails.
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        transport = ssh.GuardedTransport(ours)
+        try:
+            assert ours.gettimeout() == 1.0
+        finally:
+            transport.close()
