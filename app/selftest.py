@@ -87,26 +87,20 @@ def check_keyring() -> Outcome:
 
     from app.passphrases import PassphraseStore
 
-    names = sorted(ep.name for ep in entry_points(group="keyring.backends"))
+    points = {ep.name: ep for ep in entry_points(group="keyring.backends")}
+    names = sorted(points)
     native = next((v for k, v in NATIVE_KEYRING.items() if sys.platform.startswith(k)), None)
     if not names:
         return Outcome("keyring", False, "no keyring backends registered (metadata missing)")
     if native is not None:
-        if native not in names:
+        if native not in points:
             return Outcome("keyring", False, f"the {native} backend is not registered")
-        __import__(_entry_point_module(native))
+        points[native].load()  # imports the backend's module, as keyring itself does
     problem = PassphraseStore().problem()
     found = f"{native or 'no native'} backend loaded ({len(names)} registered)"
     if problem is None:
         return Outcome("keyring", True, f"{found}; the keychain answers")
     return Outcome("keyring", True, f"{found}; keychain not usable in this session: {problem}")
-
-
-def _entry_point_module(name: str) -> str:
-    from importlib.metadata import entry_points
-
-    (point,) = (ep for ep in entry_points(group="keyring.backends") if ep.name == name)
-    return str(point.value).split(":")[0]
 
 
 def check_crypto() -> Outcome:
