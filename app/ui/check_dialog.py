@@ -13,9 +13,18 @@ from app.paths import AppPaths
 from app.profile import Profile
 from app.ui.icons import app_icon
 from app.ui.wizard.task import PageTask
-from app.ui.wizard.widgets import AMBER, GREEN, GREY, RED, CheckRow, Mark, Note, message_of
+from app.ui.wizard.widgets import (
+    AMBER,
+    GREEN,
+    GREY,
+    RED,
+    CheckRow,
+    Mark,
+    Note,
+    message_of,
+    show_result,
+)
 
-_MARK = {Outcome.PASS: Mark.PASS, Outcome.FAIL: Mark.FAIL, Outcome.SKIPPED: Mark.SKIPPED}
 KeyLookup = Callable[[str], Any]  # key path -> a key the app already holds, or None
 
 
@@ -82,10 +91,7 @@ class ConnectionTestDialog(QDialog):
     def _report(self, value: Any) -> None:
         result: CheckResult = value
         self.results[result.number] = result
-        self.rows[result.number].show_state(_MARK[result.status], result.detail, result.remedy)
-        following = self.rows.get(result.number + 1)
-        if following is not None:
-            following.show_state(Mark.RUNNING)
+        show_result(self.rows, result)
 
     def _finished(self, _value: object) -> None:
         self.again.setEnabled(True)

@@ -13,10 +13,19 @@ from app.errors import TunnelkeeperError
 from app.ui.wizard import keying
 from app.ui.wizard.draft import Draft
 from app.ui.wizard.task import PageTask
-from app.ui.wizard.widgets import AMBER, GREEN, GREY, RED, CheckRow, Mark, Note, message_of
+from app.ui.wizard.widgets import (
+    AMBER,
+    GREEN,
+    GREY,
+    RED,
+    CheckRow,
+    Mark,
+    Note,
+    message_of,
+    show_result,
+)
 
 END_TO_END = 7
-_MARK = {Outcome.PASS: Mark.PASS, Outcome.FAIL: Mark.FAIL, Outcome.SKIPPED: Mark.SKIPPED}
 
 
 class ChecksPage(QWizardPage):
@@ -96,10 +105,7 @@ class ChecksPage(QWizardPage):
             return
         result: CheckResult = value
         self.results[result.number] = result
-        self.rows[result.number].show_state(_MARK[result.status], result.detail, result.remedy)
-        following = self.rows.get(result.number + 1)
-        if following is not None:
-            following.show_state(Mark.RUNNING)
+        show_result(self.rows, result)
 
     def _finished(self, _value: object) -> None:
         if self._rerun:

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.checks import CheckResult, Outcome
 from app.errors import InvalidField, TunnelkeeperError
 
 RED = "#c62828"
@@ -149,6 +150,7 @@ class Mark(StrEnum):
     SKIPPED = "skipped"
 
 
+_OUTCOME_MARK = {Outcome.PASS: Mark.PASS, Outcome.FAIL: Mark.FAIL, Outcome.SKIPPED: Mark.SKIPPED}
 _MARK_COLOUR = {Mark.PASS: GREEN, Mark.FAIL: RED, Mark.SKIPPED: "#9e9e9e"}
 
 
@@ -244,3 +246,12 @@ class CheckRow(QWidget):
         self.text.setText(text)
         self.icon.set_mark(mark)
         self.remedy.say(f"→ {sentence(remedy)}" if mark is Mark.FAIL and remedy else "")
+
+
+def show_result(rows: dict[int, CheckRow], result: CheckResult) -> None:
+    """Mark one finished check on its row and the next row as running (the connection test
+    runs its checks in order)."""
+    rows[result.number].show_state(_OUTCOME_MARK[result.status], result.detail, result.remedy)
+    following = rows.get(result.number + 1)
+    if following is not None:
+        following.show_state(Mark.RUNNING)
