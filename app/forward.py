@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import logging
 import selectors
@@ -246,8 +247,13 @@ class _Readiness:
 
 
 class _Connection:
-    """One forwarded connection's state; everything but ``wake`` runs on its loop thread.
+    """One forwarded connection's state; it runs on its loop thread but for ``wake`` and
+    ``deliver``, which paramiko's transport thread calls.
 
+    The vendor's bytes are written to the target by the transport thread as each packet
+    is read (no hand-off, no buffer); what the target cannot take at once waits in
+    ``_pending`` for the loop. The channel's window is credited only once bytes reach
+    the target, so a slow target holds the vendor back instead of filling memory.
     Half-close passes through both ways: the vendor's EOF becomes ``shutdown(SHUT_WR)``
     towards the target once its bytes are written, the target's EOF becomes the channel's
     EOF, and the connection ends when both have ended or the channel is closed.
@@ -258,7 +264,11 @@ class _Connection:
         self.channel = channel
         self.sock: socket.socket | None = None
         self.loop: _PumpLoop | None = None
-        self._to_target = memoryview(b"")
+        self._lock = threading.Lock()  # _pending, _pending_bytes, _owed, _failed, closed
+        self._pending: collections.deque[memoryview] = collections.deque()
+        self._pending_bytes = 0
+        self._owed = 0  # window the transport thread could not grant during a key exchange
+        self._failed = False
         self._to_vendor = b""
         self._to_vendor_at = 0
         self._vendor_eof = False
@@ -274,10 +284,50 @@ class _Connection:
 
     def start(self, loop: _PumpLoop) -> None:
         self.loop = loop
-        self.channel.settimeout(0.0)
-        self.channel.on_window_adjust = self.wake  # see ssh.GuardedTransport
-        # sets itself at once if data (or EOF) is already waiting
-        self.channel.in_buffer.set_event(_Readiness(self))
+        channel = self.channel
+        channel.settimeout(0.0)
+        channel.on_window_adjust = self.wake  # see ssh.GuardedTransport
+        with channel.lock:  # the transport thread buffers or delivers under this lock
+            early = channel.in_buffer.empty()
+            channel.data_sink = self.deliver
+        if early:
+            self._pending.append(memoryview(early))
+            self._pending_bytes = len(early)
+        # EOF and close still arrive through the channel's buffer; sets itself at once
+        # if either already has
+        channel.in_buffer.set_event(_Readiness(self))
+
+    def deliver(self, data: memoryview) -> None:
+        """Vendor bytes from paramiko's transport thread: to the target now if it takes
+        them, else queued for the loop."""
+        sock = self.sock
+        assert sock is not None
+        sent = 0
+        with self._lock:
+            if self.closed or self._failed:
+                return
+            if not self._pending:
+                try:
+                    sent = sock.send(data)
+                except BlockingIOError:
+                    pass
+                except OSError:
+                    self._failed = True
+                    self.wake()
+                    return
+            if sent < len(data):
+                self._pending.append(data[sent:])
+                self._pending_bytes += len(data) - sent
+                if self._pending_bytes > self.channel.in_window_size + CHUNK:
+                    self._failed = True  # the server ignores the window we gave it
+                self.wake()
+        if sent:
+            self.owner.counters.add("bytes_to_target", sent)
+            owed = self.channel.transport.grant_window(self.channel, sent, on_transport_thread=True)
+            if owed:
+                with self._lock:
+                    self._owed += owed
+                self.wake()
 
     def service(self) -> None:
         """Move what can move now without blocking, in both directions."""
@@ -292,11 +342,11 @@ class _Connection:
             log.exception("forwarded connection failed")
             self.close()
             return
-        if self.channel.closed and self._vendor_eof and not self._to_target:
+        if self.channel.closed and self._vendor_eof:
             # The vendor side is gone entirely: nothing the target says can be delivered.
             self.close()
             return
-        if self._vendor_eof and self._target_eof and not self._to_target and not self._to_vendor:
+        if self._vendor_eof and self._target_eof and not self._to_vendor:
             self.close()
             return
         self._watch_socket()
@@ -304,31 +354,39 @@ class _Connection:
             self.wake()
 
     def _vendor_to_target(self) -> bool:
-        sock, channel, counters = self.sock, self.channel, self.owner.counters
+        """Write what waits for the target, grant the window for it, pass on EOF."""
+        sock, channel = self.sock, self.channel
         assert sock is not None
-        for _ in range(BURST):
-            if self._to_target:
+        written = 0
+        with self._lock:
+            if self._failed:
+                raise OSError("the target connection failed")
+            pending = self._pending
+            while pending:
                 try:
-                    sent = sock.send(self._to_target)
+                    sent = sock.send(pending[0])
                 except BlockingIOError:
-                    return False  # the selector says when the target can take more
-                counters.add("bytes_to_target", sent)
-                self._to_target = self._to_target[sent:]
-                if self._to_target:
-                    return False
-            if self._vendor_eof:
-                return False
-            try:
-                data = channel.recv(CHUNK)
-            except TimeoutError:
-                return False  # nothing buffered: the channel's event wakes us
-            if not data:
-                self._vendor_eof = True
-                if not channel.closed:
-                    sock.shutdown(socket.SHUT_WR)
-                return False
-            self._to_target = memoryview(data)
-        return True
+                    break  # the selector says when the target can take more
+                written += sent
+                if sent < len(pending[0]):
+                    pending[0] = pending[0][sent:]
+                    break
+                pending.popleft()
+            self._pending_bytes -= written
+            owed, self._owed = self._owed, 0
+            drained = not pending
+        transport = channel.transport
+        if written:
+            self.owner.counters.add("bytes_to_target", written)
+            owed += transport.grant_window(channel, written, on_transport_thread=False)
+        if owed:
+            transport.send_window(channel, owed)
+        if drained and not self._vendor_eof and (channel.eof_received or channel.closed):
+            # every packet before the EOF was delivered before paramiko read the EOF
+            self._vendor_eof = True
+            if not channel.closed:
+                sock.shutdown(socket.SHUT_WR)
+        return False
 
     def _target_to_vendor(self) -> bool:
         sock, channel, counters = self.sock, self.channel, self.owner.counters
@@ -337,14 +395,11 @@ class _Connection:
         for _ in range(BURST):
             data, at = self._to_vendor, self._to_vendor_at
             if at < len(data):
-                packet = data[at : at + channel.out_max_packet_size - 64]
                 try:
-                    sent = channel.send(packet)
+                    sent = channel.transport.send_channel_data(channel, memoryview(data)[at:])
                 except TimeoutError:
                     self.waiting_for_window = True  # a window adjust wakes us
                     return False
-                if sent == 0:
-                    raise EOFError("the channel is closed")
                 counters.add("bytes_to_vendor", sent)
                 self._to_vendor_at = at + sent
                 continue
@@ -365,7 +420,7 @@ class _Connection:
     def _watch_socket(self) -> None:
         """Ask the selector for what this connection waits on from its target socket."""
         events = 0
-        if self._to_target:
+        if self._pending:
             events |= selectors.EVENT_WRITE
         if not self._target_eof and not self._to_vendor:
             events |= selectors.EVENT_READ
@@ -376,9 +431,11 @@ class _Connection:
 
     def close(self) -> None:
         """End the connection: close both ends and tell the owner (loop thread only)."""
-        if self.closed:
-            return
-        self.closed = True
+        with self._lock:
+            if self.closed:
+                return
+            self.closed = True
+            self._pending.clear()
         sock = self.sock
         if sock is not None:
             if self.loop is not None and self._events:

@@ -13,7 +13,7 @@ import socket
 import threading
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,7 @@ from app.errors import (
     KeyUnsupportedEncryption,
 )
 from app.keyformat import unreadable_cipher
+from app.packets import ChannelData, FastPacketizer, channel_data_message
 
 log = logging.getLogger(__name__)
 
@@ -319,7 +320,7 @@ class GuardedTransport(paramiko.Transport):  # type: ignore[misc]
     _active_check_timeout = 1.0
 
     def __init__(self, sock: Any) -> None:
-        super().__init__(sock)
+        super().__init__(sock, packetizer_class=FastPacketizer)
         self.channel_gate: Callable[[str, int], int] | None = None
 
     @staticmethod
@@ -331,10 +332,100 @@ class GuardedTransport(paramiko.Transport):  # type: ignore[misc]
         if listener is not None:
             listener()
 
+    @staticmethod
+    def _data_to_sink(channel: Any, m: Any) -> None:
+        """CHANNEL_DATA for a channel with a ``data_sink`` (set by the forwarding loop
+        under the channel's lock) goes straight to it, a view and no copy; other data is
+        buffered in the channel as paramiko does."""
+        sink = getattr(channel, "data_sink", None)
+        if sink is None:
+            with channel.lock:
+                sink = getattr(channel, "data_sink", None)
+                if sink is None:
+                    paramiko.Channel._feed(channel, m)
+                    return
+        data = m.data if isinstance(m, ChannelData) else memoryview(m.get_binary())
+        sink(data)
+
     _channel_handler_table = {  # noqa: RUF012 (paramiko's class-level dispatch table)
         **paramiko.Transport._channel_handler_table,
         wire.MSG_CHANNEL_WINDOW_ADJUST: _window_adjust_and_tell,
+        wire.MSG_CHANNEL_DATA: _data_to_sink,
     }
+
+    # --- the forwarding loop's data path ------------------------------------------------
+
+    def send_channel_data(self, channel: Any, data: memoryview) -> int:
+        """Send as much of ``data`` as the channel's window takes now, in packets of the
+        peer's size written together; returns how much. Raises TimeoutError when the
+        window is shut (a window adjust wakes the loop) and EOFError once the channel or
+        the connection is closed. Blocks only while keys are being exchanged."""
+        chunks: list[memoryview] = []
+        at = 0
+        with channel.lock:
+            if channel.closed:
+                raise EOFError("the channel is closed")
+            while at < len(data):
+                try:
+                    size = channel._wait_for_send_window(len(data) - at)
+                except TimeoutError:
+                    if chunks:
+                        break
+                    raise
+                if size == 0:  # EOF sent or closed
+                    break
+                chunks.append(data[at : at + size])
+                at += size
+        if not chunks:
+            raise EOFError("the channel is closed")
+        with self._clear_to_send():
+            chanid = channel.remote_chanid
+            if not self.packetizer.send_channel_data(chanid, chunks):
+                for chunk in chunks:
+                    self._send_message(channel_data_message(chanid, chunk))
+        return at
+
+    def grant_window(self, channel: Any, consumed: int, *, on_transport_thread: bool) -> int:
+        """Credit ``consumed`` bytes delivered to the target to the channel's window,
+        sending a window adjust when one is due. The transport thread cannot wait out a
+        key exchange (it runs it): it returns the adjust it could not send, for the
+        caller to send later with ``send_window``."""
+        amount = channel._check_add_window(consumed)
+        if not amount:
+            return 0
+        if not on_transport_thread:
+            self.send_window(channel, amount)
+            return 0
+        with self.clear_to_send_lock:
+            if not self.clear_to_send.is_set():
+                return int(amount)
+            self._send_message(_window_adjust(channel.remote_chanid, amount))
+        return 0
+
+    def send_window(self, channel: Any, amount: int) -> None:
+        """Send a window adjust, waiting out a key exchange (not on the transport thread)."""
+        if not channel.closed:
+            self._send_user_message(_window_adjust(channel.remote_chanid, amount))
+
+    @contextlib.contextmanager
+    def _clear_to_send(self) -> Iterator[None]:
+        """paramiko's ``_send_user_message`` wait: hold the send lock outside a key
+        exchange; EOFError if the connection ends first."""
+        started = time.monotonic()
+        while True:
+            self.clear_to_send.wait(0.1)
+            if not self.active:
+                raise EOFError("the SSH connection is closed")
+            self.clear_to_send_lock.acquire()
+            if self.clear_to_send.is_set():
+                break
+            self.clear_to_send_lock.release()
+            if time.monotonic() > started + self.clear_to_send_timeout:
+                raise EOFError("the key exchange did not finish")
+        try:
+            yield
+        finally:
+            self.clear_to_send_lock.release()
 
     def _parse_channel_open(self, m: Any) -> None:
         start = m.packet.tell()
@@ -365,6 +456,14 @@ class GuardedTransport(paramiko.Transport):  # type: ignore[misc]
         msg.add_string("")
         msg.add_string("en")
         self._send_message(msg)
+
+
+def _window_adjust(chanid: int, amount: int) -> Any:
+    message = paramiko.Message()
+    message.add_byte(wire.cMSG_CHANNEL_WINDOW_ADJUST)
+    message.add_int(chanid)
+    message.add_int(amount)
+    return message
 
 
 def start_transport(

@@ -102,6 +102,21 @@ def test_64_mib_each_way_arrives_intact(
     assert snapshot["bytes_to_vendor"] == size
 
 
+def test_channel_data_takes_the_aes_gcm_short_path_both_ways(
+    running: Tunnel, jumphost: Jumphost
+) -> None:
+    payload = os.urandom(1 << 20)
+    with vendor_connect(jumphost) as conn:
+        sender = threading.Thread(target=conn.sendall, args=(payload,), daemon=True)
+        sender.start()
+        assert recv_exact(conn, len(payload)) == payload
+        sender.join(30)
+    packetizer = running._transport.packetizer
+    # 1 MiB is at least 32 packets of at most 32 KiB each way
+    assert packetizer.fast_packets_in >= 32
+    assert packetizer.fast_packets_out >= 32
+
+
 def test_200_simultaneous_connections_each_echo_256_kib(
     running: Tunnel, jumphost: Jumphost
 ) -> None:
