@@ -363,6 +363,7 @@ class Tunnel:
             self._target_trouble,
             counters=self.counters,
             max_channels=self._max_channels,
+            host=transport.host,
         )
         self._forwarder = forwarder
         # Installed before asking, so a channel racing the reply is not rejected; the gate

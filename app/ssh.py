@@ -16,7 +16,7 @@ import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import paramiko
 from cryptography.exceptions import UnsupportedAlgorithm
@@ -160,6 +160,19 @@ class Endpoint:
 READ_AHEAD = 256 * 1024  # bytes asked of the jumphost socket at once
 # Linux only: acknowledge at once instead of up to 40 ms later (see WatchedSocket.recv).
 _QUICKACK = getattr(socket, "TCP_QUICKACK", None)
+# A socket with a timeout (paramiko gives it one) makes Python poll before every recv and
+# send: two system calls each. Its descriptor is non-blocking underneath, so on POSIX we
+# try the read or write first and fall back to the socket's own waiting call only when it
+# would block. (Windows cannot read or write sockets as files.)
+_DIRECT = os.name == "posix"
+
+
+class Reactor(Protocol):
+    """A forwarding loop the transport thread can host (forward._PumpLoop)."""
+
+    def serve(self, host_socket: socket.socket, timeout: float) -> bool: ...
+
+    def host_ended(self) -> None: ...
 
 
 class WatchedSocket:
@@ -175,13 +188,21 @@ class WatchedSocket:
         self._ahead = b""
         self._ahead_at = 0
         self.last_rx = time.monotonic()
+        # set by GuardedTransport.host: waits for the jumphost while serving the targets
+        self.reactor: Reactor | None = None
+        self.may_serve: Callable[[], bool] = lambda: False
 
     def recv(self, size: int) -> bytes:
         start = self._ahead_at
         if start < len(self._ahead):
             self._ahead_at = start + size
             return self._ahead[start : start + size]
-        data = self._sock.recv(max(size, READ_AHEAD))
+        reactor = self.reactor
+        if reactor is not None and self.may_serve():
+            timeout = self._sock.gettimeout()
+            if not reactor.serve(self._sock, 1.0 if timeout is None else timeout):
+                raise TimeoutError  # as the socket's own timeout: paramiko polls again
+        data = self._read(max(size, READ_AHEAD))
         if not data:
             return data
         self.last_rx = time.monotonic()
@@ -196,6 +217,23 @@ class WatchedSocket:
             self._ahead, self._ahead_at = data, size
             return data[:size]
         return data
+
+    def _read(self, size: int) -> bytes:
+        if _DIRECT:
+            try:
+                return os.read(self._sock.fileno(), size)
+            except BlockingIOError:
+                pass
+        return self._sock.recv(size)  # waits, up to paramiko's poll interval
+
+    def send(self, data: Any) -> int:
+        """paramiko's writes: at once when the socket takes them (see ``_DIRECT``)."""
+        if _DIRECT:
+            try:
+                return os.write(self._sock.fileno(), data)
+            except BlockingIOError:
+                pass
+        return self._sock.send(data)  # waits for room, up to paramiko's poll interval
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._sock, name)
@@ -322,6 +360,35 @@ class GuardedTransport(paramiko.Transport):  # type: ignore[misc]
     def __init__(self, sock: Any) -> None:
         super().__init__(sock, packetizer_class=FastPacketizer)
         self.channel_gate: Callable[[str, int], int] | None = None
+        self._hosted: list[Reactor] | None = []  # None once the thread has ended
+        self._hosted_lock = threading.Lock()
+
+    def host(self, reactor: Reactor) -> bool:
+        """Let this transport's thread run ``reactor`` whenever it waits for the jumphost
+        (see WatchedSocket.recv); False if its socket is not a WatchedSocket or it has
+        stopped. Never while keys are exchanged: the loop's sends would wait for the
+        exchange that only this thread can finish."""
+        sock = self.sock
+        if not isinstance(sock, WatchedSocket):
+            return False
+        with self._hosted_lock:
+            if self._hosted is None or not self.is_active():
+                return False
+            self._hosted.append(reactor)
+            sock.may_serve = self.clear_to_send.is_set
+            sock.reactor = reactor
+        return True
+
+    def run(self) -> None:
+        try:
+            super().run()
+        finally:
+            with self._hosted_lock:
+                hosted, self._hosted = self._hosted or [], None
+                if isinstance(self.sock, WatchedSocket):
+                    self.sock.reactor = None
+            for reactor in hosted:
+                reactor.host_ended()
 
     @staticmethod
     def _window_adjust_and_tell(channel: Any, m: Any) -> None:

@@ -412,8 +412,13 @@ def test_status_reads_the_running_instance(
 
         def connected_with_traffic() -> bool:
             rows = json.loads(tk("status", "--json").stdout)
+            # the file is rewritten at most once a second: wait for a copy with the bytes
             return (
-                bool(rows) and rows[0]["state"] == "connected" and rows[0]["total_connections"] == 1
+                bool(rows)
+                and rows[0]["state"] == "connected"
+                and rows[0]["total_connections"] == 1
+                and rows[0]["bytes_to_target"] == 5
+                and rows[0]["bytes_to_vendor"] == 5
             )
 
         assert wait_until(connected_with_traffic, 30, interval=0.5)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from app import ssh
+from app import forward, ssh
 from app.engine import Tunnel
 from app.events import State
 from app.paths import AppPaths
@@ -115,6 +115,70 @@ def test_channel_data_takes_the_aes_gcm_short_path_both_ways(
     # 1 MiB is at least 32 packets of at most 32 KiB each way
     assert packetizer.fast_packets_in >= 32
     assert packetizer.fast_packets_out >= 32
+
+
+def _loop_threads() -> int:
+    return sum(1 for thread in threading.enumerate() if thread.name == "forward-loop")
+
+
+def test_the_transport_thread_hosts_the_first_connections_and_loop_threads_take_more(
+    jumphost: Jumphost,
+    tk_home: AppPaths,
+    events: EventLog,
+    echo: TcpServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(forward, "LOOP_CAPACITY", 2)  # 2 hosted, then threads of 2 each
+    before = _loop_threads()
+    tunnel = start_tunnel(jumphost, tk_home, events, echo.port)
+    try:
+        events.wait_for(State.CONNECTED)
+        payloads = [os.urandom(256 * 1024) for _ in range(5)]
+        conns = []
+        for count, payload in enumerate(payloads, start=1):
+            conns.append(vendor_connect(jumphost))
+            conns[-1].sendall(payload[:1])
+            assert recv_exact(conns[-1], 1) == payload[:1]
+            # 1-2 on the transport thread, 3-4 on a loop thread, 5 on a second one
+            assert _loop_threads() - before == (count - 1) // 2
+        with ThreadPoolExecutor(5) as pool:  # all five at once, both ways
+            sends = [pool.submit(c.sendall, p[1:]) for c, p in zip(conns, payloads, strict=True)]
+            for conn, payload in zip(conns, payloads, strict=True):
+                assert recv_exact(conn, len(payload) - 1) == payload[1:]
+            for sent in sends:
+                sent.result(timeout=30)
+        for conn in conns:
+            conn.close()
+    finally:
+        assert tunnel.stop()
+    assert wait_until(lambda: _loop_threads() == before, 10)
+
+
+def test_a_lost_jumphost_closes_every_target_connection(
+    jumphost: Jumphost, tk_home: AppPaths, events: EventLog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The hosted loop ends with the transport thread: its targets must not be left open.
+    monkeypatch.setattr(forward, "LOOP_CAPACITY", 2)
+    ended: queue.Queue[bytes] = queue.Queue()
+
+    def handler(conn: socket.socket) -> None:
+        conn.sendall(b"!")
+        conn.settimeout(60)
+        ended.put(conn.recv(1))
+
+    with tcp_server(handler) as target:
+        tunnel = start_tunnel(jumphost, tk_home, events, target.port)
+        try:
+            events.wait_for(State.CONNECTED)
+            conns = [vendor_connect(jumphost) for _ in range(3)]
+            for conn in conns:
+                assert recv_exact(conn, 1) == b"!"
+            jumphost.sshd.stop()  # the listener and the connection's own sshd
+            assert [ended.get(timeout=30) for _ in conns] == [b""] * 3
+            for conn in conns:
+                conn.close()
+        finally:
+            assert tunnel.stop()
 
 
 def test_200_simultaneous_connections_each_echo_256_kib(
