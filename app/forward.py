@@ -371,6 +371,12 @@ class _Connection:
         """Write what waits for the target, grant the window for it, pass on EOF."""
         sock, channel = self.sock, self.channel
         assert sock is not None
+        if not (self._pending or self._owed or self._failed):  # deliver wakes us if that changes
+            if not self._vendor_eof and (channel.eof_received or channel.closed):
+                self._vendor_eof = True
+                if not channel.closed:
+                    sock.shutdown(socket.SHUT_WR)
+            return False
         written = 0
         with self._lock:
             if self._failed:
@@ -417,8 +423,11 @@ class _Connection:
                 counters.add("bytes_to_vendor", sent)
                 self._to_vendor_at = at + sent
                 continue
+            # A read that did not fill CHUNK most likely emptied the socket: leave the
+            # next one to the selector instead of a read that would only say so.
+            drained = 0 < len(data) < CHUNK
             self._to_vendor, self._to_vendor_at = b"", 0
-            if self._target_eof:
+            if self._target_eof or drained:
                 return False
             try:
                 data = sock.recv(CHUNK)
@@ -617,11 +626,7 @@ class _PumpLoop:
                 host_readable = True
             else:
                 self._service(key.data)
-        with self._lock:
-            added, self._added = self._added, []
-            ready, self._ready = self._ready, []
-            self._poked = False
-            stopping = self._stopping
+        added, ready, stopping = self._take_queued()
         if stopping:
             return False, host_readable
         for connection in added:
@@ -634,6 +639,16 @@ class _PumpLoop:
             for connection in list(self._window_waiters):
                 self._service(connection)
         return True, host_readable
+
+    def _take_queued(self) -> tuple[list[_Connection], list[_Connection], bool]:
+        """Connections added or woken since the last turn, and whether to stop."""
+        if not self._poked:  # set (under the lock) before any poke, so this read is safe
+            return [], [], False
+        with self._lock:
+            added, self._added = self._added, []
+            ready, self._ready = self._ready, []
+            self._poked = False
+            return added, ready, self._stopping
 
     def _end(self) -> None:
         with self._lock:

@@ -13,7 +13,7 @@ import socket
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -445,11 +445,14 @@ class GuardedTransport(paramiko.Transport):  # type: ignore[misc]
                 at += size
         if not chunks:
             raise EOFError("the channel is closed")
-        with self._clear_to_send():
+        self._acquire_clear_to_send()
+        try:
             chanid = channel.remote_chanid
             if not self.packetizer.send_channel_data(chanid, chunks):
                 for chunk in chunks:
                     self._send_message(channel_data_message(chanid, chunk))
+        finally:
+            self.clear_to_send_lock.release()
         return at
 
     def grant_window(self, channel: Any, consumed: int, *, on_transport_thread: bool) -> int:
@@ -474,25 +477,26 @@ class GuardedTransport(paramiko.Transport):  # type: ignore[misc]
         if not channel.closed:
             self._send_user_message(_window_adjust(channel.remote_chanid, amount))
 
-    @contextlib.contextmanager
-    def _clear_to_send(self) -> Iterator[None]:
-        """paramiko's ``_send_user_message`` wait: hold the send lock outside a key
-        exchange; EOFError if the connection ends first."""
+    def _acquire_clear_to_send(self) -> None:
+        """paramiko's ``_send_user_message`` wait: take the send lock outside a key
+        exchange (the caller releases it); EOFError if the connection ends first."""
+        lock, clear = self.clear_to_send_lock, self.clear_to_send
+        if clear.is_set():  # nearly always: no waiting, no polling
+            lock.acquire()
+            if clear.is_set():
+                return
+            lock.release()
         started = time.monotonic()
         while True:
-            self.clear_to_send.wait(0.1)
+            clear.wait(0.1)
             if not self.active:
                 raise EOFError("the SSH connection is closed")
-            self.clear_to_send_lock.acquire()
-            if self.clear_to_send.is_set():
-                break
-            self.clear_to_send_lock.release()
+            lock.acquire()
+            if clear.is_set():
+                return
+            lock.release()
             if time.monotonic() > started + self.clear_to_send_timeout:
                 raise EOFError("the key exchange did not finish")
-        try:
-            yield
-        finally:
-            self.clear_to_send_lock.release()
 
     def _parse_channel_open(self, m: Any) -> None:
         start = m.packet.tell()
