@@ -14,6 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.pumploop import PumpLoop
+
 log = logging.getLogger(__name__)
 
 # Channel-open answers (RFC 4254 section 5.1 reason codes; 0 accepts).
@@ -30,8 +32,6 @@ DIALERS = 32
 MAX_CHANNELS = 4096
 # Connections per loop thread: Windows' select() handles at most 512 sockets.
 LOOP_CAPACITY = 500
-# Without GuardedTransport's window hook, how often a sender waiting for window retries (s).
-WINDOW_POLL = 0.02
 
 
 @dataclass
@@ -81,7 +81,7 @@ class Forwarder:
     ``handle_channel`` runs on paramiko's transport thread, so it only decides and hands
     the channel on: the target is dialled by a small pool of threads, then the
     connection joins a shared loop that moves its bytes: the first ``LOOP_CAPACITY``
-    connections on the transport thread itself (see ``_PumpLoop``), more on a thread
+    connections on the transport thread itself (see ``PumpLoop``), more on a thread
     per ``LOOP_CAPACITY``, never two threads per connection.
     """
 
@@ -94,7 +94,7 @@ class Forwarder:
         counters: Counters | None = None,
         max_channels: int = MAX_CHANNELS,
         connect_timeout: float = TARGET_CONNECT_TIMEOUT,
-        host: Callable[[_PumpLoop], bool] | None = None,
+        host: Callable[[PumpLoop], bool] | None = None,
     ) -> None:
         self.bind = bind
         self.port = port
@@ -105,7 +105,7 @@ class Forwarder:
         self._connect_timeout = connect_timeout
         self._lock = threading.Lock()
         self._connections: set[_Connection] = set()
-        self._loops: list[_PumpLoop] = []
+        self._loops: list[PumpLoop] = []
         self._dialers = ThreadPoolExecutor(DIALERS, thread_name_prefix="dial")
         # offers the first loop to paramiko's transport thread (ssh.GuardedTransport.host)
         self._host = host
@@ -114,9 +114,14 @@ class Forwarder:
         self.refused_unrequested = 0
 
     def arm(self) -> None:
-        """Start accepting: called just before the forward is requested."""
+        """Start accepting: called just before the forward is requested. The hosted loop
+        starts now, so the transport thread already waits in it when the first
+        connection comes (a target that speaks first, like MySQL, would otherwise wait
+        for the jumphost's next packet)."""
         with self._lock:
             self._armed = True
+            if self._host is not None and not self._loops and not self._closing:
+                self._loops.append(self._new_loop())
 
     @property
     def target_label(self) -> str:
@@ -204,15 +209,15 @@ class Forwarder:
             return
         loop.add(connection)
 
-    def _new_loop(self) -> _PumpLoop:
+    def _new_loop(self) -> PumpLoop:
         """The first loop is hosted by the transport thread if it takes it; the rest (past
         ``LOOP_CAPACITY`` connections) run on threads of their own."""
         if not self._loops and self._host is not None:
-            loop = _PumpLoop(hosted=True)
+            loop = PumpLoop(self._lock, hosted=True)
             if self._host(loop):
                 return loop
             loop.host_ended()
-        return _PumpLoop()
+        return PumpLoop(self._lock)
 
     def _done(self, connection: _Connection) -> None:
         with self._lock:
@@ -277,7 +282,7 @@ class _Connection:
         self.owner = owner
         self.channel = channel
         self.sock: socket.socket | None = None
-        self.loop: _PumpLoop | None = None
+        self.loop: PumpLoop | None = None
         self._lock = threading.Lock()  # _pending, _pending_bytes, _owed, _failed, closed
         self._pending: collections.deque[memoryview] = collections.deque()
         self._pending_bytes = 0
@@ -296,7 +301,7 @@ class _Connection:
         if loop is not None:
             loop.ready(self)
 
-    def start(self, loop: _PumpLoop) -> None:
+    def start(self, loop: PumpLoop) -> None:
         self.loop = loop
         channel = self.channel
         channel.settimeout(0.0)
@@ -471,195 +476,3 @@ class _Connection:
         if self.loop is not None:
             self.loop.finished(self)
             self.owner._done(self)
-
-
-class _Host:
-    """Marks the host's own socket in a hosted loop's selector."""
-
-
-_HOST = _Host()
-
-
-class _PumpLoop:
-    """Moves bytes for many connections: a selector over their target sockets plus a
-    wake-up socket that channel events (from paramiko's transport thread) poke.
-
-    A loop runs on a thread of its own, or is *hosted* by paramiko's transport thread:
-    whenever that thread has read every byte the jumphost sent and would wait for more,
-    it waits in ``serve`` instead, on the jumphost socket and the targets together. One
-    thread then carries a connection's bytes both ways, and a round trip costs no
-    hand-off between threads (each one woke the other through the GIL: ~5 futex calls
-    and ~80 µs of CPU per 64-byte round trip here).
-    """
-
-    def __init__(self, hosted: bool = False) -> None:
-        self.load = 0  # connections given to this loop and not yet finished (owner's lock)
-        self.hosted = hosted
-        self._selector = selectors.DefaultSelector()
-        self._wake_recv, self._wake_send = socket.socketpair()
-        self._wake_recv.setblocking(False)
-        self._wake_send.setblocking(False)
-        self._selector.register(self._wake_recv, selectors.EVENT_READ, None)
-        self._lock = threading.Lock()
-        self._ready: list[_Connection] = []
-        self._added: list[_Connection] = []
-        self._poked = False
-        self._stopping = False
-        self._ended = False
-        self._ended_event = threading.Event()
-        self._host_socket: socket.socket | None = None
-        self._connections: set[_Connection] = set()
-        self._window_waiters: set[_Connection] = set()
-        if not hosted:
-            thread = threading.Thread(target=self._run, name="forward-loop", daemon=True)
-            thread.start()
-
-    # --- any thread ------------------------------------------------------------------
-
-    def add(self, connection: _Connection) -> None:
-        with self._lock:
-            ended = self._ended
-            if not ended:
-                self._added.append(connection)
-        if ended:  # stopped between the owner picking this loop and now
-            connection.loop = self
-            connection.close()
-            return
-        self._poke()
-
-    def ready(self, connection: _Connection) -> None:
-        with self._lock:
-            self._ready.append(connection)
-            if self._poked:
-                return
-            self._poked = True
-        self._poke(already_marked=True)
-
-    def stop(self) -> None:
-        with self._lock:
-            self._stopping = True
-        self._poke()
-
-    def join(self, timeout: float) -> None:
-        self._ended_event.wait(timeout)
-
-    def _poke(self, already_marked: bool = False) -> None:
-        if not already_marked:
-            with self._lock:
-                if self._poked:
-                    return
-                self._poked = True
-        with contextlib.suppress(OSError):  # full means a wake-up is already pending
-            self._wake_send.send(b"\0")
-
-    # --- the loop's thread (its own, or the host's) ----------------------------------------
-
-    def watch(self, sock: socket.socket, connection: _Connection, old: int, new: int) -> None:
-        if not old:
-            self._selector.register(sock, new, connection)
-        elif not new:
-            self._selector.unregister(sock)
-        else:
-            self._selector.modify(sock, new, connection)
-
-    def _service(self, connection: _Connection) -> None:
-        connection.service()
-        if connection.waiting_for_window and not connection.closed:
-            self._window_waiters.add(connection)
-        else:
-            self._window_waiters.discard(connection)
-
-    def finished(self, connection: _Connection) -> None:
-        self._connections.discard(connection)
-        self._window_waiters.discard(connection)
-        with connection.owner._lock:
-            self.load -= 1
-
-    def _run(self) -> None:
-        try:
-            while self._turn(None)[0]:
-                pass
-        finally:
-            self._end()
-
-    def serve(self, host_socket: socket.socket, timeout: float) -> bool:
-        """Hosted: serve the connections until ``host_socket`` is readable (True) or
-        ``timeout`` seconds pass (False). Only outside a key exchange: the host checks."""
-        if self._ended:
-            return True
-        if self._host_socket is None:
-            self._host_socket = host_socket
-            self._selector.register(host_socket, selectors.EVENT_READ, _HOST)
-        deadline = time.monotonic() + timeout
-        try:
-            while True:
-                going, readable = self._turn(max(0.0, deadline - time.monotonic()))
-                if not going:
-                    self._end()
-                    return True
-                if readable:
-                    return True
-                if time.monotonic() >= deadline:
-                    return False
-        except Exception:  # the host's reads must go on whatever happens here
-            log.exception("the forwarding loop failed")
-            self._end()
-            return True
-
-    def host_ended(self) -> None:
-        """Hosted: the host thread is ending; close what is left (on that thread)."""
-        self._end()
-
-    def _turn(self, timeout: float | None) -> tuple[bool, bool]:
-        """Wait up to ``timeout`` s for sockets, then serve what is ready; return whether
-        the loop goes on and whether the host's socket is readable."""
-        window_wait = bool(self._window_waiters)
-        if window_wait:
-            timeout = WINDOW_POLL if timeout is None else min(timeout, WINDOW_POLL)
-        host_readable = False
-        for key, _mask in self._selector.select(timeout):
-            if key.data is None:
-                with contextlib.suppress(OSError):
-                    while self._wake_recv.recv(4096):
-                        pass
-            elif key.data is _HOST:
-                host_readable = True
-            else:
-                self._service(key.data)
-        added, ready, stopping = self._take_queued()
-        if stopping:
-            return False, host_readable
-        for connection in added:
-            self._connections.add(connection)
-            connection.start(self)
-            self._service(connection)
-        for connection in dict.fromkeys(ready):
-            self._service(connection)
-        if window_wait:  # only without GuardedTransport's window hook
-            for connection in list(self._window_waiters):
-                self._service(connection)
-        return True, host_readable
-
-    def _take_queued(self) -> tuple[list[_Connection], list[_Connection], bool]:
-        """Connections added or woken since the last turn, and whether to stop."""
-        if not self._poked:  # set (under the lock) before any poke, so this read is safe
-            return [], [], False
-        with self._lock:
-            added, self._added = self._added, []
-            ready, self._ready = self._ready, []
-            self._poked = False
-            return added, ready, self._stopping
-
-    def _end(self) -> None:
-        with self._lock:
-            if self._ended:
-                return
-            added, self._added = self._added, []
-            self._ended = True
-        for connection in [*self._connections, *added]:
-            connection.loop = self
-            connection.close()
-        self._selector.close()
-        self._wake_recv.close()
-        self._wake_send.close()
-        self._ended_event.set()

@@ -168,7 +168,7 @@ _DIRECT = os.name == "posix"
 
 
 class Reactor(Protocol):
-    """A forwarding loop the transport thread can host (forward._PumpLoop)."""
+    """A forwarding loop the transport thread can host (pumploop.PumpLoop)."""
 
     def serve(self, host_socket: socket.socket, timeout: float) -> bool: ...
 

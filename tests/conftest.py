@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import queue
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -161,6 +162,14 @@ def start_tunnel(
     tunnel = Tunnel(profile, key, paths.known_hosts_file, events, backoff=backoff)
     tunnel.start()
     return tunnel
+
+
+@pytest.fixture
+def socket_pair() -> Iterator[tuple[socket.socket, socket.socket]]:
+    """Two connected real sockets, closed after the test."""
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        yield ours, theirs
 
 
 @pytest.fixture(scope="session")

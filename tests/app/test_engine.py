@@ -133,6 +133,9 @@ def test_the_transport_thread_hosts_the_first_connections_and_loop_threads_take_
     tunnel = start_tunnel(jumphost, tk_home, events, echo.port)
     try:
         events.wait_for(State.CONNECTED)
+        # hosted before the first connection: a target that speaks first (MySQL) must
+        # not wait for the jumphost's next packet to wake the transport thread
+        assert tunnel._watched is not None and tunnel._watched.reactor is not None
         payloads = [os.urandom(256 * 1024) for _ in range(5)]
         conns = []
         for count, payload in enumerate(payloads, start=1):

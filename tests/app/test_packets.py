@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import paramiko
@@ -20,19 +20,12 @@ from app.packets import MSG_CHANNEL_DATA, ChannelData, FastPacketizer, channel_d
 SIZES = [1, 15, 16, 17, 31, 32, 1000, 32704]
 
 
-@pytest.fixture
-def sockets() -> Iterator[tuple[socket.socket, socket.socket]]:
-    a, b = socket.socketpair()
-    with a, b:
-        yield a, b
-
-
 def pair(
-    sockets: tuple[socket.socket, socket.socket], writer_class: Any, reader_class: Any
+    socket_pair: tuple[socket.socket, socket.socket], writer_class: Any, reader_class: Any
 ) -> tuple[Any, Any]:
     """A writer and a reader sharing AES-GCM keys, as paramiko sets them after NEWKEYS."""
     key, iv = os.urandom(16), os.urandom(12)
-    writer, reader = writer_class(sockets[0]), reader_class(sockets[1])
+    writer, reader = writer_class(socket_pair[0]), reader_class(socket_pair[1])
     writer.set_outbound_cipher(AESGCM(key), 16, None, 16, None, aead=True, iv_out=iv)
     reader.set_inbound_cipher(AESGCM(key), 16, None, 16, None, aead=True, iv_in=iv)
     return writer, reader
@@ -52,14 +45,14 @@ def ignore_message(text: bytes) -> Any:
     return message
 
 
-def test_paramiko_still_has_the_state_the_short_path_uses(sockets: Any) -> None:
+def test_paramiko_still_has_the_state_the_short_path_uses(socket_pair: Any) -> None:
     # If a paramiko release renames its packetizer's private state, data silently takes
     # paramiko's slower path; this is where we find out.
-    assert FastPacketizer(sockets[0]).fast
+    assert FastPacketizer(socket_pair[0]).fast
 
 
-def test_paramiko_reads_what_the_short_path_writes(sockets: Any) -> None:
-    writer, reader = pair(sockets, FastPacketizer, paramiko.Packetizer)
+def test_paramiko_reads_what_the_short_path_writes(socket_pair: Any) -> None:
+    writer, reader = pair(socket_pair, FastPacketizer, paramiko.Packetizer)
     chunks = [os.urandom(size) for size in SIZES]
 
     def write() -> None:
@@ -83,8 +76,8 @@ def test_paramiko_reads_what_the_short_path_writes(sockets: Any) -> None:
     assert writer.fast_packets_out == len(SIZES)
 
 
-def test_the_short_path_reads_what_paramiko_writes(sockets: Any) -> None:
-    writer, reader = pair(sockets, paramiko.Packetizer, FastPacketizer)
+def test_the_short_path_reads_what_paramiko_writes(socket_pair: Any) -> None:
+    writer, reader = pair(socket_pair, paramiko.Packetizer, FastPacketizer)
     chunks = [os.urandom(size) for size in SIZES]
 
     def write() -> None:
@@ -107,8 +100,8 @@ def test_the_short_path_reads_what_paramiko_writes(sockets: Any) -> None:
     assert reader.fast_packets_in == len(chunks)
 
 
-def test_the_short_path_reads_what_it_writes_and_counts_towards_rekeys(sockets: Any) -> None:
-    writer, reader = pair(sockets, FastPacketizer, FastPacketizer)
+def test_the_short_path_reads_what_it_writes_and_counts_towards_rekeys(socket_pair: Any) -> None:
+    writer, reader = pair(socket_pair, FastPacketizer, FastPacketizer)
     # paramiko rekeys after 2**29 bytes or packets each way; a small limit shows both
     # sides keep counting on the short path
     writer.REKEY_BYTES = reader.REKEY_BYTES = 200_000
@@ -122,8 +115,8 @@ def test_the_short_path_reads_what_it_writes_and_counts_towards_rekeys(sockets: 
     assert reader.need_rekey()
 
 
-def test_before_aes_gcm_is_in_place_paramikos_path_is_taken(sockets: Any) -> None:
-    writer, reader = FastPacketizer(sockets[0]), FastPacketizer(sockets[1])
+def test_before_aes_gcm_is_in_place_paramikos_path_is_taken(socket_pair: Any) -> None:
+    writer, reader = FastPacketizer(socket_pair[0]), FastPacketizer(socket_pair[1])
     assert not writer.send_channel_data(1, [memoryview(b"x")])  # nothing sent
     writer.send_message(channel_data_message(1, memoryview(b"plain")))
     ptype, message = reader.read_message()
@@ -133,21 +126,21 @@ def test_before_aes_gcm_is_in_place_paramikos_path_is_taken(sockets: Any) -> Non
     assert writer.fast_packets_out == reader.fast_packets_in == 0
 
 
-def test_a_tampered_packet_is_refused(sockets: Any) -> None:
-    writer, reader = pair(sockets, FastPacketizer, FastPacketizer)
+def test_a_tampered_packet_is_refused(socket_pair: Any) -> None:
+    writer, reader = pair(socket_pair, FastPacketizer, FastPacketizer)
     captured: list[bytes] = []
     writer.write_all = captured.append
     assert writer.send_channel_data(1, [memoryview(b"secret data")])
     packet = bytearray(captured[0])
     packet[-20] ^= 1
-    sockets[0].sendall(bytes(packet))
+    socket_pair[0].sendall(bytes(packet))
     with pytest.raises(InvalidTag):
         reader.read_message()
 
 
 @pytest.mark.parametrize("length", [0, 17, 1 << 24])
-def test_an_impossible_packet_length_is_refused(sockets: Any, length: int) -> None:
-    _, reader = pair(sockets, paramiko.Packetizer, FastPacketizer)
-    sockets[0].sendall(length.to_bytes(4, "big") + bytes(32))
+def test_an_impossible_packet_length_is_refused(socket_pair: Any, length: int) -> None:
+    _, reader = pair(socket_pair, paramiko.Packetizer, FastPacketizer)
+    socket_pair[0].sendall(length.to_bytes(4, "big") + bytes(32))
     with pytest.raises(SSHException, match="Invalid packet length"):
         reader.read_message()
