@@ -376,12 +376,18 @@ class _Connection:
         """Write what waits for the target, grant the window for it, pass on EOF."""
         sock, channel = self.sock, self.channel
         assert sock is not None
-        if not (self._pending or self._owed or self._failed):  # deliver wakes us if that changes
-            if not self._vendor_eof and (channel.eof_received or channel.closed):
-                self._vendor_eof = True
-                if not channel.closed:
-                    sock.shutdown(socket.SHUT_WR)
-            return False
+        # nothing waiting skips the lock: deliver wakes us if that changes
+        drained = not (self._pending or self._owed or self._failed) or self._flush(sock)
+        if drained and not self._vendor_eof and (channel.eof_received or channel.closed):
+            # every packet before the EOF was delivered before paramiko read the EOF
+            self._vendor_eof = True
+            if not channel.closed:
+                sock.shutdown(socket.SHUT_WR)
+        return False
+
+    def _flush(self, sock: socket.socket) -> bool:
+        """Write the pending bytes the target takes now and grant the window for them (and
+        any the transport thread owes); True once nothing is left pending."""
         written = 0
         with self._lock:
             if self._failed:
@@ -400,18 +406,14 @@ class _Connection:
             self._pending_bytes -= written
             owed, self._owed = self._owed, 0
             drained = not pending
+        channel = self.channel
         transport = channel.transport
         if written:
             self.owner.counters.add("bytes_to_target", written)
             owed += transport.grant_window(channel, written, on_transport_thread=False)
         if owed:
             transport.send_window(channel, owed)
-        if drained and not self._vendor_eof and (channel.eof_received or channel.closed):
-            # every packet before the EOF was delivered before paramiko read the EOF
-            self._vendor_eof = True
-            if not channel.closed:
-                sock.shutdown(socket.SHUT_WR)
-        return False
+        return drained
 
     def _target_to_vendor(self) -> bool:
         sock, channel, counters = self.sock, self.channel, self.owner.counters
