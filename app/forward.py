@@ -292,7 +292,6 @@ class _Connection:
         self._to_vendor_at = 0
         self._vendor_eof = False
         self._target_eof = False
-        self.waiting_for_window = False
         self.closed = False
         self._events = 0
 
@@ -418,15 +417,13 @@ class _Connection:
     def _target_to_vendor(self) -> bool:
         sock, channel, counters = self.sock, self.channel, self.owner.counters
         assert sock is not None
-        self.waiting_for_window = False
         for _ in range(BURST):
             data, at = self._to_vendor, self._to_vendor_at
             if at < len(data):
                 try:
                     sent = channel.transport.send_channel_data(channel, memoryview(data)[at:])
                 except TimeoutError:
-                    self.waiting_for_window = True  # a window adjust wakes us
-                    return False
+                    return False  # the window is shut: its adjust wakes us (on_window_adjust)
                 counters.add("bytes_to_vendor", sent)
                 self._to_vendor_at = at + sent
                 continue

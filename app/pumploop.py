@@ -12,15 +12,11 @@ from typing import Protocol
 
 log = logging.getLogger(__name__)
 
-# Without GuardedTransport's window hook, how often a sender waiting for window retries (s).
-WINDOW_POLL = 0.02
-
 
 class Pumped(Protocol):
     """What a loop needs of a connection (forward._Connection)."""
 
     closed: bool
-    waiting_for_window: bool
     loop: PumpLoop | None
 
     def start(self, loop: PumpLoop) -> None: ...
@@ -67,7 +63,6 @@ class PumpLoop:
         self._ended_event = threading.Event()
         self._host_socket: socket.socket | None = None
         self._connections: set[Pumped] = set()
-        self._window_waiters: set[Pumped] = set()
         if not hosted:
             thread = threading.Thread(target=self._run, name="forward-loop", daemon=True)
             thread.start()
@@ -120,16 +115,8 @@ class PumpLoop:
         else:
             self._selector.modify(sock, new, connection)
 
-    def _service(self, connection: Pumped) -> None:
-        connection.service()
-        if connection.waiting_for_window and not connection.closed:
-            self._window_waiters.add(connection)
-        else:
-            self._window_waiters.discard(connection)
-
     def finished(self, connection: Pumped) -> None:
         self._connections.discard(connection)
-        self._window_waiters.discard(connection)
         with self._load_lock:
             self.load -= 1
 
@@ -171,9 +158,6 @@ class PumpLoop:
     def _turn(self, timeout: float | None) -> tuple[bool, bool]:
         """Wait up to ``timeout`` s for sockets, then serve what is ready; return whether
         the loop goes on and whether the host's socket is readable."""
-        window_wait = bool(self._window_waiters)
-        if window_wait:
-            timeout = WINDOW_POLL if timeout is None else min(timeout, WINDOW_POLL)
         host_readable = False
         for key, _mask in self._selector.select(timeout):
             if key.data is None:
@@ -183,19 +167,16 @@ class PumpLoop:
             elif key.data is _HOST:
                 host_readable = True
             else:
-                self._service(key.data)
+                key.data.service()
         added, ready, stopping = self._take_queued()
         if stopping:
             return False, host_readable
         for connection in added:
             self._connections.add(connection)
             connection.start(self)
-            self._service(connection)
+            connection.service()
         for connection in dict.fromkeys(ready):
-            self._service(connection)
-        if window_wait:  # only without GuardedTransport's window hook
-            for connection in list(self._window_waiters):
-                self._service(connection)
+            connection.service()
         return True, host_readable
 
     def _take_queued(self) -> tuple[list[Pumped], list[Pumped], bool]:

@@ -178,9 +178,8 @@ class Reactor(Protocol):
 class WatchedSocket:
     """The jumphost socket, remembering when the server last sent anything.
 
-    paramiko reads each packet with two exact-size ``recv`` calls, and on its 0.1 s
-    timeout socket each costs a ``poll`` too; reading ahead serves many packets from one
-    system call. Only paramiko's transport thread reads, so no lock is needed.
+    paramiko reads each packet with two exact-size ``recv`` calls; reading ahead serves
+    many packets from one system call. Only paramiko's transport thread reads, so no lock is needed.
     """
 
     def __init__(self, sock: socket.socket) -> None:

@@ -14,7 +14,6 @@ class Recorder:
 
     def __init__(self) -> None:
         self.closed = False
-        self.waiting_for_window = False
         self.loop: PumpLoop | None = None
         self.threads: set[str] = set()
         self.services = 0
