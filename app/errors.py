@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from app.textsafe import DETAIL_LIMIT, safe_text
+
 
 class TunnelkeeperError(Exception):
     """Base of every error the app reports to a person; ``str()`` is that sentence."""
+
+    def __init__(self, *args: object) -> None:
+        # Sentences quote servers, files and paths: control characters are escaped and the
+        # length bounded here, so no caller can put raw terminal codes in front of a person.
+        super().__init__(*(safe_text(a, DETAIL_LIMIT) if isinstance(a, str) else a for a in args))
 
 
 # --- configuration: the user must change something before it can work -------------
@@ -20,7 +27,7 @@ class InvalidField(ConfigError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
-        self.message = message
+        self.message = safe_text(message, DETAIL_LIMIT)  # shown on its own beside the field
 
 
 class PasteError(ConfigError):
@@ -41,7 +48,7 @@ class CorruptConfigFile(ConfigError):
         remedy: str = "fix it, or move it aside with `tunnelkeeper repair`.",
     ) -> None:
         super().__init__(
-            f"{path} could not be read ({detail}). It has been left as it is; {remedy}"
+            f"{path} could not be read ({safe_text(detail)}). It has been left as it is; {remedy}"
         )
         self.path = path
 
@@ -70,8 +77,28 @@ class ProfileExists(ConfigError):
 
 class KeyUnreadable(ConfigError):
     def __init__(self, path: str, detail: str) -> None:
-        super().__init__(f"the private key {path} cannot be used: {detail}")
+        super().__init__(f"the private key {path} cannot be used: {safe_text(detail)}")
         self.path = path
+
+
+class KeyUnprotected(ConfigError):
+    """A private key others can read or change: OpenSSH refuses it, and so do we."""
+
+    def __init__(self, path: str, detail: str, remedy: str) -> None:
+        super().__init__(
+            f"the private key {path} {detail}, so it is not private (OpenSSH refuses such a "
+            f"key too); {remedy}"
+        )
+        self.path = path
+
+
+class FolderNotPrivate(ConfigError):
+    """A folder we keep keys, sockets or run state in is not ours alone."""
+
+    def __init__(self, path: str, problem: str, remedy: str) -> None:
+        super().__init__(f"the folder {path} {problem}, so Tunnelkeeper will not use it; {remedy}")
+        self.path = path
+        self.problem = problem
 
 
 class KeyExists(ConfigError):
@@ -82,7 +109,7 @@ class KeyExists(ConfigError):
 
 class KeyUnsuitable(ConfigError):
     def __init__(self, path: str, detail: str) -> None:
-        super().__init__(f"the key {path} cannot be used: {detail}")
+        super().__init__(f"the key {path} cannot be used: {safe_text(detail)}")
         self.path = path
 
 
@@ -126,12 +153,12 @@ class ConnectionTrouble(TunnelkeeperError):
 
 class JumphostUnreachable(ConnectionTrouble):
     def __init__(self, host: str, port: int, detail: str) -> None:
-        super().__init__(f"cannot reach the jumphost {host} port {port}: {detail}")
+        super().__init__(f"cannot reach the jumphost {host} port {port}: {safe_text(detail)}")
 
 
 class HandshakeFailed(ConnectionTrouble):
     def __init__(self, host: str, detail: str) -> None:
-        super().__init__(f"the SSH handshake with {host} failed: {detail}")
+        super().__init__(f"the SSH handshake with {host} failed: {safe_text(detail)}")
 
 
 class HostKeyUnknown(ConnectionTrouble):
@@ -180,7 +207,7 @@ class ForwardRefused(ConnectionTrouble):
 
 class ConnectionLost(ConnectionTrouble):
     def __init__(self, host: str, detail: str) -> None:
-        super().__init__(f"the connection to {host} was lost: {detail}")
+        super().__init__(f"the connection to {host} was lost: {safe_text(detail)}")
 
 
 # --- keychain: passphrases kept in the OS keychain; without it they are asked for ---------
@@ -191,7 +218,7 @@ class KeyringUnavailable(ConfigError):
 
     def __init__(self, detail: str) -> None:
         super().__init__(
-            f"the system keychain is not available ({detail}): the passphrase will be "
+            f"the system keychain is not available ({safe_text(detail)}): the passphrase will be "
             "asked for each time Tunnelkeeper starts."
         )
         self.detail = detail
@@ -223,7 +250,7 @@ class KeyringFailed(KeyringUnavailable):
         ConfigError.__init__(
             self,
             f"the system keychain could not {action} the passphrase for key {key_name!r} "
-            f"({detail}): {remedy}",
+            f"({safe_text(detail)}): {remedy}",
         )
         self.detail = detail
         self.action = action

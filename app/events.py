@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from app.textsafe import DETAIL_LIMIT, PIECE_LIMIT, safe_text, safe_value
+
 
 class State(StrEnum):
     CONNECTING = "connecting"
@@ -26,6 +28,13 @@ class TunnelEvent:
     detail: str
     ts: datetime = field(default_factory=lambda: datetime.now(UTC))
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Details quote servers, files and exceptions: no control characters, bounded length,
+        # whatever the caller passed (the stream, the log and notifications all read these).
+        object.__setattr__(self, "tunnel", safe_text(self.tunnel, PIECE_LIMIT))
+        object.__setattr__(self, "detail", safe_text(self.detail, DETAIL_LIMIT))
+        object.__setattr__(self, "extra", safe_value(self.extra, DETAIL_LIMIT))
 
     def to_json(self) -> str:
         # A naive time is taken as UTC; an aware one is converted, so "ts" always ends in Z.

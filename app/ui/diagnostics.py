@@ -8,6 +8,7 @@ from typing import Any
 
 from app.events import TunnelEvent
 from app.profile import Profile
+from app.textsafe import DETAIL_LIMIT, safe_value
 
 # Paths say who the user is and how their disk is laid out; support needs only the key's name.
 _PRIVATE_FIELDS = ("key_path",)
@@ -35,7 +36,8 @@ def build(
     for profile, status in rows:
         out += ["", f"== tunnel {profile.name} =="]
         out.append(json.dumps(profile_view(profile), indent=2, sort_keys=True))
-        out.append(json.dumps(dict(status), indent=2, sort_keys=True, default=str))
+        shown = safe_value(dict(status), DETAIL_LIMIT)  # details quote servers
+        out.append(json.dumps(shown, indent=2, sort_keys=True, default=str))
     recent = list(events)[-limit:]
     out += ["", f"== last {len(recent)} events =="]
     for event in recent:

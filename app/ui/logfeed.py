@@ -7,6 +7,8 @@ import logging
 
 from PySide6.QtCore import QObject, Signal
 
+from app.logs import SafeFormatter
+
 LINE_FORMAT = "%(asctime)s %(levelname)s %(message)s"
 
 
@@ -19,7 +21,7 @@ class LogFeed(QObject):
         super().__init__()
         self.handler = _Handler(self)
         self.handler.setLevel(level)
-        self.handler.setFormatter(logging.Formatter(LINE_FORMAT, "%Y-%m-%d %H:%M:%S"))
+        self.handler.setFormatter(SafeFormatter(LINE_FORMAT, "%Y-%m-%d %H:%M:%S"))
 
     def attach(self, logger: logging.Logger | None = None) -> None:
         (logger or logging.getLogger()).addHandler(self.handler)

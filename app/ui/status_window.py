@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from app import __version__
 from app.events import State
+from app.textsafe import DETAIL_LIMIT, safe_text
 from app.ui import diagnostics
 from app.ui.hub import Row, TunnelHub
 from app.ui.icons import app_icon
@@ -80,7 +81,7 @@ def cells(row: Row) -> list[str]:
     return [
         row.profile.name,
         row.state.value,
-        str(s.get("warning") or s.get("detail") or ""),
+        safe_text(str(s.get("warning") or s.get("detail") or ""), DETAIL_LIMIT),
         local_time(s.get("since")),
         size_text(int(s.get("bytes_to_target", 0))),
         size_text(int(s.get("bytes_to_vendor", 0))),
@@ -119,6 +120,7 @@ class StatusWindow(QWidget):
         self.buttons: dict[str, QPushButton] = {}
         self.banner = QLabel()
         self.banner.setWordWrap(True)
+        self.banner.setTextFormat(Qt.TextFormat.PlainText)  # it quotes files and errors
         self.banner.setStyleSheet(
             "QLabel { background: #fef7e0; color: #3c4043; padding: 6px; border-radius: 4px; }"
         )

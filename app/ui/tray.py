@@ -12,6 +12,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
 from app.events import State, TunnelEvent
+from app.textsafe import DETAIL_LIMIT, safe_text
 from app.ui.hub import Row, TunnelHub
 from app.ui.icons import tray_icon
 from app.ui.summary import Light, Notice, Notifier, TunnelLine, aggregate, tooltip
@@ -39,7 +40,8 @@ STATUS_CHARS = 64  # a menu entry, not a paragraph: the status window has the wh
 
 def status_line(row: Row) -> str:
     """The first, disabled entry of a tunnel's submenu (long details cut with an ellipsis)."""
-    text = f"{row.state.value.capitalize()}: {row.status.get('detail', '')}".strip()
+    detail = safe_text(str(row.status.get("detail") or ""), DETAIL_LIMIT)
+    text = f"{row.state.value.capitalize()}: {detail}".strip()
     return text if len(text) <= STATUS_CHARS else text[: STATUS_CHARS - 1].rstrip() + "…"
 
 
