@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from app import ssh
 from app.errors import KeyExists, KeyUnreadable, KeyUnsuitable
 from app.fileio import atomic_write
+from app.keyperms import check_keys_folder, check_private_key
 from app.profile import validate_name
 
 MIN_RSA_BITS = 2048
@@ -50,6 +51,13 @@ def public_line(key: Any, comment: str) -> str:
 # --- files ----------------------------------------------------------------------------
 
 
+def load_private_key(path: str | Path, passphrase: str | None = None, name: str = "") -> Any:
+    """``ssh.load_private_key``, after refusing, as OpenSSH does, a key file other users can
+    read or change (KeyUnprotected) or one in a folder they can swap it in."""
+    check_private_key(path)
+    return ssh.load_private_key(path, passphrase, name=name)
+
+
 def guard_private(path: Path) -> None:
     """Owner-only access: mode 0600 on POSIX, an owner-only ACL on Windows."""
     if os.name == "nt":  # pragma: no cover - exercised on Windows builds
@@ -65,6 +73,7 @@ def guard_private(path: Path) -> None:
 
 def generate(files: KeyFiles, name: str, passphrase: str | None, force: bool = False) -> str:
     """Write a new ed25519 key in OpenSSH format; return its public line."""
+    check_keys_folder(files.private.parent)
     if not force and (files.private.exists() or files.public.exists()):
         raise KeyExists(str(files.private))
     key = ed25519.Ed25519PrivateKey.generate()
@@ -88,8 +97,9 @@ def generate(files: KeyFiles, name: str, passphrase: str | None, force: bool = F
 
 
 def inspect(path: Path, passphrase: str | None, name: str) -> Any:
-    """Load a key for import: type and size checks on top of ``ssh.load_private_key``."""
-    key = ssh.load_private_key(path, passphrase, name=name)
+    """Load a key for import: permission, type and size checks on top of
+    ``ssh.load_private_key``."""
+    key = load_private_key(path, passphrase, name=name)
     if key.get_name() == "ssh-rsa" and int(key.get_bits()) < MIN_RSA_BITS:
         raise KeyUnsuitable(
             str(path), f"it is a {key.get_bits()}-bit RSA key; vendors need at least 2048 bits."
@@ -100,6 +110,7 @@ def inspect(path: Path, passphrase: str | None, name: str) -> Any:
 def import_key(files: KeyFiles, source: Path, key: Any, name: str, force: bool = False) -> str:
     """Copy ``source`` (verbatim, encryption kept) into the keys folder; return the public
     line."""
+    check_keys_folder(files.private.parent)
     if not force and (files.private.exists() or files.public.exists()):
         raise KeyExists(str(files.private))
     try:

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shlex
+import stat
 import sys
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import platformdirs
 
+from app.errors import FolderNotPrivate
+
 APP_NAME = "Tunnelkeeper"
 HOME_ENV = "TUNNELKEEPER_HOME"
+RUNTIME_ENV = "XDG_RUNTIME_DIR"
+MISSING = "does not exist"
 
 
 @dataclass(frozen=True)
@@ -45,7 +51,8 @@ class AppPaths:
 
 
 def app_paths(environ: dict[str, str] | None = None) -> AppPaths:
-    """Locations under ``$TUNNELKEEPER_HOME`` when set, else the OS's usual places."""
+    """Locations under ``$TUNNELKEEPER_HOME`` when set, else the OS's usual places (the
+    runtime folder as ``user_runtime_dir`` picks it)."""
     env = os.environ if environ is None else environ
     home = env.get(HOME_ENV)
     if home:
@@ -57,18 +64,83 @@ def app_paths(environ: dict[str, str] | None = None) -> AppPaths:
             runtime_dir=root / "run",
         )
     dirs = platformdirs.PlatformDirs(APP_NAME, appauthor=False)
-    with warnings.catch_warnings():
-        # Without a usable XDG_RUNTIME_DIR (cron, sudo, system services) platformdirs warns
-        # and falls back to a private folder of its own; the folder is fine, the warning
-        # would only be noise on every command.
-        warnings.simplefilter("ignore")
-        runtime = Path(dirs.user_runtime_dir) if os.name == "posix" else Path(dirs.user_cache_dir)
     return AppPaths(
         config_dir=Path(dirs.user_config_dir),
         data_dir=Path(dirs.user_data_dir),
         log_dir=Path(dirs.user_log_dir),
-        runtime_dir=runtime,
+        runtime_dir=user_runtime_dir(dirs),
     )
+
+
+def user_runtime_dir(dirs: platformdirs.PlatformDirs | None = None) -> Path:
+    """This user's folder for sockets and run state, where no one else can create things.
+
+    ``$XDG_RUNTIME_DIR`` (else ``/run/user/UID``) when it is a real folder of ours with mode
+    0700, else one in our own home (platformdirs would fall back to ``$TMPDIR/runtime-UID``,
+    a name any local user can take first). Raises FolderNotPrivate when that one exists
+    but is not ours alone; creating it (mode 0700) is ``private_dir``'s job.
+    """
+    dirs = dirs or platformdirs.PlatformDirs(APP_NAME, appauthor=False)
+    if os.name != "posix":
+        return Path(dirs.user_cache_dir)
+    bases = [os.environ.get(RUNTIME_ENV, "")]
+    if sys.platform != "darwin":
+        bases.append(f"/run/user/{os.geteuid()}")
+    for base in bases:
+        if os.path.isabs(base) and folder_problem(Path(base)) is None:
+            return Path(base) / APP_NAME
+    if sys.platform == "darwin":
+        fallback = Path("~/Library/Caches/TemporaryItems").expanduser() / APP_NAME
+    else:
+        fallback = Path(dirs.user_state_dir) / "run"
+    problem = folder_problem(fallback)
+    if problem is not None and problem != MISSING:
+        raise FolderNotPrivate(str(fallback), problem, _remedy(fallback, problem, runtime=True))
+    return fallback
+
+
+def folder_problem(path: Path) -> str | None:
+    """Why ``path`` is not a folder only we can use (owned by us, not a link, no group or
+    other permissions), or None when it is one; always None off POSIX."""
+    if os.name != "posix":
+        return None
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return MISSING
+    except OSError as exc:
+        return f"cannot be checked ({exc.strerror or exc})"
+    if stat.S_ISLNK(info.st_mode):
+        return "is a symbolic link"
+    if not stat.S_ISDIR(info.st_mode):
+        return "is not a folder"
+    if info.st_uid != os.geteuid():
+        return f"belongs to another user (uid {info.st_uid})"
+    mode = stat.S_IMODE(info.st_mode)
+    if mode & 0o077:
+        return f"can be used by other users (mode {mode:04o})"
+    return None
+
+
+def _remedy(path: Path, problem: str, runtime: bool = False) -> str:
+    if problem.startswith("can be used"):
+        fix = f"make it private with `chmod 700 {shlex.quote(str(path))}`"
+    else:
+        fix = "have it removed (by its owner or an administrator)"
+    if runtime:
+        fix += f", or set {RUNTIME_ENV} to a folder of yours with mode 700"
+    return fix + "."
+
+
+def private_dir(path: Path) -> Path:
+    """Create ``path`` (mode 0700) when missing, then make sure only we can use it (our
+    own, not a link, mode 0700); raises FolderNotPrivate when it is not."""
+    with contextlib.suppress(FileExistsError):  # a file or a dangling link: named below
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    problem = folder_problem(path)
+    if problem is not None:
+        raise FolderNotPrivate(str(path), problem, _remedy(path, problem))
+    return path
 
 
 def resources_dir() -> Path:

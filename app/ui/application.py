@@ -26,7 +26,7 @@ from app.passphrases import PassphraseStore
 from app.paths import AppPaths, app_paths
 from app.platform.autostart import Autostart, for_this_system, launch_command
 from app.platform.limits import raise_open_file_limit
-from app.platform.single_instance import SingleInstance
+from app.platform.single_instance import SingleInstance, instance_address
 from app.supervise import clock_jumped
 from app.ui import jobs
 from app.ui.check_dialog import ConnectionTestDialog
@@ -392,7 +392,15 @@ def run(
     autostart: Autostart | None = None,
 ) -> int:
     """Run the desktop app until Quit; 0 also when another instance was asked to show."""
-    paths = paths or app_paths()
+    try:
+        paths = paths or app_paths()
+        address = instance_address(paths)  # in a folder only we can create things in
+    except TunnelkeeperError as exc:
+        print(f"tunnelkeeper: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"tunnelkeeper: cannot use {exc.filename}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
     app = QApplication.instance() or QApplication(list(argv or sys.argv[:1]))
     assert isinstance(app, QApplication)
     app.setApplicationName("Tunnelkeeper")
@@ -400,7 +408,7 @@ def run(
     app.setDesktopFileName("tunnelkeeper")
     app.setWindowIcon(app_icon())
     app.setQuitOnLastWindowClosed(False)
-    guard = SingleInstance(str(paths.config_dir))
+    guard = SingleInstance(address)
     if not guard.claim():
         print("Tunnelkeeper is already running; its status window was brought forward.")
         return 0

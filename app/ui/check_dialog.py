@@ -7,7 +7,7 @@ from typing import Any
 
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QPushButton, QVBoxLayout, QWidget
 
-from app import ssh
+from app import keys
 from app.checks import NAMES, CheckResult, ConnectionTest, Outcome
 from app.paths import AppPaths
 from app.profile import Profile
@@ -86,7 +86,7 @@ class ConnectionTestDialog(QDialog):
         held = self._held_key(profile.key_path)
         if held is not None:
             return held
-        return ssh.load_private_key(profile.key_path, name=profile.name)
+        return keys.load_private_key(profile.key_path, name=profile.name)
 
     def _report(self, value: Any) -> None:
         result: CheckResult = value

@@ -13,7 +13,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from app import hostkeys, knownhosts, ssh
+from app import hostkeys, keys, knownhosts
 from app.engine import Tunnel
 from app.errors import (
     HostKeyNotPinned,
@@ -316,19 +316,19 @@ class TunnelHub(QObject):
     def _load_key(self, profile: Profile, passphrase: str | None, remember: bool = False) -> Any:
         """On a worker thread: the key, using the keychain when no passphrase is given."""
         if passphrase is not None:
-            key = ssh.load_private_key(profile.key_path, passphrase, name=profile.name)
+            key = keys.load_private_key(profile.key_path, passphrase, name=profile.name)
             if remember:
                 self._remember(profile.key_path, passphrase)
             return key
         try:
-            return ssh.load_private_key(profile.key_path, name=profile.name)
+            return keys.load_private_key(profile.key_path, name=profile.name)
         except KeyPassphraseNeeded:
             pass
         stored = self._stored(profile.key_path)
         if stored is None:
             raise PassphraseWanted(profile.key_path, wrong=False)
         try:
-            return ssh.load_private_key(profile.key_path, stored, name=profile.name)
+            return keys.load_private_key(profile.key_path, stored, name=profile.name)
         except KeyPassphraseWrong:
             raise PassphraseWanted(profile.key_path, wrong=True) from None
 

@@ -5,13 +5,24 @@ from __future__ import annotations
 import os
 import stat
 import sys
+import tempfile
 import warnings
 from pathlib import Path
 
 import platformdirs
 import pytest
 
-from app.paths import APP_NAME, HOME_ENV, AppPaths, app_paths, ensure_private_dir, resources_dir
+from app.errors import FolderNotPrivate
+from app.paths import (
+    APP_NAME,
+    HOME_ENV,
+    AppPaths,
+    app_paths,
+    ensure_private_dir,
+    folder_problem,
+    private_dir,
+    resources_dir,
+)
 
 
 def test_home_env_puts_everything_under_that_folder(tmp_path: Path) -> None:
@@ -54,6 +65,7 @@ def test_without_home_env_uses_platformdirs(
         ("XDG_RUNTIME_DIR", "run"),
     ):
         monkeypatch.setenv(var, str(tmp_path / sub))
+    (tmp_path / "run").mkdir(mode=0o700)  # XDG: the runtime folder exists, ours, mode 0700
     dirs = platformdirs.PlatformDirs(APP_NAME, appauthor=False)
     for environ in ({}, {HOME_ENV: ""}, {"UNRELATED": "x"}):
         paths = app_paths(environ=environ)
@@ -73,6 +85,7 @@ def test_xdg_locations_on_linux(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "run"))
+    (tmp_path / "run").mkdir(mode=0o700)
     paths = app_paths(environ={})
     assert paths.config_dir == tmp_path / "cfg" / APP_NAME
     assert paths.data_dir == tmp_path / "data" / APP_NAME
@@ -123,4 +136,123 @@ def test_unusable_runtime_dir_falls_back_without_a_warning(
         paths = app_paths(environ={})
     assert [str(w.message) for w in caught] == []
     assert shared not in paths.runtime_dir.parents
-    assert paths.runtime_dir.name == APP_NAME
+    assert APP_NAME in paths.runtime_dir.parts
+
+
+# --- the runtime folder: never one another local user can take first (issue 13, item 7) ---
+
+posix_only = pytest.mark.skipif(os.name != "posix", reason="POSIX owners and modes")
+as_root = pytest.mark.skipif(
+    os.name != "posix" or os.geteuid() != 0, reason="handing a folder to another user needs root"
+)
+NOBODY = 65534
+
+
+def _no_runtime_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """As cron or `su` start us: no XDG_RUNTIME_DIR; returns the state folder's fallback."""
+    monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    return tmp_path / "state" / APP_NAME / "run"
+
+
+def _expected_without_xdg(fallback: Path) -> Path:
+    session = Path(f"/run/user/{os.geteuid()}")
+    return session / APP_NAME if folder_problem(session) is None else fallback
+
+
+@posix_only
+def test_without_xdg_runtime_dir_the_fallback_is_in_our_own_home(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fallback = _no_runtime_env(tmp_path, monkeypatch)
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    assert app_paths(environ={}).runtime_dir == _expected_without_xdg(fallback)
+    assert not (tmp_path / f"runtime-{os.geteuid()}").exists()  # nothing made in TMPDIR
+
+
+@as_root
+def test_a_tmp_runtime_folder_of_another_user_is_not_a_crash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fallback = _no_runtime_env(tmp_path, monkeypatch)
+    shared = tmp_path / "tmp"
+    shared.mkdir()
+    shared.chmod(0o1777)
+    planted = shared / f"runtime-{os.geteuid()}"
+    planted.mkdir()
+    os.chown(planted, NOBODY, NOBODY)
+    monkeypatch.setenv("TMPDIR", str(shared))
+    monkeypatch.setattr(tempfile, "tempdir", str(shared))  # gettempdir() caches the first one
+    with warnings.catch_warnings(), pytest.raises(PermissionError):
+        warnings.simplefilter("ignore")  # what platformdirs does on its own
+        _ = platformdirs.PlatformDirs(APP_NAME, appauthor=False).user_runtime_dir
+    paths = app_paths(environ={})
+    assert paths.runtime_dir == _expected_without_xdg(fallback)
+    assert planted not in paths.runtime_dir.parents
+
+
+@posix_only
+def test_an_xdg_runtime_dir_that_is_a_link_or_not_ours_is_not_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fallback = _no_runtime_env(tmp_path, monkeypatch)
+    real = tmp_path / "real"
+    real.mkdir(mode=0o700)
+    link = tmp_path / "link"
+    link.symlink_to(real)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(link))
+    assert app_paths(environ={}).runtime_dir == _expected_without_xdg(fallback)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "missing"))
+    assert app_paths(environ={}).runtime_dir == _expected_without_xdg(fallback)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(real))
+    assert app_paths(environ={}).runtime_dir == real / APP_NAME
+    if os.geteuid() == 0:
+        os.chown(real, NOBODY, NOBODY)
+        assert app_paths(environ={}).runtime_dir == _expected_without_xdg(fallback)
+
+
+@posix_only
+def test_a_fallback_that_is_not_ours_alone_is_one_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fallback = _no_runtime_env(tmp_path, monkeypatch)
+    if _expected_without_xdg(fallback) != fallback:
+        pytest.skip("this session has a private /run/user folder; the fallback is not used")
+    fallback.mkdir(parents=True, mode=0o700)
+    fallback.chmod(0o755)
+    with pytest.raises(FolderNotPrivate) as caught:
+        app_paths(environ={})
+    message = str(caught.value)
+    assert str(fallback) in message and "mode 0755" in message
+    assert f"chmod 700 {fallback}" in message and "XDG_RUNTIME_DIR" in message
+    assert "\n" not in message
+    fallback.rmdir()
+    fallback.symlink_to(tmp_path)
+    with pytest.raises(FolderNotPrivate, match="symbolic link"):
+        app_paths(environ={})
+    # TUNNELKEEPER_HOME does not look at it
+    assert (
+        app_paths(environ={HOME_ENV: str(tmp_path / "h")}).runtime_dir
+        == (tmp_path / "h" / "run").resolve()
+    )
+
+
+@posix_only
+def test_private_dir_makes_a_0700_folder_and_refuses_what_is_not_ours(tmp_path: Path) -> None:
+    made = private_dir(tmp_path / "a" / "b")
+    assert stat.S_IMODE(made.stat().st_mode) == 0o700
+    assert private_dir(made) == made
+    made.chmod(0o770)
+    with pytest.raises(FolderNotPrivate, match="mode 0770"):
+        private_dir(made)
+    link = tmp_path / "link"
+    link.symlink_to(tmp_path / "nowhere")
+    with pytest.raises(FolderNotPrivate, match="symbolic link"):
+        private_dir(link)
+    if os.geteuid() == 0:
+        theirs = tmp_path / "theirs"
+        theirs.mkdir(mode=0o700)
+        os.chown(theirs, NOBODY, NOBODY)
+        with pytest.raises(FolderNotPrivate, match="belongs to another user"):
+            private_dir(theirs)
+    assert folder_problem(tmp_path / "absent") == "does not exist"

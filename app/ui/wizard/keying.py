@@ -165,13 +165,13 @@ def stored_passphrase(keychain: Keychain, key_path: str) -> str | None:
 def load_key(path: str, passphrase: str | None, keychain: Keychain, name: str) -> Any:
     """Load a private key: unencrypted, else with ``passphrase``, else the keychain's."""
     try:
-        return ssh.load_private_key(path, name=name)
+        return keys.load_private_key(path, name=name)
     except KeyPassphraseNeeded:
         if passphrase is None:
             passphrase = stored_passphrase(keychain, path)
             if passphrase is None:
                 raise
-        return ssh.load_private_key(path, passphrase, name=name)
+        return keys.load_private_key(path, passphrase, name=name)
 
 
 def key_loader(passphrase: str | None, keychain: Keychain) -> Callable[[Profile], Any]:
