@@ -32,10 +32,12 @@ from app.profile import (
     validate_name,
 )
 from app.store import ProfileStore
+from app.textsafe import DETAIL_LIMIT, safe_text, safe_value
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_CONFIG = 2
+PUBLIC_LINE_LIMIT = 20_000  # a .pub file is printed to be pasted: whole, but never raw
 
 log = logging.getLogger("tunnelkeeper")
 
@@ -93,11 +95,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_key_commands(sub)
 
-    repair = sub.add_parser("repair", help="check the profiles file; move a broken one aside")
+    repair = sub.add_parser(
+        "repair",
+        help="check every file Tunnelkeeper keeps (profiles, known_hosts, settings, run "
+        "state); move broken ones aside",
+    )
     repair.add_argument(
         "--move-aside",
         action="store_true",
-        help="rename a broken file out of the way without asking",
+        help="rename each broken file out of the way (kept, never deleted) without asking",
     )
 
     lst = sub.add_parser("list", help="list tunnel profiles")
@@ -185,16 +191,16 @@ def _pasted_fields(args: argparse.Namespace, out: TextIO) -> dict[str, Any]:
     text = sys.stdin.read() if args.paste == "-" else args.paste
     result = parse_paste(text)
     found = ", ".join(f"{k} {v!s}" for k, v in result.fields.items()) or "nothing usable"
-    print(f"Found ({result.source}): {found}.", file=out)
+    print(safe_text(f"Found ({result.source}): {found}.", DETAIL_LIMIT), file=out)
     for field_name, token in result.placeholders.items():
-        print(f"Still a placeholder: {field_name} ({token}).", file=out)
+        print(f"Still a placeholder: {field_name} ({safe_text(token)}).", file=out)
     for note in result.ignored:
-        print(f"Ignored: {note}", file=out)
+        print(f"Ignored: {safe_text(note, DETAIL_LIMIT)}", file=out)
     return dict(result.fields)
 
 
 def cmd_add(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
-    from app import ssh
+    from app import keys
 
     name = validate_name(args.name)
     fields: dict[str, Any] = _pasted_fields(args, out) if args.paste is not None else {}
@@ -222,7 +228,7 @@ def cmd_add(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
     key_path = _resolve_key_argument(str(fields["key_path"]), paths)
     # Readable is enough here; a passphrase is asked for when the tunnel runs.
     with contextlib.suppress(KeyPassphraseNeeded):
-        ssh.load_private_key(key_path)
+        keys.load_private_key(key_path)  # refuses a key others can read, as OpenSSH does
     fields["key_path"] = str(key_path)
     profile = profile_from_dict(name, fields)
     ProfileStore(paths.profiles_file).add(profile, replace=args.replace)
@@ -243,30 +249,37 @@ def _profile_view(profile: Profile) -> dict[str, Any]:
 def cmd_repair(
     args: argparse.Namespace, paths: AppPaths, out: TextIO, ask: Callable[[str], str] = input
 ) -> int:
-    from app.errors import CorruptConfigFile
+    """Check every file we keep (profiles, known_hosts, app settings, run state); report
+    each broken one and, with consent, move it aside (kept, renamed, never deleted)."""
+    from app.repair import survey
 
-    store = ProfileStore(paths.profiles_file)
-    try:
-        profiles = store.load()
-    except CorruptConfigFile as exc:
-        print(f"Problem: {exc}", file=out)
+    code = EXIT_OK
+    for finding in survey(paths):
+        if finding.problem is None:
+            if finding.fine:
+                print(f"{finding.path} {finding.fine}.", file=out)
+            continue
+        print(f"Problem: {finding.problem}", file=out)
         consent = args.move_aside
         if not consent and sys.stdin.isatty():
             try:
-                answer = ask(
-                    "Move the file aside (kept, renamed) and start with no tunnels? [y/N] "
-                )
+                answer = ask(finding.question)
             except EOFError:
                 answer = ""
             consent = answer.strip().lower() in ("y", "yes")
         if not consent:
             print("Nothing was changed (use --move-aside to rename it).", file=out)
-            return EXIT_FAILED
-        moved = store.move_aside()
-        print(f"Moved to {moved}; Tunnelkeeper starts with no tunnels.", file=out)
-        return EXIT_OK
-    print(f"{store.path} is fine ({len(profiles)} tunnels).", file=out)
-    return EXIT_OK
+            code = EXIT_FAILED
+            continue
+        try:
+            moved = finding.move()
+        except (OSError, TunnelkeeperError) as exc:
+            detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            print(f"Could not move it aside: {detail}", file=out)
+            code = EXIT_FAILED
+            continue
+        print(f"Moved to {moved}; {finding.after}.", file=out)
+    return code
 
 
 def cmd_list(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
@@ -295,7 +308,7 @@ def cmd_show(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
         return EXIT_OK
     for key, value in view.items():
         shown = "(as ssh -R: localhost)" if key == "remote_bind" and value is None else value
-        print(f"{key:>20}: {shown}", file=out)
+        print(f"{key:>20}: {safe_text(str(shown), DETAIL_LIMIT)}", file=out)
     return EXIT_OK
 
 
@@ -493,7 +506,7 @@ def cmd_pubkey(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
 
     files = keys.key_files(paths.keys_dir, args.name)
     if files.public.exists():
-        print(keys.read_public(files), file=out)
+        print(safe_text(keys.read_public(files), PUBLIC_LINE_LIMIT), file=out)
         return EXIT_OK
     profiles = ProfileStore(paths.profiles_file).load()
     if args.name not in profiles:
@@ -504,7 +517,7 @@ def cmd_pubkey(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
     profile = profiles[args.name]
     twin = keys.KeyFiles(Path(profile.key_path))
     if twin.public.exists():
-        print(keys.read_public(twin), file=out)
+        print(safe_text(keys.read_public(twin), PUBLIC_LINE_LIMIT), file=out)
         return EXIT_OK
     key = _load_key_for(profile)
     print(keys.public_line(key, keys.key_comment(profile.name)), file=out)
@@ -515,7 +528,7 @@ def _import_known_hosts(source: Path, endpoint: Any, paths: AppPaths, out: TextI
     """Pin what an OpenSSH known_hosts file (hashed or not) says about the jumphost."""
     from app import hostkeys, knownhosts, ssh
 
-    theirs = hostkeys.read(source)
+    theirs = hostkeys.read(source, hostkeys.FOREIGN_REMEDY)  # not ours: `repair` can't help
     if not source.exists():
         raise UserFacingError(f"{source} does not exist.", EXIT_CONFIG)
     entries = knownhosts.pinned_for(theirs, endpoint.pattern)
@@ -538,15 +551,15 @@ def _import_known_hosts(source: Path, endpoint: Any, paths: AppPaths, out: TextI
 
 
 def _load_key_for(profile: Profile) -> Any:
-    from app import ssh
+    from app.keys import load_private_key  # refuses a key others can read, as OpenSSH does
 
     try:
-        return ssh.load_private_key(profile.key_path, name=profile.name)
+        return load_private_key(profile.key_path, name=profile.name)
     except KeyPassphraseNeeded:
         stored = _stored_passphrase(profile.key_path)
         if stored is not None:
             try:
-                return ssh.load_private_key(profile.key_path, stored, name=profile.name)
+                return load_private_key(profile.key_path, stored, name=profile.name)
             except KeyPassphraseWrong:
                 if not sys.stdin.isatty():
                     raise UserFacingError(
@@ -560,7 +573,7 @@ def _load_key_for(profile: Profile) -> Any:
             passphrase = getpass.getpass(f"Passphrase for the key of tunnel {profile.name}: ")
         except EOFError:
             raise KeyPassphraseNeeded(profile.key_path) from None
-        key = ssh.load_private_key(profile.key_path, passphrase, name=profile.name)
+        key = load_private_key(profile.key_path, passphrase, name=profile.name)
         if stored is not None or _keyring_usable():
             _remember_passphrase(profile.key_path, passphrase, sys.stderr)
         return key
@@ -669,9 +682,14 @@ def _stop_all(tunnels: list[Any]) -> None:
 
 
 def cmd_status(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
+    from app.errors import CorruptConfigFile
     from app.runstate import read_running
 
-    running = read_running(paths.runtime_dir)
+    unreadable: list[tuple[Path, str]] = []
+    found = read_running(paths.runtime_dir, unreadable)
+    for path, why in unreadable:  # skipped, like any broken file, and said so
+        print(f"tunnelkeeper: {CorruptConfigFile(str(path), why)}", file=sys.stderr)
+    running: list[dict[str, Any]] = safe_value(found, DETAIL_LIMIT)
     if args.names:
         running = [t for t in running if t.get("tunnel") in args.names]
     if args.json:
@@ -719,11 +737,12 @@ def cmd_test(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
         if args.json:
             return
         print(
-            f"[{_MARKS[result.status.value]}] {result.number}. {result.name}: {result.detail}",
+            f"[{_MARKS[result.status.value]}] {result.number}. {result.name}: "
+            f"{safe_text(result.detail, DETAIL_LIMIT)}",
             file=out,
         )
         if result.remedy and result.status.value != "pass":
-            print(f"       -> {result.remedy}", file=out)
+            print(f"       -> {safe_text(result.remedy, DETAIL_LIMIT)}", file=out)
         out.flush()
 
     test = ConnectionTest(profile, paths.known_hosts_file, _load_key_for, running, report)
@@ -805,7 +824,7 @@ def _give_windowless_streams_a_file() -> None:
         log_dir = app_paths().log_dir
         log_dir.mkdir(parents=True, exist_ok=True)
         stream = open(log_dir / "console.log", "a", encoding="utf-8", buffering=1)  # noqa: SIM115
-    except OSError:
+    except (OSError, TunnelkeeperError):
         stream = open(os.devnull, "w")  # noqa: SIM115
     sys.stdout = sys.stdout or stream
     sys.stderr = sys.stderr or stream
@@ -822,19 +841,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _desktop_app(parser, quiet=args.autostart)
     else:
         command = COMMANDS[args.command]
-    paths = app_paths()
     # paramiko logs protocol trouble with tracebacks; we report it in our own words.
     logging.getLogger("paramiko").setLevel(logging.CRITICAL)
     try:
-        return command(args, paths, sys.stdout)
+        # inside: no private runtime folder (FolderNotPrivate) is a sentence, not a traceback
+        return command(args, app_paths(), sys.stdout)
     except UserFacingError as exc:
-        print(f"tunnelkeeper: {exc}", file=sys.stderr)
+        print(f"tunnelkeeper: {safe_text(str(exc), DETAIL_LIMIT)}", file=sys.stderr)
         return exc.code
     except (ConfigError, InvalidField) as exc:
-        print(f"tunnelkeeper: {exc}", file=sys.stderr)
+        print(f"tunnelkeeper: {safe_text(str(exc), DETAIL_LIMIT)}", file=sys.stderr)
         return EXIT_CONFIG
     except TunnelkeeperError as exc:
-        print(f"tunnelkeeper: {exc}", file=sys.stderr)
+        print(f"tunnelkeeper: {safe_text(str(exc), DETAIL_LIMIT)}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
         print("tunnelkeeper: interrupted.", file=sys.stderr)
@@ -846,5 +865,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILED
     except OSError as exc:
         where = f" {exc.filename}" if exc.filename else ""
-        print(f"tunnelkeeper: cannot use{where}: {exc.strerror or exc}", file=sys.stderr)
+        said = safe_text(f"cannot use{where}: {exc.strerror or exc}", DETAIL_LIMIT)
+        print(f"tunnelkeeper: {said}", file=sys.stderr)
         return EXIT_FAILED

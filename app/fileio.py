@@ -1,10 +1,11 @@
-"""Small file helpers: atomic replacement with chosen permissions."""
+"""Small file helpers: atomic replacement with chosen permissions, moving broken files aside."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import tempfile
+import time
 from pathlib import Path
 
 
@@ -30,3 +31,16 @@ def atomic_write(path: Path, data: bytes, mode: int = 0o600) -> None:
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
+
+
+def move_aside(path: Path) -> Path:
+    """Rename ``path`` (a file, folder or link) to ``NAME.broken-STAMP`` beside it and
+    return the new name; an earlier copy moved aside is never replaced."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for attempt in range(1, 1000):
+        suffix = "" if attempt == 1 else f"-{attempt}"
+        target = path.with_name(f"{path.name}.broken-{stamp}{suffix}")
+        if not os.path.lexists(target):
+            path.rename(target)
+            return target
+    raise FileExistsError(f"too many files moved aside next to {path}")

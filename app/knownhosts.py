@@ -10,6 +10,9 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
+from typing import NamedTuple
+
+from app.textsafe import safe_text
 
 
 class Marker(Enum):
@@ -32,9 +35,8 @@ class Entry:
         return match_patterns(self.patterns, host_pattern)
 
 
-@dataclass(frozen=True)
-class Problem:
-    """A line that could not be used, and why."""
+class Problem(NamedTuple):
+    """A line that could not be used, and why (a tuple: hostile files make many)."""
 
     line_number: int
     reason: str
@@ -44,6 +46,27 @@ class Problem:
 class ParsedFile:
     entries: tuple[Entry, ...]
     problems: tuple[Problem, ...]
+
+
+# What one file may hold: far beyond real ones (a 10,000-host file with three keys per host
+# is about 30,000 lines), and small enough that a file under these is read, and every
+# host matched against it, in well under a second.
+MAX_BYTES = 16 * 1024 * 1024
+MAX_LINES = 50_000
+MAX_HOST_NAMES = 100_000
+
+
+def oversize(text: str) -> str | None:
+    """Why ``text`` is too big to read (a short reason), or None; counts, no parsing."""
+    if len(text) > MAX_BYTES:
+        return f"it is {len(text):,} characters long; at most {MAX_BYTES:,} are read"
+    lines = text.count("\n") + 1
+    if lines > MAX_LINES:
+        return f"it has {lines:,} lines; at most {MAX_LINES:,} are read"
+    names = text.count(",") + lines  # an upper bound: each line's names, split on commas
+    if names > MAX_HOST_NAMES:
+        return f"it names up to {names:,} hosts; at most {MAX_HOST_NAMES:,} are read"
+    return None
 
 
 def host_pattern(host: str, port: int) -> str:
@@ -91,25 +114,84 @@ def _blob_type(blob: bytes) -> str | None:
         return None
 
 
-def _wildcard(pattern: str) -> re.Pattern[str]:
-    """OpenSSH host patterns know only ``*`` and ``?`` (brackets are literal)."""
-    parts = (".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
-    return re.compile("".join(parts), re.DOTALL)
+_STARS = re.compile(r"\*{2,}")
+
+
+def _collapse_stars(pattern: str) -> str:
+    """``a**b`` matches what ``a*b`` matches; runs of stars would only cost time."""
+    return _STARS.sub("*", pattern) if "**" in pattern else pattern
+
+
+def _piece_at(name: str, at: int, piece: str) -> bool:
+    """Whether ``piece`` (literals and ``?``) matches ``name`` starting at ``at``."""
+    if "?" not in piece:
+        return name.startswith(piece, at)
+    if at + len(piece) > len(name):
+        return False
+    return all(p in ("?", c) for p, c in zip(piece, name[at : at + len(piece)], strict=True))
+
+
+def _find_piece(name: str, start: int, piece: str) -> int:
+    """The first index >= ``start`` where ``piece`` matches, or -1."""
+    if "?" not in piece:
+        return name.find(piece, start)
+    # Look for the longest literal run first (str.find is C), then check the ``?`` around it.
+    runs = piece.split("?")
+    anchor = max(range(len(runs)), key=lambda i: len(runs[i]))
+    offset = sum(len(run) + 1 for run in runs[:anchor])
+    literal = runs[anchor]
+    if not literal:  # only question marks: any position with room matches
+        return start if start + len(piece) <= len(name) else -1
+    at = name.find(literal, start + offset)
+    while at != -1 and at - offset + len(piece) <= len(name):
+        if _piece_at(name, at - offset, piece):
+            return at - offset
+        at = name.find(literal, at + 1)
+    return -1
+
+
+def wildcard_match(name: str, pattern: str) -> bool:
+    """OpenSSH's ``match_pattern``: ``*`` is any run of characters, ``?`` any one (brackets
+    are literal). Greedy leftmost placement of the pieces between stars, never backtracking:
+    linear in the pattern and at worst quadratic in the (short) name."""
+    if "*" not in pattern:
+        return len(pattern) == len(name) and _piece_at(name, 0, pattern)
+    pattern = _collapse_stars(pattern)
+    if len(pattern) - pattern.count("*") > len(name):
+        return False  # more characters to match than the name has
+    pieces = pattern.split("*")
+    first, middle, last = pieces[0], pieces[1:-1], pieces[-1]
+    if not _piece_at(name, 0, first):
+        return False
+    at = len(first)
+    end = len(name) - len(last)
+    for piece in middle:
+        if not piece:
+            continue
+        found = _find_piece(name, at, piece)
+        if found == -1 or found + len(piece) > end:
+            return False
+        at = found + len(piece)
+    return at <= end and _piece_at(name, end, last)
+
+
+def _pattern_matches(name: str, pattern: str) -> bool:
+    if pattern.startswith("|"):
+        return _match_hashed(pattern, name)
+    return wildcard_match(name, pattern.lower())
 
 
 def match_patterns(patterns: Iterable[str], name: str) -> bool:
-    """OpenSSH semantics: any positive match and no negated (``!``) match."""
+    """OpenSSH semantics: any positive match and no negated (``!``) match; host names and
+    patterns compare case-insensitively."""
+    name = name.lower()
     matched = False
     for raw in patterns:
-        negate = raw.startswith("!")
-        pattern = raw[1:] if negate else raw
-        if pattern.startswith("|"):
-            hit = _match_hashed(pattern, name.lower())
-        else:
-            hit = _wildcard(pattern.lower()).fullmatch(name.lower()) is not None
-        if hit and negate:
-            return False
-        matched = matched or hit
+        if raw.startswith("!"):
+            if _pattern_matches(name, raw[1:]):
+                return False
+        elif not matched:  # once matched, only a negation can change the answer
+            matched = _pattern_matches(name, raw)
     return matched
 
 
@@ -118,16 +200,15 @@ def parse(text: str) -> ParsedFile:
     entries: list[Entry] = []
     problems: list[Problem] = []
     for number, line in enumerate(_lines(text), start=1):
-        stripped = line.strip()
-        if not stripped or stripped.startswith("#"):
+        fields = line.split()
+        if not fields or fields[0].startswith("#"):
             continue
-        fields = stripped.split()
         marker = Marker.NONE
         if fields[0].startswith("@"):
             try:
                 marker = Marker(fields[0])
             except ValueError:
-                problems.append(Problem(number, f"unknown marker {fields[0]}"))
+                problems.append(Problem(number, f"unknown marker {safe_text(fields[0], 40)}"))
                 continue
             fields = fields[1:]
         if len(fields) < 3:
@@ -140,7 +221,7 @@ def parse(text: str) -> ParsedFile:
             problems.append(Problem(number, "the key is not valid base64"))
             continue
         if _blob_type(blob) != key_type:
-            problems.append(Problem(number, f"the key is not a {key_type} key"))
+            problems.append(Problem(number, f"the key is not a {safe_text(key_type, 40)} key"))
             continue
         if marker is Marker.CERT_AUTHORITY:
             problems.append(

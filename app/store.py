@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +16,9 @@ from app.errors import (
     ProfileExists,
     UnknownProfile,
 )
-from app.fileio import atomic_write
+from app.fileio import atomic_write, move_aside
 from app.profile import Profile, profile_from_dict
+from app.safeload import Unparsable, loads_toml
 
 _HEADER = "# Tunnelkeeper tunnel profiles. Edit with `tunnelkeeper add/remove`.\n"
 SCHEMA = 1  # bump when the layout changes; older files are read, newer ones refused
@@ -53,9 +52,11 @@ class ProfileStore:
             raise CorruptConfigFile(str(self.path), f"not UTF-8 text: {exc.reason}") from None
         except OSError as exc:
             raise CorruptConfigFile(str(self.path), exc.strerror or str(exc)) from None
+        except MemoryError:
+            raise CorruptConfigFile(str(self.path), "it is too large to read") from None
         try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
+            data = loads_toml(text)
+        except Unparsable as exc:  # also nesting too deep for tomllib (a RecursionError)
             raise CorruptConfigFile(str(self.path), str(exc)) from None
         tunnels = data.get("tunnels", {})
         if not isinstance(tunnels, dict) or not all(isinstance(v, dict) for v in tunnels.values()):
@@ -154,11 +155,8 @@ class ProfileStore:
 
     def move_aside(self) -> Path:
         """Rename a broken file out of the way (only when the user said so); return where."""
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        target = self.path.with_name(f"{self.path.name}.broken-{stamp}")
         with self._locked():
-            self.path.rename(target)
-        return target
+            return move_aside(self.path)
 
     def _write(self, data: dict[str, Any]) -> None:
         data = {"schema": SCHEMA, **{k: v for k, v in data.items() if k != "schema"}}

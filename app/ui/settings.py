@@ -9,8 +9,11 @@ from pathlib import Path
 
 from app.errors import CorruptConfigFile
 from app.fileio import atomic_write
+from app.safeload import Unparsable, loads_json
 
 log = logging.getLogger(__name__)
+
+FILE_NAME = "app.json"  # in the config folder, next to the profiles
 
 
 @dataclass
@@ -33,26 +36,11 @@ class SettingsFile:
         self.problem: CorruptConfigFile | None = None
 
     def load(self) -> AppSettings:
-        try:
-            text = self.path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return AppSettings()
-        except (OSError, UnicodeDecodeError) as exc:
-            return self._broken(str(exc))
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            return self._broken(f"line {exc.lineno}: {exc.msg}")
-        if not isinstance(data, dict):
-            return self._broken("expected a JSON object")
-        notifications = data.get("notifications", True)
-        left_off = data.get("left_off", [])
-        if not isinstance(notifications, bool):
-            return self._broken('"notifications" must be true or false')
-        if not isinstance(left_off, list) or not all(isinstance(n, str) for n in left_off):
-            return self._broken('"left_off" must be a list of tunnel names')
+        settings, why = read_settings(self.path)
+        if why is not None:
+            return self._broken(why)
         self.problem = None
-        return AppSettings(notifications, set(left_off))
+        return settings
 
     def save(self, settings: AppSettings) -> bool:
         """Write atomically; False (nothing written) while the file on disk is broken."""
@@ -63,7 +51,33 @@ class SettingsFile:
 
     def _broken(self, why: str) -> AppSettings:
         self.problem = CorruptConfigFile(
-            str(self.path), why, "fix or delete it; until then settings changes are not saved."
+            str(self.path),
+            why,
+            "fix it, or move it aside with `tunnelkeeper repair`; until then settings changes "
+            "are not saved.",
         )
         log.warning("%s", self.problem)
         return AppSettings()
+
+
+def read_settings(path: Path) -> tuple[AppSettings, str | None]:
+    """The settings in ``path`` (defaults when absent), or defaults and why it is unusable."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return AppSettings(), None
+    except (OSError, UnicodeDecodeError, MemoryError) as exc:
+        return AppSettings(), str(exc) or type(exc).__name__
+    try:
+        data = loads_json(text)
+    except Unparsable as exc:  # bad JSON, or nested too deep to parse
+        return AppSettings(), str(exc)
+    if not isinstance(data, dict):
+        return AppSettings(), "expected a JSON object"
+    notifications = data.get("notifications", True)
+    left_off = data.get("left_off", [])
+    if not isinstance(notifications, bool):
+        return AppSettings(), '"notifications" must be true or false'
+    if not isinstance(left_off, list) or not all(isinstance(n, str) for n in left_off):
+        return AppSettings(), '"left_off" must be a list of tunnel names'
+    return AppSettings(notifications, set(left_off)), None

@@ -1,4 +1,4 @@
-"""atomic_write: all-or-nothing replacement with the requested permissions."""
+"""atomic_write: all-or-nothing replacement with the requested permissions; move_aside."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from app.fileio import atomic_write
+from app.fileio import atomic_write, move_aside
 
 posix_only = pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
 
@@ -104,3 +104,14 @@ def test_the_new_content_is_complete_before_it_appears(
     atomic_write(target, b"new content")
     assert seen == [b"old", b"new content"]
     assert target.read_bytes() == b"new content"
+
+
+def test_move_aside_keeps_every_earlier_copy(tmp_path: Path) -> None:
+    path = tmp_path / "known_hosts"
+    moved = []
+    for body in ("one", "two", "three"):  # within one second: the same stamp each time
+        path.write_text(body)
+        moved.append(move_aside(path))
+    assert not path.exists()
+    assert [m.read_text() for m in moved] == ["one", "two", "three"]
+    assert all(m.name.startswith("known_hosts.broken-") for m in moved)

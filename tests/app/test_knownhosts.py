@@ -5,12 +5,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app import knownhosts
@@ -521,3 +523,115 @@ def test_problem_lines_are_kept_by_replace_host() -> None:
     garbage = "this is not a known_hosts line"
     result = replace_host(garbage + "\n", "jump", line("jump"))
     assert result.splitlines()[0] == garbage
+
+
+# --- hostile patterns: linear-time matching and bounded work (issue 13, items 10 and 13) ---
+
+
+def _reference_match(name: str, pattern: str) -> bool:
+    """OpenSSH's ``match_pattern`` as a regex (fine for the short inputs of these tests)."""
+    body = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.fullmatch(body, name, re.DOTALL) is not None
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.text(alphabet="ab.*?", max_size=12), st.text(alphabet="ab.", max_size=10))
+def test_wildcard_match_agrees_with_openssh_semantics(pattern: str, name: str) -> None:
+    assert knownhosts.wildcard_match(name, pattern) is _reference_match(name, pattern)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.text(alphabet="aB.*?!", min_size=1, max_size=6), min_size=1, max_size=5),
+    st.text(alphabet="ab.", max_size=8),
+)
+def test_pattern_lists_negate_and_ignore_case(patterns: list[str], name: str) -> None:
+    positive = any(
+        _reference_match(name.lower(), p.lower()) for p in patterns if not p.startswith("!")
+    )
+    negative = any(_reference_match(name.lower(), p[1:].lower()) for p in patterns if p[:1] == "!")
+    assert knownhosts.match_patterns(patterns, name.upper()) is (positive and not negative)
+
+
+@needs_ssh_keygen
+@pytest.mark.parametrize(
+    "pattern", ["*a*?y*", "v*?.*.app", "*-tunnel*", "??????????*", "*a*a*a*a*a*", "!*x", "*?*?*"]
+)
+def test_star_heavy_patterns_agree_with_ssh_keygen_F(tmp_path: Path, pattern: str) -> None:
+    name = "virginia-tunnel.flydata.app"
+    path = tmp_path / "known_hosts"
+    path.write_text(line(pattern if not pattern.startswith("!") else f"*,{pattern}") + "\n")
+    found = subprocess.run(
+        ["ssh-keygen", "-F", name, "-f", path], capture_output=True, text=True, check=False
+    )
+    assert bool(parse(path.read_text()).entries[0].matches(name)) is ("# Host" in found.stdout)
+
+
+@pytest.mark.parametrize("stars", [12, 14, 40])
+def test_many_stars_match_in_linear_time(stars: int) -> None:
+    """One line of N stars then "x" took 4**N steps (14 stars: 155 s); now microseconds."""
+    no_match = parse(line("*" * stars + "x") + "\n")
+    match = parse(line("*" * stars + "p", ED2) + "\n")
+    started = time.perf_counter()
+    assert check(no_match, "virginia-tunnel.flydata.app", ED)[0] is Verdict.UNKNOWN
+    assert check(match, "virginia-tunnel.flydata.app", ED2)[0] is Verdict.TRUSTED
+    assert time.perf_counter() - started < 2.0
+
+
+def test_a_line_with_200k_host_names_is_refused_at_once_and_the_cap_is_read_quickly() -> None:
+    """Importing a line of 200k names took 5.4 s; over the cap it is now refused unread."""
+    names = ",".join(f"h{i}.example" for i in range(200_000))
+    started = time.perf_counter()
+    reason = knownhosts.oversize(line(names) + "\n")
+    assert reason is not None and "100,000" in reason
+    names = ",".join(f"h{i}.example" for i in range(knownhosts.MAX_HOST_NAMES - 2))
+    text = line(f"{names},virginia-tunnel.flydata.app") + "\n"
+    assert knownhosts.oversize(text) is None
+    parsed = parse(text)
+    assert check(parsed, "virginia-tunnel.flydata.app", ED)[0] is Verdict.TRUSTED
+    replace_host(text, "virginia-tunnel.flydata.app", line("virginia-tunnel.flydata.app"))
+    assert time.perf_counter() - started < 2.0  # about 0.05 s
+
+
+def _hostile(kind: str) -> str:
+    """Near the caps, each shape that costs the most per byte."""
+    lines = knownhosts.MAX_LINES - 1
+    names = knownhosts.MAX_HOST_NAMES - lines - 1
+    if kind == "bad lines":
+        return "@bad a b c\n" * lines
+    if kind == "negations":
+        return ",".join(f"!*q{i}*" for i in range(names)) + f" ssh-ed25519 {b64(ED)}\n"
+    if kind == "wildcards":
+        return ",".join(f"*a{i % 10}?*y" for i in range(names)) + f" ssh-ed25519 {b64(ED)}\n"
+    if kind == "hashed":
+        return ",".join([hashed_name("x")] * names) + f" ssh-ed25519 {b64(ED)}\n"
+    return "\n".join(line(f"h{i}.example,*{i}*") for i in range(lines))
+
+
+@pytest.mark.parametrize("kind", ["bad lines", "negations", "wildcards", "hashed", "valid"])
+def test_any_file_under_the_caps_is_read_and_matched_within_a_second(kind: str) -> None:
+    text = _hostile(kind)
+    assert knownhosts.oversize(text) is None
+    started = time.perf_counter()
+    parsed = parse(text)
+    check(parsed, "[virginia-tunnel.flydata.app]:50683", ED)
+    assert time.perf_counter() - started < 2.0  # about 0.3 s here
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ("a b c\n" * (knownhosts.MAX_LINES + 1), "lines"),
+        (",".join(["h"] * (knownhosts.MAX_HOST_NAMES + 1)) + " t k\n", "hosts"),
+    ],
+)
+def test_files_over_the_caps_are_named_as_too_big(text: str, needle: str) -> None:
+    reason = knownhosts.oversize(text)
+    assert reason is not None and needle in reason
+
+
+def test_problem_reasons_escape_and_cut_text_from_the_file() -> None:
+    parsed = parse("@\x1b[31m" + "m" * 5000 + " a b c\nh \x1b]0;x " + b64(ED) + "\n")
+    reasons = [p.reason for p in parsed.problems]
+    assert len(reasons) == 2
+    assert all("\x1b" not in r and len(r) < 200 for r in reasons)

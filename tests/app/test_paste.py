@@ -13,7 +13,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.errors import ConfigError, PasteError
-from app.paste import MAX_PASTE_CHARS, REQUIRED, PasteResult, is_placeholder, parse_paste
+from app.paste import (
+    MAX_PASTE_CHARS,
+    MAX_PASTE_LINES,
+    REQUIRED,
+    PasteResult,
+    is_placeholder,
+    parse_paste,
+)
 from app.profile import profile_from_dict
 from tests.app.paste_corpus_malformed import FRAGMENTS, malformed_inputs
 
@@ -883,6 +890,51 @@ def test_a_1_mb_paste_finishes_quickly() -> None:
     result_or_paste_error(junk(1_000_000))
     result_or_paste_error(SSH_EXAMPLE + "\n" + "lorem ipsum dolor sit amet\n" * 37_000)
     assert time.perf_counter() - started < 5.0
+
+
+def test_the_slow_inputs_of_the_review_finish_within_a_second() -> None:
+    """2,000,000 CRs took 3.0 s, 400k "A=b" lines 1.3 s, 333k "ssh x" lines 6 s."""
+    started = time.perf_counter()
+    for text in ("\r" * 1_999_999, "A=b\n" * 400_000, "ssh x\n" * 333_333):
+        failure = result_or_paste_error(text)
+        assert isinstance(failure, PasteError) and "at most" in str(failure)
+    assert time.perf_counter() - started < 2.0
+
+
+def _at_the_caps(line: str) -> str:
+    """As many copies of ``line`` as both caps allow."""
+    copies = min(MAX_PASTE_LINES, MAX_PASTE_CHARS // (len(line) + 1))
+    return "\n".join([line] * copies)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "ssh x",
+        "ssh -R 5000:h:1 u@h.example " + "-v " * 8,
+        "ssh -NR 58115:localhost:3306 sshtunnel@virginia-tunnel.flydata.app -i ~/.ssh/k "
+        "-p 50683 -o ExitOnForwardFailure=yes -v",
+        "autossh -M 0 -R 1:h:2 u@h",
+        "$ ssh -p 22 u@h",
+        "SSH_HOST=h.example SSH_PORT=22 SSH_USER=u",
+        "ssh u@h -R 1:h:2 -v -v -v -v -v -v -v -v -v -v -v -v -v \\",
+        "ssh -o 'ServerAliveInterval 10' -o \"ServerAliveCountMax=1\" u@h",
+        "  HostName h.example",
+    ],
+    ids=lambda line: repr(line[:16]),
+)
+def test_any_paste_under_both_caps_finishes_within_a_second(line: str) -> None:
+    text = _at_the_caps(line)
+    assert len(text) <= MAX_PASTE_CHARS and text.count("\n") < MAX_PASTE_LINES
+    started = time.perf_counter()
+    result_or_paste_error(text)
+    assert time.perf_counter() - started < 2.0  # about 0.3 s at most here
+
+
+def test_more_lines_than_the_cap_are_refused_at_once() -> None:
+    failure = error("\n" * MAX_PASTE_LINES + "ssh -R 1:h:2 u@h")
+    assert "lines" in str(failure) and f"{MAX_PASTE_LINES:,}" in str(failure)
+    assert parse_paste("\n" * (MAX_PASTE_LINES - 2) + "ssh -R 1:h:2 u@h").fields["user"] == "u"
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -116,6 +116,22 @@ def test_a_broken_settings_file_is_reported_and_kept(
     quit_and_wait(qtbot, shell)
 
 
+def test_a_deeply_nested_settings_file_is_reported_and_kept(
+    qtbot: QtBot, tk_home: AppPaths, tmp_path: Path
+) -> None:
+    """A 100,000-deep app.json raised RecursionError out of the app's start."""
+    deep = "[" * 100_000 + "]" * 100_000
+    broken = tk_home.config_dir / "app.json"
+    broken.parent.mkdir(parents=True, exist_ok=True)
+    broken.write_text(deep)
+    shell = make_shell(tk_home, tmp_path, [True])
+    shell.start(quiet=True)
+    assert "app.json could not be read" in shell.window.banner.text()
+    assert "nested more than" in shell.window.banner.text()
+    assert broken.read_text() == deep
+    quit_and_wait(qtbot, shell)
+
+
 def _launch(env: dict[str, str]) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "app"],
