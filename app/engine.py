@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import socket
 import threading
 import time
@@ -31,6 +32,7 @@ from app.profile import Profile
 from app.supervise import (
     Decision,
     Failure,
+    KeyExchangeDeadline,
     Liveness,
     Policy,
     Probe,
@@ -38,6 +40,7 @@ from app.supervise import (
     clock_jumped,
     was_frozen,
 )
+from app.textsafe import safe_text
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +52,10 @@ WARNING_EVERY = 5.0  # at most one target warning event per this many seconds
 RECONNECT_ASKED = "reconnecting as asked"
 PROBE_PATIENCE = 24 * 3600.0  # the probe thread ends with the link, not on a timer
 PORT_POLL_TIMEOUT = 1.0  # while the jumphost is unreachable, one TCP probe per POLL
+# A key exchange on a live link takes well under a second; one that has not finished in
+# this many seconds (a server that stalls it, however many IGNOREs it sends meanwhile)
+# means the link is lost: nothing else can be sent until it finishes.
+KEX_DEADLINE = 30.0
 
 
 def _iso(wall: float | None) -> str | None:
@@ -56,6 +63,20 @@ def _iso(wall: float | None) -> str | None:
         return None
     stamp = datetime.fromtimestamp(wall, UTC).isoformat(timespec="seconds")
     return stamp.replace("+00:00", "Z")
+
+
+def _loss_detail(error: BaseException | None, in_key_exchange: bool) -> str:
+    """Why a link ended, in words: paramiko often ends with a bare EOFError."""
+    text = safe_text(str(error)) if error is not None else ""
+    if text:
+        return text
+    if isinstance(error, ConnectionResetError):
+        text = "the connection was reset"
+    elif error is not None and not isinstance(error, EOFError | OSError):
+        text = type(error).__name__
+    else:
+        text = "the server closed the connection"
+    return text + (" during a key exchange" if in_key_exchange else "")
 
 
 def _file_stamp(path: Path) -> tuple[int, int] | None:
@@ -102,8 +123,10 @@ class Tunnel:
         backoff: Backoff | None = None,
         connect_timeout: float = ssh.CONNECT_TIMEOUT,
         max_channels: int = MAX_CHANNELS,
+        kex_deadline: float = KEX_DEADLINE,
     ) -> None:
         self.profile = profile
+        self._kex_deadline = kex_deadline
         self._key = key
         self._known_hosts = known_hosts
         self._sink = sink
@@ -381,6 +404,7 @@ class Tunnel:
         assert watched is not None and requests is not None
         liveness = self._liveness
         probe: threading.Thread | None = None
+        kex = KeyExchangeDeadline(self._kex_deadline)
         wake_deadline: float | None = None
         woke_at = 0.0
         offset = time.time() - time.monotonic()
@@ -392,23 +416,24 @@ class Tunnel:
                 requests.request("keepalive@openssh.com", None, timeout=PROBE_PATIENCE)
 
         while not self._stop.is_set():
-            if not transport.is_active():
-                error = transport.get_exception()
-                detail = str(error) if error else "the server closed the connection"
-                self._teardown(endpoint)
-                return f"the connection to {endpoint.label} was lost ({detail})"
             now = time.monotonic()
+            lost, kex_left = self._link_ended(transport, kex, now, endpoint)
+            if lost is not None:
+                self._teardown(endpoint)
+                return lost
+            last_rx = transport.last_progress
             probing = probe is not None and probe.is_alive()
-            action, wait = liveness.check(now, watched.last_rx, probing)
+            action, wait = liveness.check(now, last_rx, probing)
+            wait = min(wait, kex_left)
             if wake_deadline is not None:
-                if watched.last_rx > woke_at:
+                if last_rx > woke_at:
                     wake_deadline = None  # it answered after the wake
                 elif now >= wake_deadline:
                     action = Probe.LOST
                 else:
                     wait = min(wait, wake_deadline - now)
             if action is Probe.LOST:
-                silence = now - watched.last_rx
+                silence = now - last_rx
                 self._teardown(endpoint)
                 return (
                     f"no reply from the jumphost {endpoint.label} for {silence:.0f} s; "
@@ -434,6 +459,23 @@ class Tunnel:
         if probe is not None:
             probe.join(1.0)
         return "stopped"
+
+    @staticmethod
+    def _link_ended(
+        transport: Any, kex: KeyExchangeDeadline, now: float, endpoint: ssh.Endpoint
+    ) -> tuple[str | None, float]:
+        """Why the link is over, if it is; else the seconds a running key exchange has
+        left (infinite when none runs)."""
+        left = kex.check(now, transport.exchanging_keys)
+        if not transport.is_active():
+            detail = _loss_detail(transport.get_exception(), kex.since is not None)
+            return f"the connection to {endpoint.label} was lost ({detail})", 0.0
+        if left is not None and left <= 0:
+            return (
+                f"the jumphost {endpoint.label} did not finish a key exchange within "
+                f"{kex.limit:.0f} s; the connection is considered lost"
+            ), 0.0
+        return None, math.inf if left is None else left
 
     def _pause(self, step: float, offset: float) -> tuple[bool, bool, float]:
         """Sleep up to ``step`` s; report (reconnect asked, woke from sleep/freeze, offset)."""

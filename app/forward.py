@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import logging
 import selectors
@@ -14,7 +13,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.budget import FLOOR, Budget, WindowLedger, shared_budget
 from app.pumploop import PumpLoop
+from app.textsafe import safe_text
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,10 @@ TARGET_CONNECT_TIMEOUT = 10.0
 # transport thread stalled it (Thread.start waits for the new thread to run).
 DIALERS = 32
 MAX_CHANNELS = 4096
+# Past this many open connections, a new target socket's kernel send buffer is capped at
+# the connection's share of the budget, so stalled targets cannot fill the machine's TCP
+# memory either (the kernel would otherwise grow each one to megabytes).
+SNDBUF_CAP_AFTER = 32
 # Connections per loop thread: Windows' select() handles at most 512 sockets.
 LOOP_CAPACITY = 500
 
@@ -95,6 +100,7 @@ class Forwarder:
         max_channels: int = MAX_CHANNELS,
         connect_timeout: float = TARGET_CONNECT_TIMEOUT,
         host: Callable[[PumpLoop], bool] | None = None,
+        budget: Budget | None = None,
     ) -> None:
         self.bind = bind
         self.port = port
@@ -112,6 +118,8 @@ class Forwarder:
         self._closing = False
         self._armed = False
         self.refused_unrequested = 0
+        self._budget = budget if budget is not None else shared_budget()
+        self._admitted: int | None = None  # extra allowance admit() took for the open at hand
 
     def arm(self) -> None:
         """Start accepting: called just before the forward is requested. The hosted loop
@@ -128,8 +136,9 @@ class Forwarder:
         host, port = self.target
         return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
-    def admit(self, address: str, port: int) -> int:
-        """Decide on a ``forwarded-tcpip`` open before it is accepted (transport thread)."""
+    def admit(self, address: str, port: int) -> tuple[int, int]:
+        """Decide on a ``forwarded-tcpip`` open before it is accepted (transport thread):
+        the answer, and the window to grant the channel (taken from the budget)."""
         with self._lock:
             if not self._armed or (address, port) != (self.bind, self.port):
                 self.refused_unrequested += 1
@@ -138,38 +147,68 @@ class Forwarder:
                     log.warning(
                         "refused a forwarded channel for %s:%s that was never requested "
                         "(%d so far)",
-                        address,
+                        safe_text(address, 100),
                         port,
                         self.refused_unrequested,
                     )
                 self.counters.add("refused_unrequested", 1)
-                return OPEN_PROHIBITED
+                return OPEN_PROHIBITED, 0
             if self._closing:
-                return OPEN_PROHIBITED
+                return OPEN_PROHIBITED, 0
             if len(self._connections) >= self._max:
                 self.counters.add("refused_over_limit", 1)
-                return OPEN_RESOURCE_SHORTAGE
-        return OPEN_OK
+                return OPEN_RESOURCE_SHORTAGE, 0
+            extra = self._budget.open()
+            if extra is None:
+                self.counters.add("refused_over_limit", 1)
+                return OPEN_RESOURCE_SHORTAGE, 0
+            if self._admitted is not None:  # an open that never reached handle_channel
+                self._budget.close(self._admitted)
+            self._admitted = extra
+        return OPEN_OK, FLOOR + extra
 
     def handle_channel(
         self, channel: Any, origin: tuple[str, int], server: tuple[str, int]
     ) -> None:
-        """paramiko's ``_tcp_handler``: accept only what we asked for."""
+        """paramiko's ``_tcp_handler``: accept only what we asked for. From here on the
+        channel's data goes to its connection, counted against the window it was
+        granted, even while the target is still being dialled."""
+        with self._lock:
+            extra, self._admitted = self._admitted, None
         if not self._armed or (server[0], server[1]) != (self.bind, self.port):
-            log.warning("closing a forwarded channel for %s:%s that was never requested", *server)
-            _close_later(channel)
+            log.warning(
+                "closing a forwarded channel for %s:%s that was never requested",
+                safe_text(str(server[0]), 100),
+                server[1],
+            )
+            self._reject(channel, extra)
             return
+        if extra is None:  # not admitted through the gate (a transport without one)
+            extra = self._budget.open()
+            if extra is None:
+                self._reject(channel, None)
+                return
+        ledger = WindowLedger(self._budget, extra)
+        ledger.window = min(ledger.window, int(channel.in_window_size))
         with self._lock:
             if self._closing or len(self._connections) >= self._max:
                 full = not self._closing
-                _close_later(channel)
+                self._reject(channel, None)
+                ledger.close()
                 if full:
                     log.warning("%d forwarded connections already open; refusing one", self._max)
                 return
-            connection = _Connection(self, channel)
+            connection = _Connection(self, channel, ledger)
             self._connections.add(connection)
         self.counters.opened()
         self._dialers.submit(self._dial, connection)
+
+    def _reject(self, channel: Any, extra: int | None) -> None:
+        """Close a channel we will not serve; whatever it sends meanwhile is dropped."""
+        if extra is not None:
+            self._budget.close(extra)
+        channel.data_sink = _discard
+        _close_later(channel)
 
     def _dial(self, connection: _Connection) -> None:
         """Connect to the target (blocking, on a dialler thread), then join a loop."""
@@ -192,8 +231,9 @@ class Forwarder:
             )
             return
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._cap_send_buffer(sock)
         sock.setblocking(False)
-        connection.sock = sock
+        connection.attach(sock)
         with self._lock:
             if self._closing:
                 loop = None
@@ -209,6 +249,14 @@ class Forwarder:
             return
         loop.add(connection)
 
+    def _cap_send_buffer(self, sock: socket.socket) -> None:
+        budget = self._budget
+        open_now = budget.open_connections
+        if open_now > SNDBUF_CAP_AFTER:
+            share = max(16 * 1024, budget.total // open_now)
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, share // 2)
+
     def _new_loop(self) -> PumpLoop:
         """The first loop is hosted by the transport thread if it takes it; the rest (past
         ``LOOP_CAPACITY`` connections) run on threads of their own."""
@@ -220,6 +268,7 @@ class Forwarder:
         return PumpLoop(self._lock)
 
     def _done(self, connection: _Connection) -> None:
+        connection.release()
         with self._lock:
             self._connections.discard(connection)
         self.counters.add("active", -1)
@@ -240,6 +289,10 @@ class Forwarder:
     def active(self) -> int:
         with self._lock:
             return len(self._connections)
+
+
+def _discard(data: memoryview) -> None:
+    """The data sink of a channel being refused."""
 
 
 def _close_later(channel: Any) -> None:
@@ -270,61 +323,77 @@ class _Connection:
     ``deliver``, which paramiko's transport thread calls.
 
     The vendor's bytes are written to the target by the transport thread as each packet
-    is read (no hand-off, no buffer); what the target cannot take at once waits in
-    ``_pending`` for the loop. The channel's window is credited only once bytes reach
-    the target, so a slow target holds the vendor back instead of filling memory.
-    Half-close passes through both ways: the vendor's EOF becomes ``shutdown(SHUT_WR)``
-    towards the target once its bytes are written, the target's EOF becomes the channel's
-    EOF, and the connection ends when both have ended or the channel is closed.
+    is read (no hand-off, no buffer); what the target cannot take at once, or everything
+    while the target is still being dialled, waits in one ``bytearray`` for the loop.
+    The ledger bounds that: the channel's window is granted out of the process budget and
+    credited again only once bytes reach the target, so a slow target holds the vendor
+    back instead of filling memory, and a jumphost that sends more than it was granted
+    loses the link. Half-close passes through both ways: the vendor's EOF becomes
+    ``shutdown(SHUT_WR)`` towards the target once its bytes are written, the target's EOF
+    becomes the channel's EOF, and the connection ends when both have ended or the
+    channel is closed.
     """
 
-    def __init__(self, owner: Forwarder, channel: Any) -> None:
+    def __init__(self, owner: Forwarder, channel: Any, ledger: WindowLedger) -> None:
         self.owner = owner
         self.channel = channel
         self.sock: socket.socket | None = None
         self.loop: PumpLoop | None = None
-        self._lock = threading.Lock()  # _pending, _pending_bytes, _owed, _failed, closed
-        self._pending: collections.deque[memoryview] = collections.deque()
-        self._pending_bytes = 0
+        self._lock = threading.Lock()  # _pending, _ledger, _owed, _failed, closed, sock
+        self._ledger = ledger
+        self._pending = bytearray()  # coalesced: a 1-byte packet costs 1 byte, not an object
         self._owed = 0  # window the transport thread could not grant during a key exchange
         self._failed = False
         self._to_vendor = b""
         self._to_vendor_at = 0
+        self._asked = CHUNK  # the size of the last read from the target
         self._vendor_eof = False
         self._target_eof = False
         self.closed = False
         self._events = 0
+        channel.data_sink = self.deliver  # on the transport thread, before any data
+
+    @property
+    def held(self) -> int:
+        """Vendor bytes held for the target now."""
+        return len(self._pending)
 
     def wake(self) -> None:
         loop = self.loop
         if loop is not None:
             loop.ready(self)
 
+    def attach(self, sock: socket.socket) -> None:
+        """The target is connected (dialler thread): the transport thread may write to it."""
+        with self._lock:
+            self.sock = sock
+
+    def release(self) -> None:
+        """Give the connection's window back to the budget (any thread, once)."""
+        with self._lock:
+            self._ledger.close()
+            self._pending = bytearray()
+
     def start(self, loop: PumpLoop) -> None:
         self.loop = loop
         channel = self.channel
         channel.settimeout(0.0)
         channel.on_window_adjust = self.wake  # see ssh.GuardedTransport
-        with channel.lock:  # the transport thread buffers or delivers under this lock
-            early = channel.in_buffer.empty()
-            channel.data_sink = self.deliver
-        if early:
-            self._pending.append(memoryview(early))
-            self._pending_bytes = len(early)
         # EOF and close still arrive through the channel's buffer; sets itself at once
         # if either already has
         channel.in_buffer.set_event(_Readiness(self))
 
     def deliver(self, data: memoryview) -> None:
         """Vendor bytes from paramiko's transport thread: to the target now if it takes
-        them, else queued for the loop."""
-        sock = self.sock
-        assert sock is not None
+        them, else held for the loop. Raises WindowOverrun (the transport then closes the
+        link) if the jumphost sent more than its window."""
         sent = 0
         with self._lock:
-            if self.closed or self._failed:
+            if self.closed or self._failed or self._ledger.closed:
                 return
-            if not self._pending:
+            self._ledger.received(len(data))
+            sock = self.sock
+            if sock is not None and not self._pending:
                 try:
                     sent = sock.send(data)
                 except BlockingIOError:
@@ -334,18 +403,17 @@ class _Connection:
                     self.wake()
                     return
             if sent < len(data):
-                self._pending.append(data[sent:])
-                self._pending_bytes += len(data) - sent
-                if self._pending_bytes > self.channel.in_window_size + CHUNK:
-                    self._failed = True  # the server ignores the window we gave it
+                self._pending += data[sent:]
                 self.wake()
+            grant = self._ledger.delivered(sent) if sent else 0
         if sent:
             self.owner.counters.add("bytes_to_target", sent)
-            owed = self.channel.transport.grant_window(self.channel, sent, on_transport_thread=True)
-            if owed:
-                with self._lock:
-                    self._owed += owed
-                self.wake()
+        if grant and not self.channel.transport.send_window_adjust(
+            self.channel, grant, on_transport_thread=True
+        ):
+            with self._lock:
+                self._owed += grant
+            self.wake()
 
     def service(self) -> None:
         """Move what can move now without blocking, in both directions."""
@@ -385,8 +453,8 @@ class _Connection:
         return False
 
     def _flush(self, sock: socket.socket) -> bool:
-        """Write the pending bytes the target takes now and grant the window for them (and
-        any the transport thread owes); True once nothing is left pending."""
+        """Write the held bytes the target takes now and grant the window for them (and
+        any the transport thread owes); True once nothing is left held."""
         written = 0
         with self._lock:
             if self._failed:
@@ -394,24 +462,21 @@ class _Connection:
             pending = self._pending
             while pending:
                 try:
-                    sent = sock.send(pending[0])
+                    sent = sock.send(pending)
                 except BlockingIOError:
                     break  # the selector says when the target can take more
                 written += sent
-                if sent < len(pending[0]):
-                    pending[0] = pending[0][sent:]
-                    break
-                pending.popleft()
-            self._pending_bytes -= written
+                del pending[:sent]  # cheap: a bytearray drops its head in place
+                if pending:
+                    break  # a short write: the socket is full
             owed, self._owed = self._owed, 0
+            if written:
+                owed += self._ledger.delivered(written)
             drained = not pending
-        channel = self.channel
-        transport = channel.transport
         if written:
             self.owner.counters.add("bytes_to_target", written)
-            owed += transport.grant_window(channel, written, on_transport_thread=False)
         if owed:
-            transport.send_window(channel, owed)
+            self.channel.transport.send_window(self.channel, owed)
         return drained
 
     def _target_to_vendor(self) -> bool:
@@ -427,14 +492,18 @@ class _Connection:
                 counters.add("bytes_to_vendor", sent)
                 self._to_vendor_at = at + sent
                 continue
-            # A read that did not fill CHUNK most likely emptied the socket: leave the
+            # A read that did not fill what it asked for most likely emptied the socket: leave the
             # next one to the selector instead of a read that would only say so.
-            drained = 0 < len(data) < CHUNK
+            drained = 0 < len(data) < self._asked
             self._to_vendor, self._to_vendor_at = b"", 0
-            if self._target_eof or drained:
+            # read no more than the vendor's window takes now: the rest stays in the
+            # kernel until a window adjust wakes us
+            room = min(CHUNK, channel.out_window_size)
+            if self._target_eof or drained or room <= 0:
                 return False
+            self._asked = room
             try:
-                data = sock.recv(CHUNK)
+                data = sock.recv(room)
             except BlockingIOError:
                 return False
             if not data:
@@ -449,7 +518,7 @@ class _Connection:
         events = 0
         if self._pending:
             events |= selectors.EVENT_WRITE
-        if not self._target_eof and not self._to_vendor:
+        if not self._target_eof and not self._to_vendor and self.channel.out_window_size > 0:
             events |= selectors.EVENT_READ
         if events != self._events:
             assert self.loop is not None and self.sock is not None
@@ -462,7 +531,7 @@ class _Connection:
             if self.closed:
                 return
             self.closed = True
-            self._pending.clear()
+            self._pending = bytearray()
         sock = self.sock
         if sock is not None:
             if self.loop is not None and self._events:

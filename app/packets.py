@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import struct
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,6 +19,21 @@ _LENGTH = struct.Struct(">I")
 _DATA_HEAD = struct.Struct(">IBBII")  # length, padding length, type, channel, data length
 _DATA_FIELDS = struct.Struct(">II")  # channel, data length
 _IV_COUNTER = (1 << 64) - 1
+# The greeting: OpenSSH reads at most 1024 lines before the version line, each at most
+# 8 KiB long (SSH_MAX_PRE_BANNER_LINES, SSH_MAX_BANNER_LEN); so do we, within one deadline.
+BANNER_LINE_MAX = 8192
+BANNER_LINES_MAX = 1024
+_IGNORED = frozenset((2, 4))  # MSG_IGNORE, MSG_DEBUG: prove nothing about progress
+
+
+class GreetingTrouble(SSHException):  # type: ignore[misc]
+    """The server's greeting broke a bound (too long, too many lines, too slow) or never
+    came; ``timed_out`` tells the last apart."""
+
+    def __init__(self, detail: str, timed_out: bool = False) -> None:
+        super().__init__(detail)
+        self.timed_out = timed_out
+
 
 # paramiko's private Packetizer state this module reads and writes. Checked when a
 # packetizer is made: if a paramiko release renames any of it, packets simply take
@@ -42,6 +58,9 @@ _STATE = (
     "received_bytes_overflow",
     "received_packets_overflow",
     "need_rekey",
+    "remainder",
+    "socket",
+    "closed",
 )
 
 
@@ -98,9 +117,15 @@ class FastPacketizer(paramiko.Packetizer):  # type: ignore[misc]
     _Packetizer__received_packets: int
     _Packetizer__received_bytes_overflow: int
     _Packetizer__received_packets_overflow: int
+    _Packetizer__remainder: bytes
+    _Packetizer__socket: Any
+    _Packetizer__closed: bool
 
     def __init__(self, sock: Any) -> None:
         super().__init__(sock)
+        # monotonic time of the last packet that proves the server makes progress (any
+        # but IGNORE and DEBUG, which a stuck server can send forever)
+        self.last_progress = time.monotonic()
         self._padding = _Padding()  # used under the write lock
         self.fast = all(hasattr(self, "_Packetizer__" + name) for name in _STATE)
         self.fast_packets_in = 0
@@ -125,6 +150,43 @@ class FastPacketizer(paramiko.Packetizer):  # type: ignore[misc]
     # --- reading (paramiko's transport thread only) ------------------------------------
 
     def read_message(self) -> tuple[int, Any]:
+        ptype, message = self._read_message()
+        if ptype not in _IGNORED:
+            self.last_progress = time.monotonic()
+        return ptype, message
+
+    def read_greeting_line(self, deadline: float) -> str:
+        """One line of the server's greeting (paramiko's ``readline`` grows its buffer by
+        128 bytes and searches it whole each time: quadratic, and unbounded in length and
+        time). Raises GreetingTrouble past ``BANNER_LINE_MAX`` bytes or the deadline
+        (monotonic seconds), EOFError if the server closes."""
+        line = bytearray(self._Packetizer__remainder)
+        scanned = 0
+        while True:
+            end = line.find(b"\n", scanned)
+            if end >= 0:
+                break
+            if len(line) > BANNER_LINE_MAX:
+                raise GreetingTrouble(f"its greeting line is longer than {BANNER_LINE_MAX} bytes")
+            scanned = len(line)
+            if time.monotonic() >= deadline:
+                raise GreetingTrouble("it sent no SSH greeting in time", timed_out=True)
+            try:
+                data = self._Packetizer__socket.recv(4096)
+            except TimeoutError:
+                if self._Packetizer__closed:
+                    raise EOFError from None
+                continue
+            if not data:
+                raise GreetingTrouble("it closed the connection without an SSH greeting")
+            line += data
+        if end > BANNER_LINE_MAX:
+            raise GreetingTrouble(f"its greeting line is longer than {BANNER_LINE_MAX} bytes")
+        self._Packetizer__remainder = bytes(line[end + 1 :])
+        text = bytes(line[:end]).rstrip(b"\r")
+        return text.decode("utf-8", "replace")
+
+    def _read_message(self) -> tuple[int, Any]:
         if not self._fast_in():
             return super().read_message()  # type: ignore[no-any-return]
         head = self.read_all(4, check_rekey=True)

@@ -25,6 +25,7 @@ from paramiko.pkey import UnknownKeyType
 from paramiko.ssh_exception import AuthenticationException, SSHException
 
 from app import knownhosts
+from app.budget import WindowOverrun
 from app.errors import (
     AuthRejected,
     ConnectionLost,
@@ -40,7 +41,14 @@ from app.errors import (
     KeyUnsupportedEncryption,
 )
 from app.keyformat import unreadable_cipher
-from app.packets import ChannelData, FastPacketizer, channel_data_message
+from app.packets import (
+    BANNER_LINES_MAX,
+    ChannelData,
+    FastPacketizer,
+    GreetingTrouble,
+    channel_data_message,
+)
+from app.textsafe import safe_text
 
 log = logging.getLogger(__name__)
 
@@ -358,7 +366,8 @@ class GuardedTransport(paramiko.Transport):  # type: ignore[misc]
 
     def __init__(self, sock: Any) -> None:
         super().__init__(sock, packetizer_class=FastPacketizer)
-        self.channel_gate: Callable[[str, int], int] | None = None
+        # decides on a forwarded-tcpip open: (answer, window to grant)
+        self.channel_gate: Callable[[str, int], tuple[int, int]] | None = None
         self._hosted: list[Reactor] | None = []  # None once the thread has ended
         self._hosted_lock = threading.Lock()
 
@@ -377,6 +386,45 @@ class GuardedTransport(paramiko.Transport):  # type: ignore[misc]
             sock.may_serve = self.clear_to_send.is_set
             sock.reactor = reactor
         return True
+
+    @property
+    def last_progress(self) -> float:
+        """Monotonic time of the server's last packet that proves progress: IGNORE and
+        DEBUG do not count, so a server stuck in a key exchange that sends them forever
+        still falls silent for the liveness check."""
+        packetizer = self.packetizer
+        if isinstance(packetizer, FastPacketizer):
+            return packetizer.last_progress
+        sock = self.sock
+        return sock.last_rx if isinstance(sock, WatchedSocket) else time.monotonic()
+
+    @property
+    def exchanging_keys(self) -> bool:
+        """True while a key exchange holds back every other message."""
+        return not self.clear_to_send.is_set()
+
+    def _check_banner(self) -> None:
+        """Read the server's greeting within bounds, in linear time: at most
+        ``BANNER_LINES_MAX`` lines before the version line, each at most
+        ``BANNER_LINE_MAX`` bytes, all within ``banner_timeout`` seconds (paramiko gives
+        each line its own timeout, reads without a length limit, and in quadratic time)."""
+        packetizer = self.packetizer
+        if not (isinstance(packetizer, FastPacketizer) and packetizer.fast):
+            super()._check_banner()
+            return
+        deadline = time.monotonic() + self.banner_timeout
+        for _ in range(BANNER_LINES_MAX + 1):
+            line = packetizer.read_greeting_line(deadline)
+            if line.startswith("SSH-"):
+                break
+        else:
+            raise GreetingTrouble(f"it sent {BANNER_LINES_MAX} lines without an SSH greeting")
+        self.remote_version = line
+        version, _, software = line.split(" ", 1)[0].partition("-")[2].partition("-")
+        if not software:
+            raise GreetingTrouble("its SSH greeting is malformed")
+        if version not in ("1.99", "2.0"):
+            raise GreetingTrouble(f"it speaks SSH version {safe_text(version, 20)}, not 2.0")
 
     def run(self) -> None:
         try:
@@ -400,9 +448,10 @@ class GuardedTransport(paramiko.Transport):  # type: ignore[misc]
 
     @staticmethod
     def _data_to_sink(channel: Any, m: Any) -> None:
-        """CHANNEL_DATA for a channel with a ``data_sink`` (set by the forwarding loop
-        under the channel's lock) goes straight to it, a view and no copy; other data is
-        buffered in the channel as paramiko does."""
+        """CHANNEL_DATA for a channel with a ``data_sink`` (set by the forwarder when the
+        channel opens) goes straight to it, a view and no copy; other data is buffered in
+        the channel as paramiko does. A sink that finds the jumphost overran the window it
+        was granted ends the connection."""
         sink = getattr(channel, "data_sink", None)
         if sink is None:
             with channel.lock:
@@ -411,7 +460,10 @@ class GuardedTransport(paramiko.Transport):  # type: ignore[misc]
                     paramiko.Channel._feed(channel, m)
                     return
         data = m.data if isinstance(m, ChannelData) else memoryview(m.get_binary())
-        sink(data)
+        try:
+            sink(data)
+        except WindowOverrun as exc:
+            raise SSHException(str(exc)) from None
 
     _channel_handler_table = {  # noqa: RUF012 (paramiko's class-level dispatch table)
         **paramiko.Transport._channel_handler_table,
@@ -454,22 +506,19 @@ class GuardedTransport(paramiko.Transport):  # type: ignore[misc]
             self.clear_to_send_lock.release()
         return at
 
-    def grant_window(self, channel: Any, consumed: int, *, on_transport_thread: bool) -> int:
-        """Credit ``consumed`` bytes delivered to the target to the channel's window,
-        sending a window adjust when one is due. The transport thread cannot wait out a
-        key exchange (it runs it): it returns the adjust it could not send, for the
-        caller to send later with ``send_window``."""
-        amount = channel._check_add_window(consumed)
-        if not amount:
-            return 0
+    def send_window_adjust(self, channel: Any, amount: int, *, on_transport_thread: bool) -> bool:
+        """Grant the jumphost ``amount`` more bytes of window on ``channel``. The transport
+        thread cannot wait out a key exchange (it runs it): there this returns False
+        instead, for the caller to send later with ``send_window``."""
         if not on_transport_thread:
             self.send_window(channel, amount)
-            return 0
+            return True
         with self.clear_to_send_lock:
             if not self.clear_to_send.is_set():
-                return int(amount)
-            self._send_message(_window_adjust(channel.remote_chanid, amount))
-        return 0
+                return False
+            if not channel.closed:
+                self._send_message(_window_adjust(channel.remote_chanid, amount))
+        return True
 
     def send_window(self, channel: Any, amount: int) -> None:
         """Send a window adjust, waiting out a key exchange (not on the transport thread)."""
@@ -507,14 +556,24 @@ class GuardedTransport(paramiko.Transport):  # type: ignore[misc]
             address = m.get_text()
             port = m.get_int()
             gate = self.channel_gate
-            reason = (
-                wire.OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED
+            reason, window = (
+                (wire.OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED, 0)
                 if gate is None
                 else gate(address, port)
             )
             if reason != wire.OPEN_SUCCEEDED:
                 self._refuse_channel(chanid, reason)
                 return
+            # the window the gate granted out of the budget, not paramiko's fixed 2 MiB
+            # (read by paramiko for this open only: we are on the transport thread)
+            m.packet.seek(start)
+            default = int(getattr(self, "default_window_size"))  # noqa: B009
+            self.default_window_size = window
+            try:
+                super()._parse_channel_open(m)
+            finally:
+                self.default_window_size = default
+            return
         m.packet.seek(start)
         super()._parse_channel_open(m)
 
@@ -548,11 +607,13 @@ def start_transport(
     options.ciphers = _first(_FAST_CIPHERS, options.ciphers)
     if preferred_key_types:
         options.key_types = _first(preferred_key_types, options.key_types)
+    started = time.monotonic()
     try:
         transport.start_client(timeout=timeout)
     except (SSHException, OSError, EOFError) as exc:
         transport.close()
-        raise HandshakeFailed(endpoint.label, _handshake_reason(exc)) from None
+        waited = time.monotonic() - started
+        raise HandshakeFailed(endpoint.label, _handshake_reason(exc, waited, timeout)) from None
     # paramiko returns quietly when its own timeout ends the handshake: check it finished.
     if not transport.is_active() or not transport.initial_kex_done:
         transport.close()
@@ -566,11 +627,20 @@ def _first(preferred: Sequence[str], supported: Sequence[str]) -> list[str]:
     return first + [name for name in supported if name not in first]
 
 
-def _handshake_reason(exc: BaseException) -> str:
+def _handshake_reason(exc: BaseException, waited: float, timeout: float) -> str:
+    if isinstance(exc, GreetingTrouble):
+        if exc.timed_out:
+            return f"no SSH answer within {timeout:g} s"
+        return f"it did not answer like an SSH server ({exc}); check the host and SSH port"
+    if isinstance(exc, EOFError | ConnectionError) and not str(exc):
+        # paramiko ends a handshake that outlives its timer with a bare EOFError
+        if waited >= timeout - 0.5:
+            return f"no SSH answer within {timeout:g} s"
+        return "the server closed the connection during the SSH handshake"
     text = str(exc)
     if "banner" in text.lower():
         return "it did not answer like an SSH server (check the host and SSH port)"
-    return text or type(exc).__name__
+    return safe_text(text) or type(exc).__name__
 
 
 def fetch_host_key(

@@ -47,6 +47,24 @@ class Liveness:
         return Probe.WAIT, max(0.0, due - silence)
 
 
+@dataclass
+class KeyExchangeDeadline:
+    """Notices a key exchange that does not finish: no other message can pass meanwhile,
+    so one stalled past ``limit`` seconds means the link is lost."""
+
+    limit: float
+    since: float | None = None
+
+    def check(self, now: float, exchanging: bool) -> float | None:
+        """Seconds the running exchange has left (0 or less: stalled); None if none runs."""
+        if not exchanging:
+            self.since = None
+            return None
+        if self.since is None:
+            self.since = now
+        return self.since + self.limit - now
+
+
 class Failure(Enum):
     """Why an attempt ended."""
 

@@ -91,8 +91,13 @@ def send_channel_open(
 class HostileJumphost:
     """Accepts one client; ``script(transport)`` then does whatever a bad server might."""
 
-    def __init__(self, script: Callable[[Any, HostileJumphost], None]) -> None:
+    def __init__(
+        self,
+        script: Callable[[Any, HostileJumphost], None],
+        transport_class: type[paramiko.Transport] = paramiko.Transport,
+    ) -> None:
         self.host_key = paramiko.ECDSAKey.generate()
+        self._transport_class = transport_class
         self._script = script
         self._listener = socket.socket()
         self._listener.bind(("127.0.0.1", 0))
@@ -114,7 +119,7 @@ class HostileJumphost:
             conn, _ = self._listener.accept()
         except OSError:
             return
-        transport = paramiko.Transport(conn)
+        transport = self._transport_class(conn)
         self.transport = transport
         transport.add_server_key(self.key)
         try:
