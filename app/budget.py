@@ -115,8 +115,9 @@ class WindowLedger:
         spare = self.allowance - self.window - self.held
         self.extra = self.budget.rebalance(self.extra, spare)
         grant = self.allowance - self.window - self.held
-        # adjust in steps, as OpenSSH and paramiko do, not once per packet
-        if grant <= 0 or (grant < self.allowance // 8 and self.window > 0):
+        # adjust in steps, as OpenSSH and paramiko do, not once per packet; never stuck:
+        # below the step, either bytes are still held (and drain) or the window is open
+        if grant < max(1, self.allowance // 8):
             return 0
         self.window += grant
         return grant

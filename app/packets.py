@@ -159,7 +159,7 @@ class FastPacketizer(paramiko.Packetizer):  # type: ignore[misc]
         """One line of the server's greeting (paramiko's ``readline`` grows its buffer by
         128 bytes and searches it whole each time: quadratic, and unbounded in length and
         time). Raises GreetingTrouble past ``BANNER_LINE_MAX`` bytes or the deadline
-        (monotonic seconds), EOFError if the server closes."""
+        (monotonic seconds), or if the server hangs up first; EOFError if we close."""
         line = bytearray(self._Packetizer__remainder)
         scanned = 0
         while True:
@@ -177,6 +177,11 @@ class FastPacketizer(paramiko.Packetizer):  # type: ignore[misc]
                 if self._Packetizer__closed:
                     raise EOFError from None
                 continue
+            except OSError as exc:  # a reset: what a non-SSH server that hangs up causes
+                reason = exc.strerror or type(exc).__name__
+                raise GreetingTrouble(
+                    f"the connection ended before an SSH greeting ({reason})"
+                ) from None
             if not data:
                 raise GreetingTrouble("it closed the connection without an SSH greeting")
             line += data

@@ -55,6 +55,8 @@ class _GreetingServer:
 
     def close(self) -> None:
         self.stop.set()
+        with contextlib.suppress(OSError):
+            self._listener.shutdown(socket.SHUT_RDWR)  # wakes the accept (close does not)
         self._listener.close()
         self._thread.join(5)
 

@@ -1,0 +1,320 @@
+"""A jumphost that floods forwarded channels cannot make `tunnelkeeper run` hold unbounded memory.
+
+The client runs as users run it (a separate `tunnelkeeper run` process); a paramiko
+server in this process plays the jumphost; the process's peak RSS is read from /proc.
+Ceilings are generous: the measured figures are in bench/hostile.py's output.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import paramiko
+import pytest
+from paramiko.common import cMSG_CHANNEL_DATA
+
+from app import knownhosts
+from app.paths import AppPaths
+from tests.support import firewall
+from tests.support.cli import spawn_run, stop, tk
+from tests.support.fake_jumphost import HostileJumphost
+from tests.support.net import free_port
+
+MIB = 1024 * 1024
+REMOTE_PORT = 40000
+
+
+def rss(pid: int) -> tuple[int, int]:
+    """(current, peak) resident set size of ``pid`` in bytes."""
+    fields = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        name, _, value = line.partition(":")
+        fields[name] = value
+    return int(fields["VmRSS"].split()[0]) * 1024, int(fields["VmHWM"].split()[0]) * 1024
+
+
+class StalledTarget:
+    """Accepts connections and never reads them (a wedged database), with small buffers."""
+
+    def __init__(self) -> None:
+        self._listener = socket.socket()
+        self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(1024)
+        self.port: int = self._listener.getsockname()[1]
+        self.accepted: list[socket.socket] = []
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self._listener.accept()
+            except OSError:
+                return
+            self.accepted.append(conn)
+
+    def close(self) -> None:
+        self._listener.close()
+        self._thread.join(5)
+        for conn in self.accepted:
+            conn.close()
+
+
+@pytest.fixture
+def stalled_target() -> Iterator[StalledTarget]:
+    target = StalledTarget()
+    try:
+        yield target
+    finally:
+        target.close()
+
+
+@pytest.fixture
+def blackholed_port() -> Iterator[int]:
+    """A loopback port whose packets iptables drops: dialling it hangs until the timeout."""
+    if not firewall.available():
+        pytest.skip("needs root and iptables to black-hole a loopback port")
+    port = free_port()
+    hole = firewall.Blackhole()
+    try:
+        hole.port(port)
+        yield port
+    finally:
+        hole.clear()
+
+
+class Client:
+    """`tunnelkeeper run hostile --events json` against ``hostile``; events read on a thread."""
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        self.proc = proc
+        self.events: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            with contextlib.suppress(ValueError), self._lock:
+                self.events.append(json.loads(line))
+
+    def wait_for(self, predicate: Callable[[dict[str, Any]], bool], timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if any(predicate(event) for event in self.events):
+                    return True
+            if self.proc.poll() is not None:
+                return False
+            time.sleep(0.05)
+        return False
+
+
+@pytest.fixture
+def run_client(
+    tk_home: AppPaths, client_key: Path
+) -> Iterator[Callable[[HostileJumphost, int], Client]]:
+    procs: list[subprocess.Popen[str]] = []
+
+    def start(hostile: HostileJumphost, target_port: int) -> Client:
+        added = tk(
+            "add", "hostile", "--jumphost", "127.0.0.1", "--ssh-port", str(hostile.port),
+            "--user", "u", "--remote-port", str(REMOTE_PORT),
+            "--target", f"127.0.0.1:{target_port}", "--key", str(client_key),
+        )  # fmt: skip
+        assert added.returncode == 0, added.stderr
+        pattern = knownhosts.host_pattern("127.0.0.1", hostile.port)
+        line = knownhosts.format_line(pattern, hostile.key.get_name(), hostile.key.asbytes())
+        tk_home.known_hosts_file.write_text(line + "\n")
+        proc = spawn_run("hostile", stderr=subprocess.DEVNULL)
+        procs.append(proc)
+        client = Client(proc)
+        assert client.wait_for(lambda e: e.get("state") == "connected", 30)
+        return client
+
+    yield start
+    for proc in procs:
+        stop(proc)
+
+
+def _open(transport: Any, count: int) -> list[Any]:
+    channels = []
+    for _ in range(count):
+        channel = transport.open_forwarded_tcpip_channel(
+            ("203.0.113.9", 5555), ("localhost", REMOTE_PORT)
+        )
+        channel.settimeout(0.0)
+        channels.append(channel)
+    return channels
+
+
+def _push_to_the_window(channels: list[Any], chunk: bytes, seconds: float) -> int:
+    """Send on every channel as much as its window allows, until every window stays shut
+    for 2 s or ``seconds`` pass; returns the bytes sent."""
+    sent = 0
+    deadline = time.monotonic() + seconds
+    shut_since: float | None = None
+    while time.monotonic() < deadline:
+        progress = False
+        for channel in channels:
+            try:
+                n = channel.send(chunk)
+            except (TimeoutError, OSError):
+                continue
+            sent += n
+            progress = progress or n > 0
+        if progress:
+            shut_since = None
+        elif shut_since is None:
+            shut_since = time.monotonic()
+        elif time.monotonic() - shut_since > 2:
+            break
+        else:
+            time.sleep(0.01)
+    return sent
+
+
+def _raw_data(chanid: int, payload: bytes) -> paramiko.Message:
+    message = paramiko.Message()
+    message.add_byte(cMSG_CHANNEL_DATA)
+    message.add_int(chanid)
+    message.add_string(payload)
+    return message
+
+
+def _lost_for_window(event: dict[str, Any]) -> bool:
+    return event.get("state") in ("retrying", "error") and "window" in str(event.get("detail"))
+
+
+def test_data_past_the_window_while_the_target_is_dialled_drops_the_link(
+    run_client: Callable[[HostileJumphost, int], Client], blackholed_port: int
+) -> None:
+    """Item 1: this channel's data went to paramiko's unbounded buffer while the target
+    (black-holed, 10 s dial) was dialled: 44 MB to 2,991 MB RSS."""
+
+    def script(transport: Any, server: HostileJumphost) -> None:
+        assert server.forward_requested.wait(30)
+        server.results["connected"].wait(30)
+        (channel,) = _open(transport, 1)
+        payload = b"\0" * 32768
+        deadline = time.monotonic() + 20
+        sent = 0
+        while transport.is_active() and sent < 512 * MIB and time.monotonic() < deadline:
+            transport._send_user_message(_raw_data(channel.remote_chanid, payload))
+            sent += len(payload)
+        server.results["sent"] = sent
+
+    hostile = HostileJumphost(script)
+    hostile.results["connected"] = threading.Event()
+    try:
+        client = run_client(hostile, blackholed_port)
+        base, _ = rss(client.proc.pid)
+        hostile.results["connected"].set()
+        assert client.wait_for(_lost_for_window, 40)
+        _, peak = rss(client.proc.pid)
+    finally:
+        hostile.close()
+    print(f"window overrun: base {base / MIB:.0f} MiB, peak {peak / MIB:.0f} MiB")
+    assert peak - base < 16 * MIB, (base, peak)
+
+
+def test_many_channels_queued_behind_the_diallers_stay_within_the_budget(
+    run_client: Callable[[HostileJumphost, int], Client], blackholed_port: int
+) -> None:
+    """Item 1: 40 channels behind the 32 diallers, each pushed to its window."""
+
+    def script(transport: Any, server: HostileJumphost) -> None:
+        assert server.forward_requested.wait(30)
+        server.results["connected"].wait(30)
+        channels = _open(transport, 40)
+        server.results["sent"] = _push_to_the_window(channels, b"\0" * 32768, 20)
+
+    hostile = HostileJumphost(script)
+    hostile.results["connected"] = threading.Event()
+    try:
+        client = run_client(hostile, blackholed_port)
+        base, _ = rss(client.proc.pid)
+        hostile.results["connected"].set()
+        assert hostile.script_done.wait(60)
+        _, peak = rss(client.proc.pid)
+    finally:
+        hostile.close()
+    assert "error" not in hostile.results, hostile.results.get("error")
+    print(
+        f"40 queued: sent {hostile.results['sent'] / MIB:.1f} MiB, base {base / MIB:.0f}, "
+        f"peak {peak / MIB:.0f} MiB"
+    )
+    # 64 MiB budget: 40 windows of at most ~0.8 MiB each, ~33 MiB in all
+    assert hostile.results["sent"] <= 64 * MIB
+    assert peak - base < 64 * MIB, (base, peak)
+    assert not any(_lost_for_window(e) for e in client.events)
+
+
+@pytest.mark.slow
+def test_one_byte_packets_cost_bytes_not_objects(
+    run_client: Callable[[HostileJumphost, int], Client], stalled_target: StalledTarget
+) -> None:
+    """Item 2: 1-byte CHANNEL_DATA within the window to a target that never reads took
+    782 MB for one connection (one queued object per packet)."""
+
+    def script(transport: Any, server: HostileJumphost) -> None:
+        assert server.forward_requested.wait(30)
+        server.results["connected"].wait(30)
+        channels = _open(transport, 1)
+        server.results["sent"] = _push_to_the_window(channels, b"x", 25)
+
+    hostile = HostileJumphost(script)
+    hostile.results["connected"] = threading.Event()
+    try:
+        client = run_client(hostile, stalled_target.port)
+        base, _ = rss(client.proc.pid)
+        hostile.results["connected"].set()
+        assert hostile.script_done.wait(60)
+        _, peak = rss(client.proc.pid)
+    finally:
+        hostile.close()
+    assert "error" not in hostile.results, hostile.results.get("error")
+    print(
+        f"1-byte: sent {hostile.results['sent']}, base {base / MIB:.0f}, peak {peak / MIB:.0f} MiB"
+    )
+    # past the kernel's ~1.7 MB send buffer, enough packets for a queue of objects to show
+    assert hostile.results["sent"] > 2_000_000
+    assert peak - base < 16 * MIB, (base, peak, hostile.results["sent"])
+
+
+@pytest.mark.slow
+def test_a_thousand_stalled_connections_stay_under_256_mib(
+    run_client: Callable[[HostileJumphost, int], Client], stalled_target: StalledTarget
+) -> None:
+    """Item 3: 4,096 stalled connections took RSS from 44 MB to 7,760 MB."""
+
+    def script(transport: Any, server: HostileJumphost) -> None:
+        assert server.forward_requested.wait(30)
+        server.results["connected"].wait(30)
+        channels = _open(transport, 1000)
+        server.results["opened"] = len(channels)
+        server.results["sent"] = _push_to_the_window(channels, b"\0" * 32768, 60)
+
+    hostile = HostileJumphost(script)
+    hostile.results["connected"] = threading.Event()
+    try:
+        client = run_client(hostile, stalled_target.port)
+        hostile.results["connected"].set()
+        assert hostile.script_done.wait(180)
+        _, peak = rss(client.proc.pid)
+    finally:
+        hostile.close()
+    assert "error" not in hostile.results, hostile.results.get("error")
+    print(f"1000 stalled: sent {hostile.results['sent'] / MIB:.0f} MiB, peak {peak / MIB:.0f} MiB")
+    assert hostile.results["opened"] == 1000
+    assert peak < 256 * MIB, peak
