@@ -494,9 +494,10 @@ class _Connection:
             # next one to the selector instead of a read that would only say so.
             drained = 0 < len(data) < self._asked
             self._to_vendor, self._to_vendor_at = b"", 0
-            # read no more than the vendor's window takes now: the rest stays in the
-            # kernel until a window adjust wakes us
-            room = min(CHUNK, channel.out_window_size)
+            # read no more than the vendor's window takes now (the rest stays in the
+            # kernel until a window adjust wakes us), nor than this connection's share
+            # of the budget: a jumphost that stops reading cannot make us hold more
+            room = min(CHUNK, channel.out_window_size, self._ledger.allowance)
             if self._target_eof or drained or room <= 0:
                 return False
             self._asked = room
