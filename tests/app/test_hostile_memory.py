@@ -7,9 +7,6 @@ Ceilings are generous: the measured figures are in bench/hostile.py's output.
 
 from __future__ import annotations
 
-import contextlib
-import json
-import socket
 import subprocess
 import threading
 import time
@@ -17,56 +14,24 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import paramiko
 import pytest
-from paramiko.common import cMSG_CHANNEL_DATA
 
 from app import knownhosts
 from app.paths import AppPaths
 from tests.support import firewall
 from tests.support.cli import spawn_run, stop, tk
 from tests.support.fake_jumphost import HostileJumphost
+from tests.support.flood import (
+    MIB,
+    REMOTE_PORT,
+    Client,
+    StalledTarget,
+    open_channels,
+    push_to_the_window,
+    raw_data,
+    rss,
+)
 from tests.support.net import free_port
-
-MIB = 1024 * 1024
-REMOTE_PORT = 40000
-
-
-def rss(pid: int) -> tuple[int, int]:
-    """(current, peak) resident set size of ``pid`` in bytes."""
-    fields = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        name, _, value = line.partition(":")
-        fields[name] = value
-    return int(fields["VmRSS"].split()[0]) * 1024, int(fields["VmHWM"].split()[0]) * 1024
-
-
-class StalledTarget:
-    """Accepts connections and never reads them (a wedged database), with small buffers."""
-
-    def __init__(self) -> None:
-        self._listener = socket.socket()
-        self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        self._listener.bind(("127.0.0.1", 0))
-        self._listener.listen(1024)
-        self.port: int = self._listener.getsockname()[1]
-        self.accepted: list[socket.socket] = []
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self._listener.accept()
-            except OSError:
-                return
-            self.accepted.append(conn)
-
-    def close(self) -> None:
-        self._listener.close()
-        self._thread.join(5)
-        for conn in self.accepted:
-            conn.close()
 
 
 @pytest.fixture
@@ -90,34 +55,6 @@ def blackholed_port() -> Iterator[int]:
         yield port
     finally:
         hole.clear()
-
-
-class Client:
-    """`tunnelkeeper run hostile --events json` against ``hostile``; events read on a thread."""
-
-    def __init__(self, proc: subprocess.Popen[str]) -> None:
-        self.proc = proc
-        self.events: list[dict[str, Any]] = []
-        self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self._read, daemon=True)
-        self._thread.start()
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            with contextlib.suppress(ValueError), self._lock:
-                self.events.append(json.loads(line))
-
-    def wait_for(self, predicate: Callable[[dict[str, Any]], bool], timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self._lock:
-                if any(predicate(event) for event in self.events):
-                    return True
-            if self.proc.poll() is not None:
-                return False
-            time.sleep(0.05)
-        return False
 
 
 @pytest.fixture
@@ -147,51 +84,6 @@ def run_client(
         stop(proc)
 
 
-def _open(transport: Any, count: int) -> list[Any]:
-    channels = []
-    for _ in range(count):
-        channel = transport.open_forwarded_tcpip_channel(
-            ("203.0.113.9", 5555), ("localhost", REMOTE_PORT)
-        )
-        channel.settimeout(0.0)
-        channels.append(channel)
-    return channels
-
-
-def _push_to_the_window(channels: list[Any], chunk: bytes, seconds: float) -> int:
-    """Send on every channel as much as its window allows, until every window stays shut
-    for 2 s or ``seconds`` pass; returns the bytes sent."""
-    sent = 0
-    deadline = time.monotonic() + seconds
-    shut_since: float | None = None
-    while time.monotonic() < deadline:
-        progress = False
-        for channel in channels:
-            try:
-                n = channel.send(chunk)
-            except (TimeoutError, OSError):
-                continue
-            sent += n
-            progress = progress or n > 0
-        if progress:
-            shut_since = None
-        elif shut_since is None:
-            shut_since = time.monotonic()
-        elif time.monotonic() - shut_since > 2:
-            break
-        else:
-            time.sleep(0.01)
-    return sent
-
-
-def _raw_data(chanid: int, payload: bytes) -> paramiko.Message:
-    message = paramiko.Message()
-    message.add_byte(cMSG_CHANNEL_DATA)
-    message.add_int(chanid)
-    message.add_string(payload)
-    return message
-
-
 def _lost_for_window(event: dict[str, Any]) -> bool:
     return event.get("state") in ("retrying", "error") and "window" in str(event.get("detail"))
 
@@ -205,12 +97,12 @@ def test_data_past_the_window_while_the_target_is_dialled_drops_the_link(
     def script(transport: Any, server: HostileJumphost) -> None:
         assert server.forward_requested.wait(30)
         server.results["connected"].wait(30)
-        (channel,) = _open(transport, 1)
+        (channel,) = open_channels(transport, 1)
         payload = b"\0" * 32768
         deadline = time.monotonic() + 20
         sent = 0
         while transport.is_active() and sent < 512 * MIB and time.monotonic() < deadline:
-            transport._send_user_message(_raw_data(channel.remote_chanid, payload))
+            transport._send_user_message(raw_data(channel.remote_chanid, payload))
             sent += len(payload)
         server.results["sent"] = sent
 
@@ -236,8 +128,8 @@ def test_many_channels_queued_behind_the_diallers_stay_within_the_budget(
     def script(transport: Any, server: HostileJumphost) -> None:
         assert server.forward_requested.wait(30)
         server.results["connected"].wait(30)
-        channels = _open(transport, 40)
-        server.results["sent"] = _push_to_the_window(channels, b"\0" * 32768, 20)
+        channels = open_channels(transport, 40)
+        server.results["sent"] = push_to_the_window(channels, b"\0" * 32768, 20)
 
     hostile = HostileJumphost(script)
     hostile.results["connected"] = threading.Event()
@@ -270,8 +162,8 @@ def test_one_byte_packets_cost_bytes_not_objects(
     def script(transport: Any, server: HostileJumphost) -> None:
         assert server.forward_requested.wait(30)
         server.results["connected"].wait(30)
-        channels = _open(transport, 1)
-        server.results["sent"] = _push_to_the_window(channels, b"x", 25)
+        channels = open_channels(transport, 1)
+        server.results["sent"] = push_to_the_window(channels, b"x", 25)
 
     hostile = HostileJumphost(script)
     hostile.results["connected"] = threading.Event()
@@ -301,9 +193,9 @@ def test_a_thousand_stalled_connections_stay_under_256_mib(
     def script(transport: Any, server: HostileJumphost) -> None:
         assert server.forward_requested.wait(30)
         server.results["connected"].wait(30)
-        channels = _open(transport, 1000)
+        channels = open_channels(transport, 1000)
         server.results["opened"] = len(channels)
-        server.results["sent"] = _push_to_the_window(channels, b"\0" * 32768, 60)
+        server.results["sent"] = push_to_the_window(channels, b"\0" * 32768, 60)
 
     hostile = HostileJumphost(script)
     hostile.results["connected"] = threading.Event()
