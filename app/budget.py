@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+import math
 import os
 import threading
+
+from app.textsafe import safe_text
+
+log = logging.getLogger(__name__)
 
 MIB = 1024 * 1024
 DEFAULT_BUDGET = 64 * MIB
@@ -11,6 +17,11 @@ BUDGET_ENV = "TUNNELKEEPER_BUFFER_MIB"  # the budget in MiB, for people who need
 MIN_BUDGET = 1 * MIB
 MAX_WINDOW = 2 * MIB  # the most one connection is ever granted (paramiko's default window)
 FLOOR = 8 * 1024  # every open connection keeps at least this much window
+# A new connection starts with this much window (above FLOOR) and grows towards its fair
+# share as it carries data: a window once granted cannot be taken back, so connections
+# that sit idle must not hold the pool. RESERVE of the pool is kept for new connections.
+INITIAL_EXTRA = 56 * 1024
+RESERVE = 8 * MIB
 MAX_CONNECTIONS = 4096
 
 
@@ -22,9 +33,11 @@ class Budget:
     """How many bytes of vendor data the process promises to hold, shared by every tunnel.
 
     Each open connection is promised ``FLOOR`` bytes; half of the budget (at least) is a
-    pool from which connections get more, each up to ``MAX_WINDOW`` and its fair share of
-    the pool. So the windows granted, and hence the bytes the jumphost can make us hold,
-    never add up to more than ``total``, and a few connections still get the full window.
+    pool from which connections get more: ``INITIAL_EXTRA`` when they open, then, while
+    they carry data, up to ``MAX_WINDOW`` and their fair share of the pool (less a
+    reserve for connections yet to open). So the windows granted, and hence the bytes the
+    jumphost can make us hold, never add up to more than ``total``; a busy connection
+    still gets the full window, and idle ones hold little.
     """
 
     def __init__(self, total: int = DEFAULT_BUDGET, max_connections: int = MAX_CONNECTIONS):
@@ -32,6 +45,7 @@ class Budget:
         self.total = total
         self.max_connections = max(1, min(max_connections, total // (2 * FLOOR)))
         self.pool = total - self.max_connections * FLOOR
+        self._growth_cap = self.pool - min(RESERVE, self.pool // 4)
         self._lock = threading.Lock()
         self._open = 0
         self._extra = 0  # taken from the pool by open connections
@@ -52,7 +66,7 @@ class Budget:
             if self._open >= self.max_connections:
                 return None
             self._open += 1
-            extra = min(self._fair_extra(), self.pool - self._extra)
+            extra = min(INITIAL_EXTRA, self._fair_extra(), self.pool - self._extra)
             self._extra += extra
             return extra
 
@@ -69,15 +83,17 @@ class Budget:
         with self._lock:
             want = self._fair_extra()
             if extra < want:
-                more = min(want - extra, self.pool - self._extra)
-                self._extra += more
-                return extra + more
+                more = min(want - extra, self._growth_cap - self._extra)
+                if more > 0:
+                    self._extra += more
+                    return extra + more
+                return extra
             less = min(extra - want, spare)
             self._extra -= less
             return extra - less
 
     def _fair_extra(self) -> int:
-        return min(MAX_WINDOW - FLOOR, self.pool // max(1, self._open))
+        return min(MAX_WINDOW - FLOOR, self._growth_cap // max(1, self._open))
 
 
 class WindowLedger:
@@ -136,9 +152,13 @@ def budget_from_environment(environ: dict[str, str] | None = None) -> Budget:
     total = DEFAULT_BUDGET
     if text:
         try:
-            total = int(float(text) * MIB)
+            mib = float(text)
         except ValueError:
-            total = DEFAULT_BUDGET
+            mib = math.nan
+        if math.isfinite(mib) and 0 < mib <= 1024 * 1024:
+            total = int(mib * MIB)
+        else:
+            log.warning("ignoring %s=%s: not a size in MiB", BUDGET_ENV, safe_text(text, 40))
     return Budget(total)
 
 

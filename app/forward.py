@@ -184,13 +184,12 @@ class Forwarder:
             )
             self._reject(channel, extra)
             return
-        if extra is None:  # not admitted through the gate (a transport without one)
-            extra = self._budget.open()
-            if extra is None:
-                self._reject(channel, None)
-                return
+        if extra is None:
+            # not admitted through the gate: its window was never granted from the budget
+            log.warning("closing a forwarded channel that did not pass the gate")
+            self._reject(channel, None)
+            return
         ledger = WindowLedger(self._budget, extra)
-        ledger.window = min(ledger.window, int(channel.in_window_size))
         with self._lock:
             if self._closing or len(self._connections) >= self._max:
                 full = not self._closing
@@ -201,14 +200,22 @@ class Forwarder:
                 return
             connection = _Connection(self, channel, ledger)
             self._connections.add(connection)
-        self.counters.opened()
-        self._dialers.submit(self._dial, connection)
+            self.counters.opened()
+            try:
+                self._dialers.submit(self._dial, connection)
+            except RuntimeError:  # close_all shut the diallers down meanwhile
+                dial_later = False
+            else:
+                dial_later = True
+        if not dial_later:
+            _close_later(channel)
+            self._done(connection)
 
     def _reject(self, channel: Any, extra: int | None) -> None:
         """Close a channel we will not serve; whatever it sends meanwhile is dropped."""
         if extra is not None:
             self._budget.close(extra)
-        channel.data_sink = _discard
+        channel.data_sink = channel.extended_sink = _discard
         _close_later(channel)
 
     def _dial(self, connection: _Connection) -> None:
@@ -276,7 +283,15 @@ class Forwarder:
         with self._lock:
             self._closing = True
             loops = list(self._loops)
-        self._dialers.shutdown(wait=False)  # queued dials see _closing and give up
+            if self._admitted is not None:  # admitted, then the open failed in paramiko
+                self._budget.close(self._admitted)
+                self._admitted = None
+            self._dialers.shutdown(wait=False)
+            abandoned = list(self._connections)
+        # a dial can hang for its whole timeout: give every window back now (a connection
+        # gives its own back at most once)
+        for connection in abandoned:
+            connection.release()  # queued dials see _closing and give up
         for loop in loops:
             loop.stop()
         deadline = time.monotonic() + timeout
@@ -289,8 +304,8 @@ class Forwarder:
             return len(self._connections)
 
 
-def _discard(data: memoryview) -> None:
-    """The data sink of a channel being refused."""
+def _discard(data: object) -> None:
+    """The data sinks of a channel being refused."""
 
 
 def _close_later(channel: Any) -> None:
@@ -349,7 +364,9 @@ class _Connection:
         self._target_eof = False
         self.closed = False
         self._events = 0
-        channel.data_sink = self.deliver  # on the transport thread, before any data
+        # on the transport thread, before any data
+        channel.data_sink = self.deliver
+        channel.extended_sink = self.drop_extended
 
     @property
     def held(self) -> int:
@@ -413,6 +430,20 @@ class _Connection:
                 self._owed += grant
             self.wake()
 
+    def drop_extended(self, size: int) -> None:
+        """Extended (stderr) data from the jumphost: counted against the window, dropped."""
+        with self._lock:
+            if self.closed or self._ledger.closed:
+                return
+            self._ledger.received(size)
+            grant = self._ledger.delivered(size)
+        if grant and not self.channel.transport.send_window_adjust(
+            self.channel, grant, on_transport_thread=True
+        ):
+            with self._lock:
+                self._owed += grant
+            self.wake()
+
     def service(self) -> None:
         """Move what can move now without blocking, in both directions."""
         if self.closed:
@@ -441,9 +472,13 @@ class _Connection:
         """Write what waits for the target, grant the window for it, pass on EOF."""
         sock, channel = self.sock, self.channel
         assert sock is not None
+        # The EOF is read first: data that arrives before it is already queued then, so
+        # "drained" below covers it (read the other way round, the transport thread could
+        # queue the last bytes and the EOF in between, and the EOF would cut them off).
+        ended = channel.eof_received or channel.closed
         # nothing waiting skips the lock: deliver wakes us if that changes
         drained = not (self._pending or self._owed or self._failed) or self._flush(sock)
-        if drained and not self._vendor_eof and (channel.eof_received or channel.closed):
+        if drained and not self._vendor_eof and ended:
             # every packet before the EOF was delivered before paramiko read the EOF
             self._vendor_eof = True
             if not channel.closed:

@@ -188,8 +188,14 @@ class FastPacketizer(paramiko.Packetizer):  # type: ignore[misc]
         if end > BANNER_LINE_MAX:
             raise GreetingTrouble(f"its greeting line is longer than {BANNER_LINE_MAX} bytes")
         self._Packetizer__remainder = bytes(line[end + 1 :])
-        text = bytes(line[:end]).rstrip(b"\r")
-        return text.decode("utf-8", "replace")
+        raw = bytes(line[:end])
+        if raw.endswith(b"\r"):
+            raw = raw[:-1]
+        try:
+            # the version line goes into the key exchange's hash: exactly as sent
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise GreetingTrouble("its greeting is not text") from None
 
     def _read_message(self) -> tuple[int, Any]:
         if not self._fast_in():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib.resources
 import os
 import shlex
 import stat
@@ -83,6 +84,8 @@ def user_runtime_dir(dirs: platformdirs.PlatformDirs | None = None) -> Path:
     dirs = dirs or platformdirs.PlatformDirs(APP_NAME, appauthor=False)
     if os.name != "posix":
         return Path(dirs.user_cache_dir)
+    # os.environ, like every other location platformdirs reads (``environ`` of app_paths
+    # is only for TUNNELKEEPER_HOME)
     bases = [os.environ.get(RUNTIME_ENV, "")]
     if sys.platform != "darwin":
         bases.append(f"/run/user/{os.geteuid()}")
@@ -144,12 +147,18 @@ def private_dir(path: Path) -> Path:
 
 
 def resources_dir() -> Path:
-    """The bundled ``resources/`` folder: in the frozen app's bundle, else next to the
-    package in a checkout."""
+    """The bundled ``resources/`` folder (icons): the frozen app's copy in its bundle; else
+    the one installed inside the package (a wheel carries the checkout's top-level
+    ``resources/`` as ``app/resources/``, see setup.py); else the checkout's, next to the
+    package (running from a checkout, or an editable install of one)."""
     bundle = getattr(sys, "_MEIPASS", None)
     if getattr(sys, "frozen", False) and bundle:
         return Path(bundle) / "resources"
-    return Path(__file__).resolve().parent.parent / "resources"
+    package = Path(str(importlib.resources.files("app"))).resolve()
+    installed = package / "resources"
+    if installed.is_dir():
+        return installed
+    return package.parent / "resources"
 
 
 def ensure_private_dir(path: Path) -> Path:

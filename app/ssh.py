@@ -465,10 +465,26 @@ class GuardedTransport(paramiko.Transport):  # type: ignore[misc]
         except WindowOverrun as exc:
             raise SSHException(str(exc)) from None
 
+    @staticmethod
+    def _extended_data_to_sink(channel: Any, m: Any) -> None:
+        """CHANNEL_EXTENDED_DATA (stderr) has no place on a forwarded connection: for a
+        channel with an ``extended_sink`` it is counted against the window and dropped,
+        as OpenSSH does (paramiko would buffer it without any limit)."""
+        sink = getattr(channel, "extended_sink", None)
+        if sink is None:
+            paramiko.Channel._feed_extended(channel, m)
+            return
+        m.get_int()  # the data type code
+        try:
+            sink(len(m.get_binary()))
+        except WindowOverrun as exc:
+            raise SSHException(str(exc)) from None
+
     _channel_handler_table = {  # noqa: RUF012 (paramiko's class-level dispatch table)
         **paramiko.Transport._channel_handler_table,
         wire.MSG_CHANNEL_WINDOW_ADJUST: _window_adjust_and_tell,
         wire.MSG_CHANNEL_DATA: _data_to_sink,
+        wire.MSG_CHANNEL_EXTENDED_DATA: _extended_data_to_sink,
     }
 
     # --- the forwarding loop's data path ------------------------------------------------

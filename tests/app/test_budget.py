@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from app.budget import (
     FLOOR,
+    INITIAL_EXTRA,
     MAX_WINDOW,
     MIB,
     Budget,
@@ -17,15 +18,44 @@ from app.budget import (
 )
 
 
+def _grown(budget: Budget) -> WindowLedger:
+    """A connection that has carried a window's worth, so it grew to its share."""
+    ledger = _open(budget)
+    ledger.received(ledger.window)
+    ledger.delivered(ledger.held)
+    return ledger
+
+
 def _open(budget: Budget) -> WindowLedger:
     extra = budget.open()
     assert extra is not None
     return WindowLedger(budget, extra)
 
 
-def test_one_connection_gets_the_full_window() -> None:
+def test_a_connection_starts_small_and_grows_to_the_full_window_as_it_carries_data() -> None:
     ledger = _open(Budget(64 * MIB))
-    assert ledger.window == MAX_WINDOW
+    assert ledger.window == FLOOR + INITIAL_EXTRA
+    ledger.received(ledger.window)
+    grant = ledger.delivered(ledger.held)
+    assert ledger.window == grant == MAX_WINDOW
+
+
+def test_idle_connections_leave_room_for_new_ones_to_grow() -> None:
+    """Windows once granted cannot be taken back: 16 connections that carried data and
+    went idle must not leave a new one stuck at the floor."""
+    budget = Budget(64 * MIB)
+    busy = [_open(budget) for _ in range(16)]
+    for ledger in busy:
+        ledger.received(ledger.window)
+        ledger.delivered(ledger.held)
+    idle = [_open(budget) for _ in range(100)]
+    newcomer = _open(budget)
+    assert newcomer.window > FLOOR
+    newcomer.received(newcomer.window)
+    newcomer.delivered(newcomer.held)
+    assert newcomer.window > FLOOR
+    assert budget.reserved <= budget.total
+    assert all(ledger.allowance <= FLOOR + INITIAL_EXTRA for ledger in idle)
 
 
 def test_many_connections_share_the_pool_and_never_exceed_the_total() -> None:
@@ -44,14 +74,14 @@ def test_past_the_connection_limit_an_open_is_refused() -> None:
 
 
 def test_sending_past_the_window_is_an_overrun() -> None:
-    ledger = _open(Budget(64 * MIB))
+    ledger = _grown(Budget(64 * MIB))
     ledger.received(MAX_WINDOW)
     with pytest.raises(WindowOverrun):
         ledger.received(1)
 
 
 def test_the_window_is_credited_only_as_bytes_reach_the_target() -> None:
-    ledger = _open(Budget(64 * MIB))
+    ledger = _grown(Budget(64 * MIB))
     ledger.received(MAX_WINDOW)
     assert ledger.window == 0
     assert ledger.delivered(1000) == 0  # too small a step to be worth an adjust
@@ -62,8 +92,8 @@ def test_the_window_is_credited_only_as_bytes_reach_the_target() -> None:
 
 
 def test_a_connection_gives_back_its_share_when_others_arrive() -> None:
-    budget = Budget(4 * MIB)
-    first = _open(budget)
+    budget = Budget(8 * MIB)
+    first = _grown(budget)
     assert first.window == MAX_WINDOW
     others = [_open(budget) for _ in range(50)]
     first.received(first.window)
@@ -89,6 +119,8 @@ def test_the_environment_sets_the_budget() -> None:
     assert budget_from_environment({"TUNNELKEEPER_BUFFER_MIB": "16"}).total == 16 * MIB
     assert budget_from_environment({"TUNNELKEEPER_BUFFER_MIB": "junk"}).total == 64 * MIB
     assert budget_from_environment({}).total == 64 * MIB
+    for bad in ("inf", "1e400", "-5", "nan", "0"):
+        assert budget_from_environment({"TUNNELKEEPER_BUFFER_MIB": bad}).total == 64 * MIB
 
 
 @settings(max_examples=200, deadline=None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -252,3 +253,61 @@ def test_stop_cancels_the_forward_before_closing(
         assert hostile.script_done.wait(30)
         hostile.close()
     assert hostile.cancel_requests == [("localhost", 40000)]
+
+
+@pytest.mark.parametrize("case", ["echoed", "refused", "stopped-while-dialling"])
+def test_every_connection_gives_its_window_back_to_the_budget(
+    tk_home: AppPaths, events: EventLog, client_key: Path, target: TcpServer, case: str
+) -> None:
+    """Whatever ends a connection (its end, a target that refuses, a stop during a dial
+    that hangs), its window returns to the process budget: a leak would outlive every
+    reconnect."""
+    from app.budget import shared_budget
+    from tests.support import firewall
+    from tests.support.net import free_port
+
+    budget = shared_budget()
+    before = (budget.reserved, budget.open_connections)
+    hole = firewall.Blackhole()
+    target_port = target.port
+    if case == "refused":
+        target_port = free_port()  # nothing listens there
+    elif case == "stopped-while-dialling":
+        if not firewall.available():
+            pytest.skip("needs root and iptables to black-hole a loopback port")
+        target_port = free_port()
+        hole.port(target_port)
+
+    def script(transport: Any, server: HostileJumphost) -> None:
+        assert server.forward_requested.wait(30)
+        channels = [_open(transport, "localhost", 40000) for _ in range(5)]
+        server.results["opened"] = sum(channel is not None for channel in channels)
+        if case == "echoed":
+            for channel in channels:
+                channel.settimeout(10)
+                channel.sendall(b"ping")
+                server.results["echo"] = channel.recv(4)
+                channel.close()
+        server.results["opens_done"].set()
+        wait_for(lambda: not transport.is_active(), 60)
+
+    hostile = HostileJumphost(script)
+    hostile.results["opens_done"] = threading.Event()
+    try:
+        tunnel = run_against(hostile, tk_home, events, client_key, target_port)
+        try:
+            events.wait_for(State.CONNECTED)
+            assert hostile.results["opens_done"].wait(60)
+            if case != "stopped-while-dialling":
+                assert wait_for(lambda: tunnel.counters.snapshot()["active_connections"] == 0, 30)
+                assert (budget.reserved, budget.open_connections) == before
+            else:
+                assert budget.open_connections == before[1] + 5  # all five still dialling
+        finally:
+            assert tunnel.stop()
+            hostile.close()
+    finally:
+        hole.clear()
+    # (a refused target may close a channel before the server sees it open)
+    assert hostile.results["opened"] == 5 or case == "refused"
+    assert (budget.reserved, budget.open_connections) == before

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import paramiko
-from paramiko.common import cMSG_CHANNEL_DATA
+from paramiko.common import cMSG_CHANNEL_DATA, cMSG_CHANNEL_EXTENDED_DATA
 
 MIB = 1024 * 1024
 REMOTE_PORT = 40000
@@ -50,6 +50,8 @@ class StalledTarget:
             self.accepted.append(conn)
 
     def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self._listener.shutdown(socket.SHUT_RDWR)  # wakes the accept (close does not)
         self._listener.close()
         self._thread.join(5)
         for conn in self.accepted:
@@ -123,9 +125,16 @@ def push_to_the_window(
     return sent
 
 
-def raw_data(chanid: int, payload: bytes) -> paramiko.Message:
+def raw_data(chanid: int, payload: bytes, extended: bool = False) -> paramiko.Message:
+    """CHANNEL_DATA (or EXTENDED_DATA, as stderr) built by hand: sent this way, it ignores
+    the window the client granted."""
     message = paramiko.Message()
-    message.add_byte(cMSG_CHANNEL_DATA)
-    message.add_int(chanid)
+    if extended:
+        message.add_byte(cMSG_CHANNEL_EXTENDED_DATA)
+        message.add_int(chanid)
+        message.add_int(1)  # SSH_EXTENDED_DATA_STDERR
+    else:
+        message.add_byte(cMSG_CHANNEL_DATA)
+        message.add_int(chanid)
     message.add_string(payload)
     return message
