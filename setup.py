@@ -3,7 +3,7 @@
 - Every package under ``app/``, found (a new folder needs no edit here).
 - ``app.resources``: the top-level ``resources/`` folder (icons), which stays there for the
   frozen build and the .deb, installed as ``app/resources/`` so that
-  ``app.paths.resources_dir()`` finds it inside the package. pyproject.toml cannot say
+  ``app.storage.paths.resources_dir()`` finds it inside the package. pyproject.toml cannot say
   this: its ``packages.find`` lists only folders that exist under ``app/``, and package
   data and folder mappings apply only to listed packages.
 - setuptools' work files (``pip install .`` builds in the checkout) go to

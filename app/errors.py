@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.textsafe import DETAIL_LIMIT, safe_text
+from app.core.textsafe import DETAIL_LIMIT, safe_text
 
 
 class TunnelkeeperError(Exception):

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from app import __version__
-from app.paths import resources_dir
+from app.storage.paths import resources_dir
 
 # The keyring backend each OS's keychain needs (names from keyring's entry points).
 NATIVE_KEYRING = {"linux": "SecretService", "darwin": "macOS", "win32": "Windows"}
@@ -85,7 +85,7 @@ def check_keyring() -> Outcome:
     """keyring finds its backends (entry-point metadata bundled) including this OS's."""
     from importlib.metadata import entry_points
 
-    from app.passphrases import PassphraseStore
+    from app.platform.passphrases import PassphraseStore
 
     points = {ep.name: ep for ep in entry_points(group="keyring.backends")}
     names = sorted(points)
@@ -108,7 +108,8 @@ def check_crypto() -> Outcome:
     import paramiko
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-    from app import keys, ssh
+    from app import ssh
+    from app.ssh import keys
 
     with tempfile.TemporaryDirectory(prefix="tunnelkeeper-selftest-") as tmp:
         files = keys.key_files(Path(tmp), "self-test")

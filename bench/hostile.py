@@ -23,7 +23,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from app import knownhosts  # noqa: E402
+from app.core import knownhosts  # noqa: E402
 from tests.support import firewall  # noqa: E402
 from tests.support.cli import spawn_run, stop, tk  # noqa: E402
 from tests.support.fake_jumphost import HostileJumphost  # noqa: E402

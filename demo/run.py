@@ -14,8 +14,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from app.paths import HOME_ENV, app_paths  # noqa: E402
 from app.platform.autostart import XdgAutostart  # noqa: E402
+from app.storage.paths import HOME_ENV, app_paths  # noqa: E402
 from app.ui.application import run  # noqa: E402
 from app.ui.wizard import WizardPrefill  # noqa: E402
 from tests.support.net import echo_handler, free_port, tcp_server  # noqa: E402

@@ -22,9 +22,9 @@ from PySide6.QtGui import QGuiApplication  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication, QWidget, QWizard  # noqa: E402
 
-from app.logs import setup_logging  # noqa: E402
-from app.paths import HOME_ENV, app_paths  # noqa: E402
 from app.platform.autostart import XdgAutostart  # noqa: E402
+from app.storage.logs import setup_logging  # noqa: E402
+from app.storage.paths import HOME_ENV, app_paths  # noqa: E402
 from app.ui.application import Shell  # noqa: E402
 from app.ui.wizard import WizardPrefill  # noqa: E402
 from app.ui.wizard.wizard import Page  # noqa: E402

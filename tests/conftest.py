@@ -16,12 +16,13 @@ import pytest
 # Qt widgets are tested offscreen (pytest-qt); CLI subprocesses strip it where it matters.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from app import knownhosts, ssh
-from app.backoff import Backoff
-from app.engine import Tunnel
-from app.events import State, TunnelEvent
-from app.paths import AppPaths, app_paths
-from app.profile import Profile
+from app import ssh
+from app.core import knownhosts
+from app.core.backoff import Backoff
+from app.core.events import State, TunnelEvent
+from app.core.profile import Profile
+from app.engine.tunnel import Tunnel
+from app.storage.paths import AppPaths, app_paths
 from tests.support.mariadb import MariaDB, mariadb_available, running_mariadb
 from tests.support.net import free_port
 from tests.support.sshd import Sshd, ssh_keygen

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from app.fileio import atomic_write
+from app.storage.fileio import atomic_write
 
 APP_ID = "io.tunnelkeeper.Tunnelkeeper"
 RUN_KEY = r"Software\Microsoft\Windows\CurrentVersion\Run"

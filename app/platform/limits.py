@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import sys
 
-from app.forward import MAX_CHANNELS
+from app.engine.forward import MAX_CHANNELS
 
 
 def raise_open_file_limit() -> None:

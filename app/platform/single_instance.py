@@ -15,7 +15,7 @@ from enum import Enum
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 
-from app.paths import AppPaths, private_dir, user_runtime_dir
+from app.storage.paths import AppPaths, private_dir, user_runtime_dir
 
 log = logging.getLogger(__name__)
 

@@ -19,15 +19,15 @@ from PySide6.QtNetwork import QNetworkInformation
 from PySide6.QtWidgets import QApplication, QMessageBox, QSystemTrayIcon
 
 from app import __version__
+from app.core.events import State, TunnelEvent
+from app.core.supervise import clock_jumped
 from app.errors import TunnelkeeperError
-from app.events import State, TunnelEvent
-from app.logs import setup_logging
-from app.passphrases import PassphraseStore
-from app.paths import AppPaths, app_paths
 from app.platform.autostart import Autostart, for_this_system, launch_command
 from app.platform.limits import raise_open_file_limit
+from app.platform.passphrases import PassphraseStore
 from app.platform.single_instance import SingleInstance, instance_address
-from app.supervise import clock_jumped
+from app.storage.logs import setup_logging
+from app.storage.paths import AppPaths, app_paths
 from app.ui import jobs
 from app.ui.check_dialog import ConnectionTestDialog
 from app.ui.hub import TunnelHub

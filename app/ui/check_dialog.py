@@ -7,10 +7,10 @@ from typing import Any
 
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QPushButton, QVBoxLayout, QWidget
 
-from app import keys
-from app.checks import NAMES, CheckResult, ConnectionTest, Outcome
-from app.paths import AppPaths
-from app.profile import Profile
+from app.core.profile import Profile
+from app.engine.checks import NAMES, CheckResult, ConnectionTest, Outcome
+from app.ssh import keys
+from app.storage.paths import AppPaths
 from app.ui.icons import app_icon
 from app.ui.wizard.task import PageTask
 from app.ui.wizard.widgets import (

@@ -6,9 +6,9 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from app.events import TunnelEvent
-from app.profile import Profile
-from app.textsafe import DETAIL_LIMIT, safe_value
+from app.core.events import TunnelEvent
+from app.core.profile import Profile
+from app.core.textsafe import DETAIL_LIMIT, safe_value
 
 # Paths say who the user is and how their disk is laid out; support needs only the key's name.
 _PRIVATE_FIELDS = ("key_path",)

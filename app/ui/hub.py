@@ -13,8 +13,10 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from app import hostkeys, keys, knownhosts
-from app.engine import Tunnel
+from app.core import knownhosts
+from app.core.events import State, TunnelEvent
+from app.core.profile import Profile
+from app.engine.tunnel import Tunnel
 from app.errors import (
     HostKeyNotPinned,
     KeyPassphraseNeeded,
@@ -22,11 +24,11 @@ from app.errors import (
     TunnelkeeperError,
     UnknownProfile,
 )
-from app.events import State, TunnelEvent
-from app.passphrases import PassphraseStore
-from app.paths import AppPaths
-from app.profile import Profile
-from app.store import ProfileStore
+from app.platform.passphrases import PassphraseStore
+from app.ssh import keys
+from app.storage import hostkeys
+from app.storage.paths import AppPaths
+from app.storage.store import ProfileStore
 from app.ui import jobs
 
 log = logging.getLogger(__name__)

@@ -6,7 +6,7 @@ import sys
 
 from PySide6.QtGui import QIcon
 
-from app.paths import resources_dir
+from app.storage.paths import resources_dir
 from app.ui.summary import Light
 
 

@@ -7,7 +7,7 @@ import logging
 
 from PySide6.QtCore import QObject, Signal
 
-from app.logs import SafeFormatter
+from app.storage.logs import SafeFormatter
 
 LINE_FORMAT = "%(asctime)s %(levelname)s %(message)s"
 

@@ -7,9 +7,9 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from app.core.safeload import Unparsable, loads_json
 from app.errors import CorruptConfigFile
-from app.fileio import atomic_write
-from app.safeload import Unparsable, loads_json
+from app.storage.fileio import atomic_write
 
 log = logging.getLogger(__name__)
 

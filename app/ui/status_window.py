@@ -28,8 +28,8 @@ from PySide6.QtWidgets import (
 )
 
 from app import __version__
-from app.events import State
-from app.textsafe import DETAIL_LIMIT, safe_text
+from app.core.events import State
+from app.core.textsafe import DETAIL_LIMIT, safe_text
 from app.ui import diagnostics
 from app.ui.hub import Row, TunnelHub
 from app.ui.icons import app_icon

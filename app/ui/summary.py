@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from app.events import State, TunnelEvent
+from app.core.events import State, TunnelEvent
 
 NOTIFY_EVERY = 60.0  # at most one notification per tunnel per minute while it flaps
 

@@ -11,8 +11,8 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
-from app.events import State, TunnelEvent
-from app.textsafe import DETAIL_LIMIT, safe_text
+from app.core.events import State, TunnelEvent
+from app.core.textsafe import DETAIL_LIMIT, safe_text
 from app.ui.hub import Row, TunnelHub
 from app.ui.icons import tray_icon
 from app.ui.summary import Light, Notice, Notifier, TunnelLine, aggregate, tooltip

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from app import __version__
-from app.paths import AppPaths
+from app.storage.paths import AppPaths
 from tests.conftest import Jumphost
 from tests.support.cli import add_profile, next_event, spawn_run, stop, tk
 from tests.support.net import (

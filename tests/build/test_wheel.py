@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from app import __version__
-from app.paths import AppPaths
+from app.storage.paths import AppPaths
 from tests.conftest import Jumphost
 from tests.support.cli import ROOT, add_profile, next_event, spawn_run, stop, tk
 from tests.support.net import TcpServer, echo_handler, recv_exact, tcp_server
@@ -133,7 +133,10 @@ def test_the_installed_app_is_the_wheels_and_finds_its_icons_inside_it(
     installed: Installed, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     env = _clean_env(monkeypatch)
-    code = "import app, app.paths; print(app.__file__); print(app.paths.resources_dir())"
+    code = (
+        "import app, app.storage.paths; "
+        "print(app.__file__); print(app.storage.paths.resources_dir())"
+    )
     module, resources = _run([str(installed.python), "-c", code], tmp_path, env).splitlines()
     package = installed.venv.resolve()
     assert package in Path(module).resolve().parents, module

@@ -8,7 +8,7 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QPushButton, QScrollArea, QVBoxLayout, QWidget, QWizardPage
 
-from app.checks import NAMES, CheckResult, ConnectionTest, Outcome
+from app.engine.checks import NAMES, CheckResult, ConnectionTest, Outcome
 from app.errors import TunnelkeeperError
 from app.ui.wizard import keying
 from app.ui.wizard.draft import Draft

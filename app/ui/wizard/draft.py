@@ -6,11 +6,11 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.core.profile import Profile, profile_from_dict, validate_name
 from app.errors import InvalidField
-from app.keys import KeyFiles
-from app.passphrases import PassphraseStore
-from app.paths import AppPaths
-from app.profile import Profile, profile_from_dict, validate_name
+from app.platform.passphrases import PassphraseStore
+from app.ssh.keys import KeyFiles
+from app.storage.paths import AppPaths
 
 DEFAULT_NAME = "tunnel"
 # What a paste may say about a tunnel besides the endpoint fields and the target.

@@ -15,9 +15,15 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
+from app.core.paste import PasteResult, parse_paste
+from app.core.profile import (
+    DEFAULT_SSH_PORT,
+    validate_bind,
+    validate_host,
+    validate_port,
+    validate_user,
+)
 from app.errors import InvalidField
-from app.paste import PasteResult, parse_paste
-from app.profile import DEFAULT_SSH_PORT, validate_bind, validate_host, validate_port, validate_user
 from app.ui.wizard.draft import Draft
 from app.ui.wizard.task import PageTask
 from app.ui.wizard.widgets import AMBER, GREY, RED, Note, message_of, with_note

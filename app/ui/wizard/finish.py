@@ -8,9 +8,9 @@ from typing import Any
 
 from PySide6.QtWidgets import QCheckBox, QFormLayout, QLabel, QLineEdit, QVBoxLayout, QWizardPage
 
+from app.core.profile import Profile, forward_bind_address, validate_name
 from app.errors import InvalidField, TunnelkeeperError
-from app.profile import Profile, forward_bind_address, validate_name
-from app.store import ProfileStore
+from app.storage.store import ProfileStore
 from app.ui.wizard.draft import Draft
 from app.ui.wizard.task import PageTask
 from app.ui.wizard.widgets import GREY, RED, Note, message_of, with_note

@@ -17,8 +17,10 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
-from app import hostkeys, knownhosts, ssh
-from app.knownhosts import Verdict
+from app import ssh
+from app.core import knownhosts
+from app.core.knownhosts import Verdict
+from app.storage import hostkeys
 from app.ui.wizard.draft import Draft
 from app.ui.wizard.task import PageTask
 from app.ui.wizard.widgets import (

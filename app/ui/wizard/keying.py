@@ -10,9 +10,10 @@ from enum import IntEnum
 from pathlib import Path
 from typing import Any
 
-from app import keys, ssh
+from app import ssh
+from app.core.profile import Profile, validate_name
 from app.errors import InvalidField, KeyPassphraseNeeded, TunnelkeeperError
-from app.profile import Profile, validate_name
+from app.ssh import keys
 from app.ui.wizard.draft import DEFAULT_NAME, Draft, Keychain
 
 log = logging.getLogger(__name__)

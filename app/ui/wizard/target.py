@@ -18,8 +18,8 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
+from app.core.profile import format_hostport, validate_host, validate_port
 from app.errors import InvalidField
-from app.profile import format_hostport, validate_host, validate_port
 from app.ui.wizard.draft import Draft
 from app.ui.wizard.task import PageTask
 from app.ui.wizard.widgets import GREEN, GREY, RED, Mark, Note, StatusIcon, intro, with_note

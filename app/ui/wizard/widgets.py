@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.checks import CheckResult, Outcome
+from app.engine.checks import CheckResult, Outcome
 from app.errors import InvalidField, TunnelkeeperError
 
 RED = "#c62828"

@@ -8,9 +8,9 @@ from enum import IntEnum
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QAbstractButton, QMessageBox, QWidget, QWizard
 
-from app.passphrases import PassphraseStore
-from app.paths import AppPaths
-from app.profile import Profile
+from app.core.profile import Profile
+from app.platform.passphrases import PassphraseStore
+from app.storage.paths import AppPaths
 from app.ui import jobs
 from app.ui.wizard import keying
 from app.ui.wizard.checks import ChecksPage

@@ -15,13 +15,13 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from app.errors import FolderNotPrivate
-from app.paths import AppPaths, app_paths
 from app.platform.single_instance import (
     MAX_SOCKET_PATH,
     SingleInstance,
     instance_address,
     server_name,
 )
+from app.storage.paths import AppPaths, app_paths
 from tests.support.users import LocalUser, local_user, shared_temp
 
 posix_only = pytest.mark.skipif(os.name != "posix", reason="Unix sockets and modes")

@@ -6,9 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from app.passphrases import PassphraseStore
-from app.paths import AppPaths
-from app.store import ProfileStore
+from app.platform.passphrases import PassphraseStore
+from app.storage.paths import AppPaths
+from app.storage.store import ProfileStore
 from app.ui.hub import TunnelHub
 from tests.conftest import Jumphost
 from tests.support.net import TcpServer, echo_handler, tcp_server

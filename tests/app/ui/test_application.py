@@ -13,10 +13,10 @@ from pathlib import Path
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from app import keys
-from app.events import State
-from app.paths import AppPaths
+from app.core.events import State
 from app.platform.autostart import XdgAutostart
+from app.ssh import keys
+from app.storage.paths import AppPaths
 from app.ui.application import NO_TRAY, Shell
 from app.ui.passphrase_dialog import PassphraseDialog
 from tests.app.ui.conftest import DEADLINE_MS, add, no_keychain

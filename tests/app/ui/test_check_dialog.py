@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pytestqt.qtbot import QtBot
 
-from app.checks import Outcome
-from app.paths import AppPaths
+from app.engine.checks import Outcome
+from app.storage.paths import AppPaths
 from app.ui.check_dialog import ConnectionTestDialog
 from app.ui.wizard.widgets import Mark
 from tests.app.ui.conftest import DEADLINE_MS

@@ -9,9 +9,9 @@ import unicodedata
 
 from pytestqt.qtbot import QtBot
 
-from app.events import State, TunnelEvent
-from app.profile import profile_from_dict
-from app.textsafe import DETAIL_LIMIT
+from app.core.events import State, TunnelEvent
+from app.core.profile import profile_from_dict
+from app.core.textsafe import DETAIL_LIMIT
 from app.ui import diagnostics
 from app.ui.hub import Row
 from app.ui.logfeed import LogFeed

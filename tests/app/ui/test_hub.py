@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 
-from app import keys
-from app.events import State, TunnelEvent
-from app.paths import AppPaths
-from app.store import ProfileStore
+from app.core.events import State, TunnelEvent
+from app.ssh import keys
+from app.storage.paths import AppPaths
+from app.storage.store import ProfileStore
 from app.ui.hub import TunnelHub
 from tests.app.ui.conftest import DEADLINE_MS, add, no_keychain
 from tests.conftest import Jumphost

@@ -8,8 +8,8 @@ import socket
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from app.events import State
-from app.paths import AppPaths
+from app.core.events import State
+from app.storage.paths import AppPaths
 from app.ui.hub import TunnelHub
 from app.ui.logfeed import LogFeed
 from app.ui.status_window import COLUMNS, LOG_LINES, StatusWindow

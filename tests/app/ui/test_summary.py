@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.events import State, TunnelEvent
+from app.core.events import State, TunnelEvent
 from app.ui.summary import Light, Notice, Notifier, TunnelLine, aggregate, tooltip
 
 

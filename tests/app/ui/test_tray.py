@@ -6,9 +6,9 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu
 from pytestqt.qtbot import QtBot
 
-from app.events import State, TunnelEvent
-from app.paths import AppPaths
-from app.store import ProfileStore
+from app.core.events import State, TunnelEvent
+from app.storage.paths import AppPaths
+from app.storage.store import ProfileStore
 from app.ui.hub import TunnelHub
 from app.ui.summary import Light, Notifier
 from app.ui.tray import Tray

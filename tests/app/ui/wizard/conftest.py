@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from pytestqt.qtbot import QtBot
 
-from app.paths import AppPaths
+from app.storage.paths import AppPaths
 from app.ui import jobs
 from app.ui.wizard import SetupWizard
 from tests.app.ui.wizard.driver import Driver, no_keychain

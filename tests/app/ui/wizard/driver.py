@@ -13,7 +13,7 @@ from PySide6.QtCore import QObject, QPoint, Qt, QTimer
 from PySide6.QtWidgets import QAbstractButton, QApplication, QWizard
 from pytestqt.qtbot import QtBot
 
-from app.passphrases import PassphraseStore
+from app.platform.passphrases import PassphraseStore
 from app.ui.wizard import SetupWizard
 from app.ui.wizard.wizard import Page
 from tests.conftest import Jumphost

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from PySide6.QtWidgets import QWizard
 
-from app.paths import AppPaths
-from app.store import ProfileStore
+from app.storage.paths import AppPaths
+from app.storage.store import ProfileStore
 from app.ui.wizard.finish import free_name
 from app.ui.wizard.wizard import Page
 from tests.app.ui.wizard.driver import Driver, reach

@@ -6,8 +6,8 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
-from app import knownhosts
-from app.paths import AppPaths
+from app.core import knownhosts
+from app.storage.paths import AppPaths
 from app.ui.wizard.widgets import Mark
 from app.ui.wizard.wizard import Page
 from tests.app.ui.wizard.driver import Driver, reach

@@ -10,8 +10,8 @@ from keyring.backends import SecretService
 from PySide6.QtGui import QGuiApplication
 
 from app import ssh
-from app.passphrases import PassphraseStore
-from app.paths import AppPaths
+from app.platform.passphrases import PassphraseStore
+from app.storage.paths import AppPaths
 from app.ui.wizard import WizardPrefill
 from app.ui.wizard.keying import Choice
 from app.ui.wizard.wizard import Page
@@ -50,7 +50,7 @@ def test_next_waits_for_a_key_and_a_new_key_is_shown_with_copy(
 def test_a_taken_key_name_gets_a_number(
     make_wizard: Callable[..., Driver], tk_home: AppPaths
 ) -> None:
-    from app.keys import generate, key_files
+    from app.ssh.keys import generate, key_files
 
     generate(key_files(tk_home.keys_dir, "db"), "db", None)
     generate(key_files(tk_home.keys_dir, "db-2"), "db-2", None)

@@ -8,8 +8,8 @@ import pytest
 from keyring.backends import SecretService
 
 from app.errors import KeyPassphraseNeeded
-from app.keys import generate, key_files
-from app.passphrases import PassphraseStore
+from app.platform.passphrases import PassphraseStore
+from app.ssh.keys import generate, key_files
 from app.ui.wizard import keying
 from app.ui.wizard.draft import Keychain
 from tests.app.ui.wizard.driver import no_keychain

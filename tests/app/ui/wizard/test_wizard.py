@@ -9,9 +9,10 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QWizard
 
-from app import knownhosts, ssh
-from app.paths import AppPaths
-from app.store import ProfileStore
+from app import ssh
+from app.core import knownhosts
+from app.storage.paths import AppPaths
+from app.storage.store import ProfileStore
 from app.ui.wizard import WizardPrefill
 from app.ui.wizard.widgets import Mark
 from app.ui.wizard.wizard import Page

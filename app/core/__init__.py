@@ -1,0 +1,1 @@
+"""Pure logic, no I/O: profiles, events, supervision rules, parsers, budgets."""

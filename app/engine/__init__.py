@@ -1,0 +1,1 @@
+"""The tunnel engine: the supervisor, forwarded connections, their loops, checks."""

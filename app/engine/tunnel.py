@@ -1,0 +1,519 @@
+"""The tunnel engine: one worker thread per tunnel that connects, forwards, watches and heals."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import socket
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from app import ssh
+from app.core import knownhosts
+from app.core.backoff import Backoff
+from app.core.events import State, TunnelEvent
+from app.core.profile import Profile
+from app.core.supervise import (
+    Decision,
+    Failure,
+    KeyExchangeDeadline,
+    Liveness,
+    Policy,
+    Probe,
+    RecentCount,
+    clock_jumped,
+    was_frozen,
+)
+from app.core.textsafe import safe_text
+from app.engine.forward import MAX_CHANNELS, Counters, Forwarder
+from app.errors import (
+    AuthRejected,
+    ConfigError,
+    ConnectionTrouble,
+    ForwardRefused,
+    HostKeyChanged,
+    HostKeyRevoked,
+    HostKeyUnknown,
+    JumphostUnreachable,
+    TunnelkeeperError,
+)
+from app.storage import hostkeys
+
+log = logging.getLogger(__name__)
+
+EventSink = Callable[[TunnelEvent], None]
+STOP_TIMEOUT = 5.0
+POLL = 1.0  # longest sleep between checks of the link while connected
+WAKE_PROBE_DEADLINE = 5.0  # after a wake, how long a silent link may take to answer
+WARNING_EVERY = 5.0  # at most one target warning event per this many seconds
+RECONNECT_ASKED = "reconnecting as asked"
+PROBE_PATIENCE = 24 * 3600.0  # the probe thread ends with the link, not on a timer
+PORT_POLL_TIMEOUT = 1.0  # while the jumphost is unreachable, one TCP probe per POLL
+# A key exchange on a live link takes well under a second; one that has not finished in
+# this many seconds (a server that stalls it, however many IGNOREs it sends meanwhile)
+# means the link is lost: nothing else can be sent until it finishes.
+KEX_DEADLINE = 30.0
+
+
+def _iso(wall: float | None) -> str | None:
+    if not wall:
+        return None
+    stamp = datetime.fromtimestamp(wall, UTC).isoformat(timespec="seconds")
+    return stamp.replace("+00:00", "Z")
+
+
+def _loss_detail(error: BaseException | None, in_key_exchange: bool) -> str:
+    """Why a link ended, in words: paramiko often ends with a bare EOFError."""
+    text = safe_text(str(error)) if error is not None else ""
+    if text:
+        return text
+    if isinstance(error, ConnectionResetError):
+        text = "the connection was reset"
+    elif error is not None and not isinstance(error, EOFError | OSError):
+        text = type(error).__name__
+    else:
+        text = "the server closed the connection"
+    return text + (" during a key exchange" if in_key_exchange else "")
+
+
+def _file_stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return info.st_mtime_ns, info.st_size
+
+
+class _Kick:
+    """Why the worker was woken early: stop, reconnect now, network change or wake."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self._lock = threading.Lock()
+        self._reasons: set[str] = set()
+
+    def fire(self, reason: str) -> None:
+        with self._lock:
+            self._reasons.add(reason)
+        self.event.set()
+
+    def take(self) -> set[str]:
+        with self._lock:
+            reasons, self._reasons = self._reasons, set()
+            self.event.clear()
+        return reasons
+
+
+class Tunnel:
+    """Keeps one profile's reverse forward up until ``stop()``.
+
+    Runs on its own thread and reports through ``sink``, which is called on that thread or
+    on forwarding threads: a GUI must hand events to its own thread.
+    """
+
+    def __init__(
+        self,
+        profile: Profile,
+        key: Any,
+        known_hosts: Path,
+        sink: EventSink,
+        backoff: Backoff | None = None,
+        connect_timeout: float = ssh.CONNECT_TIMEOUT,
+        max_channels: int = MAX_CHANNELS,
+        kex_deadline: float = KEX_DEADLINE,
+    ) -> None:
+        self.profile = profile
+        self._kex_deadline = kex_deadline
+        self._key = key
+        self._known_hosts = known_hosts
+        self._sink = sink
+        self._policy = Policy(backoff or Backoff())
+        self._connect_timeout = connect_timeout
+        self._max_channels = max_channels
+        self._liveness = Liveness(profile.keepalive_interval, profile.keepalive_count_max)
+        self._stop = threading.Event()
+        self._kick = _Kick()
+        self._lock = threading.Lock()
+        self._sock: socket.socket | None = None
+        self._watched: ssh.WatchedSocket | None = None
+        self._transport: Any = None
+        self._forwarder: Forwarder | None = None
+        self._requests: ssh.GlobalRequests | None = None
+        self._thread = threading.Thread(
+            target=self._run, name=f"tunnel-{profile.name}", daemon=True
+        )
+        self.counters = Counters()
+        self.state = State.STOPPED
+        self.detail = "not started."
+        self.since = time.time()
+        self.reconnects = 0
+        self.connections = 0
+        self.next_retry_at: float | None = None
+        self.warning: str | None = None
+        self._poll_port = False  # while waiting, watch for the SSH port to open again
+        self._known_hosts_stamp: tuple[int, int] | None = None
+        self._target_failures = RecentCount()
+        self._warn_lock = threading.Lock()
+        self._last_warning = 0.0
+
+    # --- public, callable from any thread ----------------------------------------------
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = STOP_TIMEOUT) -> bool:
+        """Cancel the forward, close the connection and wait; True if it ended in time."""
+        self._stop.set()
+        self._kick.fire("stop")
+        if self.state is not State.CONNECTED:
+            self._abort_connection()  # interrupt a handshake; a live link is shut cleanly
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def reconnect_now(self) -> None:
+        """The user asked: drop the current link (if any) and connect at once."""
+        self._kick.fire("reconnect")
+
+    def network_changed(self) -> None:
+        """The OS reports a network change: retry at once, or check a live link now."""
+        self._kick.fire("network")
+
+    def woke(self) -> None:
+        """The machine resumed (or the process was continued): same as a network change."""
+        self._kick.fire("wake")
+
+    @property
+    def local_port(self) -> int | None:
+        """The local TCP port of the current connection to the jumphost, if any."""
+        with self._lock:
+            sock = self._sock
+        try:
+            return int(sock.getsockname()[1]) if sock is not None else None
+        except OSError:
+            return None
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
+    def status(self) -> dict[str, Any]:
+        """A snapshot of state and statistics (JSON-ready)."""
+        counters = self.counters.snapshot()
+        return {
+            "tunnel": self.profile.name,
+            "state": self.state.value,
+            "detail": self.detail,
+            "since": _iso(self.since),
+            "reconnects": self.reconnects,
+            "bytes_to_target": counters["bytes_to_target"],
+            "bytes_to_vendor": counters["bytes_to_vendor"],
+            "active_connections": counters["active_connections"],
+            "total_connections": counters["total_connections"],
+            "vendor_last_connected": _iso(counters["last_connection_at"]),
+            "next_retry_at": _iso(self.next_retry_at),
+            "warning": self.warning,
+        }
+
+    # --- reporting ---------------------------------------------------------------------
+
+    def _emit(self, state: State, detail: str, **extra: Any) -> None:
+        if state is not self.state:
+            self.since = time.time()
+        self.state, self.detail = state, detail
+        stats = self.status()
+        extra.setdefault("reconnects", stats["reconnects"])
+        if self.next_retry_at is not None and state in (State.RETRYING, State.ERROR):
+            extra.setdefault("next_retry_at", stats["next_retry_at"])
+        event = TunnelEvent(self.profile.name, state, detail, extra=extra)
+        try:
+            self._sink(event)
+        except Exception:
+            log.exception("event sink failed")
+
+    def _target_trouble(self, detail: str) -> None:
+        with self._warn_lock:
+            self._target_trouble_locked(detail)
+
+    def _target_trouble_locked(self, detail: str) -> None:
+        now = time.monotonic()
+        count = self._target_failures.add(now)
+        plural = "connection" if count == 1 else "connections"
+        self.warning = f"target {self.profile.target} refused {count} {plural} in the last minute"
+        log.warning("%s: %s", self.profile.name, detail)
+        if count == 1 or now - self._last_warning >= WARNING_EVERY:
+            self._last_warning = now
+            if self.state is State.CONNECTED:
+                self._emit(
+                    State.CONNECTED,
+                    f"{self.warning} ({detail}); the tunnel stays up.",
+                    warning="target",
+                )
+
+    # --- the worker ----------------------------------------------------------------------
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.is_set():
+                decision = self._attempt()
+                if self._stop.is_set() or decision is None:
+                    break
+                self._wait(decision)
+        finally:
+            self.next_retry_at = None
+            self._emit(State.STOPPED, "the tunnel is stopped.")
+
+    def _wait(self, decision: Decision) -> None:
+        """Sleep until the next attempt: the backoff, a kick, a wake, or (for host-key
+        trouble) until the known_hosts file changes."""
+        delay = decision.delay
+        self.next_retry_at = None if delay is None else time.time() + delay
+        self._emit(decision.state, decision.detail)
+        deadline = None if delay is None else time.monotonic() + delay
+        # as it was when this attempt read it: a trust that lands while we report counts
+        stamp = self._known_hosts_stamp
+        offset = time.time() - time.monotonic()
+        while not self._stop.is_set():
+            step = POLL if deadline is None else min(POLL, deadline - time.monotonic())
+            if step <= 0:
+                break
+            before = time.monotonic()
+            kicked = self._kick.event.wait(step)
+            reasons = self._kick.take() if kicked else set()
+            if "stop" in reasons or self._stop.is_set():
+                break
+            if "reconnect" in reasons:
+                break
+            if delay is None:
+                if _file_stamp(self._known_hosts) != stamp:
+                    break  # the user trusted again
+                continue
+            new_offset = time.time() - time.monotonic()
+            if reasons & {"network", "wake"} or clock_jumped(offset, new_offset):
+                break
+            if was_frozen(step, time.monotonic() - before):
+                break
+            offset = new_offset
+            if self._poll_port and self._port_is_back():
+                break
+        self.next_retry_at = None
+
+    def _port_is_back(self) -> bool:
+        """A bare TCP connect (no SSH, so nothing in the jumphost's logs until it works):
+        when the jumphost comes back we attempt at once instead of sleeping out the backoff."""
+        endpoint = ssh.Endpoint(self.profile.jumphost, self.profile.ssh_port)
+        return ssh.port_open(endpoint, PORT_POLL_TIMEOUT, cancel=self._stop)
+
+    def _attempt(self) -> Decision | None:
+        """One connection's life; returns what to do next (None: stop)."""
+        profile = self.profile
+        endpoint = ssh.Endpoint(profile.jumphost, profile.ssh_port)
+        self._emit(State.CONNECTING, f"connecting to {endpoint.label} as {profile.user}.")
+        try:
+            self._connect(endpoint)
+        except (HostKeyChanged, HostKeyRevoked, HostKeyUnknown, ConfigError) as exc:
+            # needs the user: wait until the known_hosts file changes (or "reconnect now")
+            return self._failed(endpoint, Failure.HOST_KEY, exc)
+        except AuthRejected as exc:
+            return self._failed(endpoint, Failure.AUTH_REJECTED, exc)
+        except ForwardRefused as exc:
+            return self._failed(endpoint, Failure.FORWARD_REFUSED, exc)
+        except JumphostUnreachable as exc:
+            return self._failed(endpoint, Failure.UNREACHABLE, exc)
+        except TunnelkeeperError as exc:
+            return self._failed(endpoint, Failure.NETWORK, exc)
+        except Exception as exc:  # never let the worker die silently
+            log.exception("unexpected failure in tunnel %s", profile.name)
+            return self._failed(endpoint, Failure.NETWORK, Exception(f"unexpected problem: {exc}"))
+
+        now = time.monotonic()
+        if self.connections:
+            self.reconnects += 1
+        self.connections += 1
+        self._policy.connected(now)
+        self.warning = None
+        self._emit(
+            State.CONNECTED,
+            f"the jumphost {endpoint.label} is listening on "
+            f"{profile.forward_bind or '*'}:{profile.remote_port} and forwards to "
+            f"{profile.target}.",
+        )
+        reason = self._watch(endpoint)
+        if self._stop.is_set():
+            return None
+        # The jumphost may be back (or never gone) long before the backoff ends: watch its
+        # port, and reconnect the moment it accepts TCP again.
+        self._poll_port = True
+        if reason == RECONNECT_ASKED:
+            return Decision(State.CONNECTING, "reconnecting now, as asked.", 0.0)
+        return self._policy.failed(Failure.NETWORK, reason, time.monotonic())
+
+    def _failed(self, endpoint: ssh.Endpoint, failure: Failure, exc: Exception) -> Decision | None:
+        self._teardown(endpoint)
+        if self._stop.is_set():
+            return None
+        self._poll_port = failure is Failure.UNREACHABLE
+        return self._policy.failed(
+            failure, str(exc), time.monotonic(), port=self.profile.remote_port
+        )
+
+    def _connect(self, endpoint: ssh.Endpoint) -> None:
+        profile = self.profile
+        self._known_hosts_stamp = _file_stamp(self._known_hosts)
+        parsed = hostkeys.read(self._known_hosts)
+        pinned = knownhosts.pinned_for(parsed, endpoint.pattern)
+        sock = ssh.dial(endpoint, self._connect_timeout, cancel=self._stop)
+        watched = ssh.WatchedSocket(sock)
+        with self._lock:
+            self._sock, self._watched = sock, watched
+        if self._stop.is_set():
+            raise ConnectionTrouble("stopping")
+        transport = ssh.start_transport(
+            watched, endpoint, ssh.algorithms_for(pinned), self._connect_timeout
+        )
+        with self._lock:
+            self._transport = transport
+        if self._stop.is_set():
+            raise ConnectionTrouble("stopping")
+        ssh.verify_host_key(transport, parsed, endpoint, profile.name)
+        ssh.authenticate(transport, profile.user, self._key, endpoint)
+        forwarder = Forwarder(
+            profile.forward_bind,
+            profile.remote_port,
+            (profile.target_host, profile.target_port),
+            self._target_trouble,
+            counters=self.counters,
+            max_channels=self._max_channels,
+            host=transport.host,
+        )
+        self._forwarder = forwarder
+        # Installed before asking, so a channel racing the reply is not rejected; the gate
+        # refuses anything but the (address, port) we request, and anything past the limit.
+        transport.channel_gate = forwarder.admit
+        transport._tcp_handler = forwarder.handle_channel
+        requests = ssh.GlobalRequests(transport)
+        self._requests = requests
+        forwarder.arm()
+        ssh.request_forward(requests, profile.forward_bind, profile.remote_port, endpoint)
+
+    def _watch(self, endpoint: ssh.Endpoint) -> str:
+        """Watch a live link until it is lost or we stop; return why it ended."""
+        transport, watched, requests = self._transport, self._watched, self._requests
+        assert watched is not None and requests is not None
+        liveness = self._liveness
+        probe: threading.Thread | None = None
+        kex = KeyExchangeDeadline(self._kex_deadline)
+        wake_deadline: float | None = None
+        woke_at = 0.0
+        offset = time.time() - time.monotonic()
+
+        def send_probe() -> None:
+            # No deadline of its own: any packet from the server proves the link alive, and
+            # the liveness rule above decides when silence means it is lost.
+            with contextlib.suppress(Exception):
+                requests.request("keepalive@openssh.com", None, timeout=PROBE_PATIENCE)
+
+        while not self._stop.is_set():
+            now = time.monotonic()
+            lost, kex_left = self._link_ended(transport, kex, now, endpoint)
+            if lost is not None:
+                self._teardown(endpoint)
+                return lost
+            last_rx = transport.last_progress
+            probing = probe is not None and probe.is_alive()
+            action, wait = liveness.check(now, last_rx, probing)
+            wait = min(wait, kex_left)
+            if wake_deadline is not None:
+                if last_rx > woke_at:
+                    wake_deadline = None  # it answered after the wake
+                elif now >= wake_deadline:
+                    action = Probe.LOST
+                else:
+                    wait = min(wait, wake_deadline - now)
+            if action is Probe.LOST:
+                silence = now - last_rx
+                self._teardown(endpoint)
+                return (
+                    f"no reply from the jumphost {endpoint.label} for {silence:.0f} s; "
+                    "the connection is considered lost"
+                )
+            if action is Probe.SEND:
+                probe = threading.Thread(target=send_probe, name="keepalive", daemon=True)
+                probe.start()
+                continue
+            step = min(wait, POLL)
+            reconnect, woke, offset = self._pause(step, offset)
+            if reconnect:
+                self._teardown(endpoint, cancel=True)
+                return RECONNECT_ASKED
+            if woke and wake_deadline is None:
+                # the link may have died while we were away: prove it is alive now
+                woke_at = time.monotonic()
+                wake_deadline = woke_at + min(WAKE_PROBE_DEADLINE, liveness.interval)
+                if probe is None or not probe.is_alive():
+                    probe = threading.Thread(target=send_probe, name="keepalive", daemon=True)
+                    probe.start()
+        self._teardown(endpoint, cancel=True)
+        if probe is not None:
+            probe.join(1.0)
+        return "stopped"
+
+    @staticmethod
+    def _link_ended(
+        transport: Any, kex: KeyExchangeDeadline, now: float, endpoint: ssh.Endpoint
+    ) -> tuple[str | None, float]:
+        """Why the link is over, if it is; else the seconds a running key exchange has
+        left (infinite when none runs)."""
+        left = kex.check(now, transport.exchanging_keys)
+        if not transport.is_active():
+            detail = _loss_detail(transport.get_exception(), kex.since is not None)
+            return f"the connection to {endpoint.label} was lost ({detail})", 0.0
+        if left is not None and left <= 0:
+            return (
+                f"the jumphost {endpoint.label} did not finish a key exchange within "
+                f"{kex.limit:.0f} s; the connection is considered lost"
+            ), 0.0
+        return None, math.inf if left is None else left
+
+    def _pause(self, step: float, offset: float) -> tuple[bool, bool, float]:
+        """Sleep up to ``step`` s; report (reconnect asked, woke from sleep/freeze, offset)."""
+        before = time.monotonic()
+        kicked = self._kick.event.wait(max(step, 0.01))
+        reasons = self._kick.take() if kicked else set()
+        new_offset = time.time() - time.monotonic()
+        woke = bool(reasons & {"network", "wake"})
+        woke = woke or clock_jumped(offset, new_offset)
+        woke = woke or was_frozen(step, time.monotonic() - before)
+        return "reconnect" in reasons, woke, new_offset
+
+    # --- cleanup -------------------------------------------------------------------------
+
+    def _abort_connection(self) -> None:
+        with self._lock:
+            sock, transport = self._sock, self._transport
+        if transport is not None:
+            with contextlib.suppress(Exception):
+                transport.close()
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            with contextlib.suppress(OSError):
+                sock.close()
+
+    def _teardown(self, endpoint: ssh.Endpoint, cancel: bool = False) -> None:
+        transport = self._transport
+        requests, self._requests = self._requests, None
+        if cancel and requests is not None and transport is not None and transport.is_active():
+            ssh.cancel_forward(requests, self.profile.forward_bind, self.profile.remote_port)
+        forwarder, self._forwarder = self._forwarder, None
+        if forwarder is not None:
+            forwarder.close_all(timeout=1.5)
+        self._abort_connection()
+        with self._lock:
+            self._sock = None
+            self._watched = None
+            self._transport = None
