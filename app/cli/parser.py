@@ -1,0 +1,131 @@
+"""The argparse definitions of every command (nothing slow is imported here)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from app import __version__
+from app.cli.output import EXIT_CONFIG
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # argparse's exit code for usage errors is 2
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_CONFIG, f"tunnelkeeper: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="tunnelkeeper",
+        description="Keep a reverse SSH tunnel to a data vendor's jumphost open.",
+    )
+    parser.add_argument("--version", action="version", version=f"tunnelkeeper {__version__}")
+    parser.add_argument(
+        "--self-test",
+        action="store_true",
+        help="check that this installation has every part it needs (Qt, keychain, crypto, "
+        "icons), then exit",
+    )
+    # what the start-at-login entry passes; the desktop app (issue 5) will start quietly
+    parser.add_argument("--autostart", action="store_true", help=argparse.SUPPRESS)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    add = sub.add_parser(
+        "add",
+        help="add a tunnel profile",
+        description="Add a tunnel. --from reads the vendor's text (an ssh/autossh command, "
+        "an endpoint, an ssh config block, KEY=value lines); flags fill or override fields.",
+    )
+    add.add_argument("name", metavar="NAME")
+    add.add_argument("--from", dest="paste", metavar="TEXT", help="pasted text, or - for stdin")
+    add.add_argument("--jumphost", metavar="HOST")
+    add.add_argument("--ssh-port", metavar="N", help="default 22")
+    add.add_argument("--user", metavar="USER")
+    add.add_argument("--remote-port", metavar="N", help="the allocated port")
+    add.add_argument(
+        "--remote-bind",
+        metavar="ADDR",
+        help="address the jumphost listens on (default: as ssh -R, 'localhost')",
+    )
+    add.add_argument("--target", metavar="HOST:PORT")
+    add.add_argument("--key", metavar="PATH", help="private key file, or a key NAME from keygen")
+    add.add_argument("--replace", action="store_true", help="overwrite a profile of that name")
+
+    _add_key_commands(sub)
+
+    repair = sub.add_parser(
+        "repair",
+        help="check every file Tunnelkeeper keeps (profiles, known_hosts, settings, run "
+        "state); move broken ones aside",
+    )
+    repair.add_argument(
+        "--move-aside",
+        action="store_true",
+        help="rename each broken file out of the way (kept, never deleted) without asking",
+    )
+
+    lst = sub.add_parser("list", help="list tunnel profiles")
+    lst.add_argument("--json", action="store_true")
+
+    show = sub.add_parser("show", help="show one tunnel profile")
+    show.add_argument("name", metavar="NAME")
+    show.add_argument("--json", action="store_true")
+
+    rm = sub.add_parser("remove", help="remove a tunnel profile")
+    rm.add_argument("name", metavar="NAME")
+
+    trust = sub.add_parser("trust", help="fetch, confirm and pin the jumphost's host key")
+    trust.add_argument("name", metavar="NAME")
+    how = trust.add_mutually_exclusive_group()
+    how.add_argument("--yes", action="store_true", help="pin without asking")
+    how.add_argument("--fingerprint", metavar="SHA256:...", help="pin only if it matches")
+    trust.add_argument(
+        "--import-known-hosts",
+        nargs="?",
+        const=str(Path("~/.ssh/known_hosts")),
+        metavar="FILE",
+        help="take the key from an OpenSSH known_hosts file (default ~/.ssh/known_hosts)",
+    )
+
+    run = sub.add_parser("run", help="run tunnels until interrupted")
+    run.add_argument("names", nargs="+", metavar="NAME")
+    run.add_argument("--events", choices=["json"], help="write one JSON object per event")
+    run.add_argument("-v", "--verbose", action="store_true", help="log debug detail")
+
+    test = sub.add_parser("test", help="check every step from this machine to the vendor")
+    test.add_argument("name", metavar="NAME")
+    test.add_argument("--json", action="store_true")
+
+    status = sub.add_parser("status", help="show the state of running tunnels")
+    status.add_argument("names", nargs="*", metavar="NAME")
+    status.add_argument("--json", action="store_true")
+    return parser
+
+
+def _add_key_commands(sub: Any) -> None:
+    keygen = sub.add_parser("keygen", help="create an ed25519 key for a tunnel")
+    keygen.add_argument("name", metavar="NAME")
+    secret = keygen.add_mutually_exclusive_group()
+    secret.add_argument(
+        "--passphrase-stdin",
+        action="store_true",
+        help="read the passphrase from the first line of standard input",
+    )
+    secret.add_argument("--no-passphrase", action="store_true", help="leave the key unencrypted")
+    keygen.add_argument("--force", action="store_true", help="replace an existing key")
+
+    imp = sub.add_parser("import-key", help="copy an existing private key into Tunnelkeeper")
+    imp.add_argument("name", metavar="NAME")
+    imp.add_argument("path", metavar="PATH")
+    imp.add_argument(
+        "--passphrase-stdin",
+        action="store_true",
+        help="read the key's passphrase from the first line of standard input",
+    )
+    imp.add_argument("--force", action="store_true", help="replace an existing key")
+
+    pub = sub.add_parser("pubkey", help="print a key's public line (to paste at the vendor)")
+    pub.add_argument("name", metavar="NAME", help="a key made by keygen/import-key, or a tunnel")

@@ -1,0 +1,143 @@
+"""Tunnel profiles: ``add``, ``list``, ``show`` and ``remove``."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+from app.cli.output import EXIT_CONFIG, EXIT_OK, UserFacingError
+from app.cli.passphrases import forget_passphrase
+from app.core.profile import Profile, parse_hostport, profile_from_dict, validate_name
+from app.core.textsafe import DETAIL_LIMIT, safe_text
+from app.errors import InvalidField, KeyPassphraseNeeded
+from app.storage.paths import AppPaths
+from app.storage.store import ProfileStore
+
+_FLAG_OF = {
+    "jumphost": "--jumphost HOST",
+    "ssh_port": "--ssh-port N",
+    "user": "--user USER",
+    "remote_port": "--remote-port N",
+    "target_host": "--target HOST:PORT",
+    "target_port": "--target HOST:PORT",
+    "key_path": "--key PATH",
+}
+
+
+def _pasted_fields(args: argparse.Namespace, out: TextIO) -> dict[str, Any]:
+    """Fields from ``--from`` (reported as found / placeholders / ignored)."""
+    from app.core.paste import parse_paste
+
+    text = sys.stdin.read() if args.paste == "-" else args.paste
+    result = parse_paste(text)
+    found = ", ".join(f"{k} {v!s}" for k, v in result.fields.items()) or "nothing usable"
+    print(safe_text(f"Found ({result.source}): {found}.", DETAIL_LIMIT), file=out)
+    for field_name, token in result.placeholders.items():
+        print(f"Still a placeholder: {field_name} ({safe_text(token)}).", file=out)
+    for note in result.ignored:
+        print(f"Ignored: {safe_text(note, DETAIL_LIMIT)}", file=out)
+    return dict(result.fields)
+
+
+def cmd_add(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
+    from app.ssh import keys
+
+    name = validate_name(args.name)
+    fields: dict[str, Any] = _pasted_fields(args, out) if args.paste is not None else {}
+    # explicit flags fill in or override what the paste said
+    for flag, key in (
+        ("jumphost", "jumphost"),
+        ("ssh_port", "ssh_port"),
+        ("user", "user"),
+        ("remote_port", "remote_port"),
+        ("remote_bind", "remote_bind"),
+    ):
+        if getattr(args, flag) is not None:
+            fields[key] = getattr(args, flag)
+    if args.target is not None:
+        fields["target_host"], fields["target_port"] = parse_hostport(args.target, "target")
+    if args.key is not None:
+        fields["key_path"] = args.key
+    fields.setdefault("ssh_port", 22)
+    missing = [k for k in _FLAG_OF if k not in fields]
+    if missing:
+        flags = sorted({_FLAG_OF[k] for k in missing})
+        raise UserFacingError(
+            f"still missing: {', '.join(missing)}; give {' '.join(flags)}.", EXIT_CONFIG
+        )
+    key_path = _resolve_key_argument(str(fields["key_path"]), paths)
+    # Readable is enough here; a passphrase is asked for when the tunnel runs.
+    with contextlib.suppress(KeyPassphraseNeeded):
+        keys.load_private_key(key_path)  # refuses a key others can read, as OpenSSH does
+    fields["key_path"] = str(key_path)
+    profile = profile_from_dict(name, fields)
+    ProfileStore(paths.profiles_file).add(profile, replace=args.replace)
+    print(f"Added tunnel {name!r}.", file=out)
+    print(f"Next: `tunnelkeeper trust {name}` to check and pin the jumphost's host key.", file=out)
+    return EXIT_OK
+
+
+def _profile_view(profile: Profile) -> dict[str, Any]:
+    data = profile.to_dict()
+    data = {"name": profile.name, **{k: v for k, v in data.items() if k != "name"}}
+    data.setdefault("remote_bind", None)
+    data["forward"] = f"{profile.forward_bind or '*'}:{profile.remote_port}"
+    data["target"] = profile.target
+    return data
+
+
+def cmd_list(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
+    profiles = ProfileStore(paths.profiles_file).load()
+    if args.json:
+        print(json.dumps([_profile_view(p) for p in profiles.values()], indent=2), file=out)
+        return EXIT_OK
+    if not profiles:
+        print("No tunnels yet. Add one with `tunnelkeeper add`.", file=out)
+        return EXIT_OK
+    rows = [("NAME", "JUMPHOST", "USER", "REMOTE PORT", "TARGET")]
+    rows += [(p.name, p.endpoint, p.user, str(p.remote_port), p.target) for p in profiles.values()]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print(
+            "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip(), file=out
+        )
+    return EXIT_OK
+
+
+def cmd_show(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
+    profile = ProfileStore(paths.profiles_file).get(args.name)
+    view = _profile_view(profile)
+    if args.json:
+        print(json.dumps(view, indent=2), file=out)
+        return EXIT_OK
+    for key, value in view.items():
+        shown = "(as ssh -R: localhost)" if key == "remote_bind" and value is None else value
+        print(f"{key:>20}: {safe_text(str(shown), DETAIL_LIMIT)}", file=out)
+    return EXIT_OK
+
+
+def cmd_remove(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
+    store = ProfileStore(paths.profiles_file)
+    removed = store.remove(args.name)
+    print(f"Removed tunnel {args.name!r}.", file=out)
+    if removed is not None:
+        still_used = any(p.key_path == removed.key_path for p in store.load().values())
+        if not still_used:
+            forget_passphrase(removed.key_path)
+    return EXIT_OK
+
+
+def _resolve_key_argument(value: str, paths: AppPaths) -> Path:
+    """``--key`` takes a file, or the NAME of a key made with keygen/import-key."""
+    from app.ssh.keys import key_files
+
+    if "/" not in value and "\\" not in value:
+        with contextlib.suppress(InvalidField):
+            managed = key_files(paths.keys_dir, value).private
+            if managed.exists():
+                return managed
+    return Path(value).expanduser().resolve()

@@ -1,0 +1,152 @@
+"""Running tunnels: ``run`` (until interrupted) and ``status``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any, TextIO
+
+from app.cli.output import EXIT_CONFIG, EXIT_OK, UserFacingError, human_size
+from app.cli.passphrases import load_key_for
+from app.core.textsafe import DETAIL_LIMIT, safe_value
+from app.errors import HostKeyNotPinned
+from app.storage.paths import AppPaths
+from app.storage.store import ProfileStore
+
+log = logging.getLogger("tunnelkeeper")
+
+
+def cmd_run(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
+    from app.core import knownhosts
+    from app.core.events import TunnelEvent
+    from app.engine.tunnel import Tunnel
+    from app.storage import hostkeys
+
+    store = ProfileStore(paths.profiles_file)
+    profiles = store.load()
+    names = list(dict.fromkeys(args.names))
+    for name in names:
+        if name not in profiles:
+            raise UserFacingError(str(_unknown(name)), EXIT_CONFIG)
+    parsed = hostkeys.read(paths.known_hosts_file)
+    for name in names:
+        profile = profiles[name]
+        pattern = knownhosts.host_pattern(profile.jumphost, profile.ssh_port)
+        if not knownhosts.pinned_for(parsed, pattern):
+            raise HostKeyNotPinned(name, pattern)
+    keys = {name: load_key_for(profiles[name]) for name in names}
+
+    from app.storage.logs import setup_logging
+
+    setup_logging(paths, args.verbose)
+    write_lock = threading.Lock()
+    json_broken = threading.Event()
+
+    def sink(event: TunnelEvent) -> None:
+        level = logging.WARNING if event.state.value in ("error", "retrying") else logging.INFO
+        log.log(level, "%s", event.human())
+        if args.events == "json" and not json_broken.is_set():
+            with write_lock:
+                try:
+                    out.write(event.to_json() + "\n")
+                    out.flush()
+                except (BrokenPipeError, ValueError, OSError):
+                    json_broken.set()  # the reader went away; keep the tunnels running
+                    log.warning("standard output is closed; JSON events are no longer written")
+
+    from app.platform.limits import raise_open_file_limit
+    from app.storage.runstate import StateWriter
+
+    raise_open_file_limit()
+    done = threading.Event()
+    tunnels = [Tunnel(profiles[n], keys[n], paths.known_hosts_file, sink) for n in names]
+
+    previous = _install_signals(tunnels, done)
+    writer = StateWriter(paths.runtime_dir)
+    try:
+        for tunnel in tunnels:
+            tunnel.start()
+        writer.update([t.status() for t in tunnels], force=True)
+        while not done.wait(1.0):
+            writer.update([t.status() for t in tunnels])
+    finally:
+        _stop_all(tunnels)
+        writer.remove()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return EXIT_OK
+
+
+def _install_signals(tunnels: list[Any], done: threading.Event) -> dict[int, Any]:
+    """SIGINT/SIGTERM stop; SIGCONT checks the links at once; SIGUSR1 reconnects now."""
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        if signum == getattr(signal, "SIGCONT", None):
+            for tunnel in tunnels:
+                tunnel.woke()  # we were stopped (or the machine slept): check the links
+        elif signum == getattr(signal, "SIGUSR1", None):
+            for tunnel in tunnels:
+                tunnel.reconnect_now()
+        else:
+            done.set()
+
+    handled = [signal.SIGINT, signal.SIGTERM]
+    handled += [getattr(signal, n) for n in ("SIGCONT", "SIGUSR1") if hasattr(signal, n)]
+    return {s: signal.signal(s, on_signal) for s in handled}
+
+
+def _stop_all(tunnels: list[Any]) -> None:
+    """Stop every tunnel at once (each within 5 s), not one after another."""
+    stoppers = [threading.Thread(target=t.stop, name=f"stop-{t.profile.name}") for t in tunnels]
+    for stopper in stoppers:
+        stopper.start()
+    for stopper in stoppers:
+        stopper.join(5.0)
+
+
+def cmd_status(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
+    from app.errors import CorruptConfigFile
+    from app.storage.runstate import read_running
+
+    unreadable: list[tuple[Path, str]] = []
+    found = read_running(paths.runtime_dir, unreadable)
+    for path, why in unreadable:  # skipped, like any broken file, and said so
+        print(f"tunnelkeeper: {CorruptConfigFile(str(path), why)}", file=sys.stderr)
+    running: list[dict[str, Any]] = safe_value(found, DETAIL_LIMIT)
+    if args.names:
+        running = [t for t in running if t.get("tunnel") in args.names]
+    if args.json:
+        print(json.dumps(running, indent=2), file=out)
+        return EXIT_OK
+    if not running:
+        print("No tunnel is running (start one with `tunnelkeeper run NAME`).", file=out)
+        return EXIT_OK
+    for tunnel in running:
+        print(f"{tunnel['tunnel']}: {tunnel['state']} since {tunnel['since']}", file=out)
+        print(f"    {tunnel['detail']}", file=out)
+        if tunnel.get("warning"):
+            print(f"    warning: {tunnel['warning']}", file=out)
+        print(
+            f"    reconnects {tunnel['reconnects']}, "
+            f"to target {human_size(tunnel['bytes_to_target'])}, "
+            f"to vendor {human_size(tunnel['bytes_to_vendor'])}, "
+            f"connections {tunnel['active_connections']} open / "
+            f"{tunnel['total_connections']} total",
+            file=out,
+        )
+        print(f"    vendor last connected: {tunnel['vendor_last_connected'] or 'never'}", file=out)
+        if tunnel.get("next_retry_at"):
+            print(f"    next retry: {tunnel['next_retry_at']}", file=out)
+        print(f"    process: {tunnel['pid']}", file=out)
+    return EXIT_OK
+
+
+def _unknown(name: str) -> Exception:
+    from app.errors import UnknownProfile
+
+    return UnknownProfile(name)
