@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import socket
-import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from app import ssh
-from app.core import knownhosts
 from app.core.greeting import POSTGRES_SSL_REQUEST, identify_greeting, identify_postgres_reply
 from app.core.profile import Profile
+from app.engine.check_results import NAMES, CheckResult, Outcome, Report
 from app.engine.forward import Counters, Forwarder
+from app.engine.probes import read_channel, read_some, wait_for
 from app.errors import (
     AuthRejected,
     ForwardRefused,
@@ -27,43 +25,22 @@ from app.errors import (
 )
 from app.storage.hostkeys import read as read_known_hosts
 
+__all__ = [
+    "CHECK_TIMEOUT",
+    "GREETING_WAIT",
+    "NAMES",
+    "CheckResult",
+    "ConnectionTest",
+    "KeyLoader",
+    "Outcome",
+    "Report",
+    "RunningLookup",
+]
+
 GREETING_WAIT = 1.5
 CHECK_TIMEOUT = 10.0
 
 
-class Outcome(StrEnum):
-    PASS = "pass"  # noqa: S105 - a check outcome, not a password
-    FAIL = "fail"
-    SKIPPED = "skipped"
-
-
-@dataclass(frozen=True)
-class CheckResult:
-    number: int
-    name: str
-    status: Outcome
-    detail: str
-    remedy: str = ""
-    seconds: float = 0.0
-
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["status"] = self.status.value
-        data["seconds"] = round(self.seconds, 3)
-        return data
-
-
-NAMES = {
-    1: "configuration",
-    2: "jumphost reachable",
-    3: "host key matches",
-    4: "authentication",
-    5: "remote forward granted",
-    6: "target reachable",
-    7: "end to end",
-}
-
-Report = Callable[[CheckResult], None]
 KeyLoader = Callable[[Profile], Any]
 RunningLookup = Callable[[str], int | None]  # tunnel name -> pid of a run holding it
 
@@ -91,12 +68,11 @@ class ConnectionTest:
         self._report = report or (lambda result: None)
         self._timeout = timeout
         self.results: list[CheckResult] = []
-        self._transport: Any = None
+        self._session: ssh.Session | None = None
         self._target_service: str | None = None
         self._target_ok = False
         self._held_by: int | None = None
         self._forwarder: Forwarder | None = None
-        self._requests: ssh.GlobalRequests | None = None
 
     @property
     def passed(self) -> bool:
@@ -175,8 +151,9 @@ class ConnectionTest:
             raise _Stop from None
         resolved = time.monotonic()
         address = infos[0][4][0]
+        session = ssh.Session(endpoint, self._timeout, request_timeout=self._timeout)
         try:
-            sock = ssh.dial(endpoint, self._timeout)
+            session.dial()
         except TunnelkeeperError as exc:
             self._record(
                 2,
@@ -188,7 +165,7 @@ class ConnectionTest:
             )
             raise _Stop from None
         connected = time.monotonic()
-        self._sock = sock
+        self._session = session
         lookup = (
             ""
             if address == endpoint.host
@@ -206,18 +183,16 @@ class ConnectionTest:
     # --- 3 ------------------------------------------------------------------------------
 
     def _host_key(self) -> None:
-        endpoint = ssh.Endpoint(self.profile.jumphost, self.profile.ssh_port)
         started = time.monotonic()
         try:
             parsed = read_known_hosts(self._known_hosts)
         except TunnelkeeperError as exc:
             self._fail_stop(3, str(exc), "fix or move the file, then trust again.", started)
-        pinned = knownhosts.pinned_for(parsed, endpoint.pattern)
+        session = self._session
+        assert session is not None
         try:
-            self._transport = ssh.start_transport(
-                self._sock, endpoint, ssh.algorithms_for(pinned), self._timeout
-            )
-            ssh.verify_host_key(self._transport, parsed, endpoint, self.profile.name)
+            session.handshake(parsed)
+            key = session.verify_host_key(parsed, self.profile.name)
         except HostKeyUnknown as exc:
             self._fail_stop(3, str(exc), f"run `tunnelkeeper trust {self.profile.name}`.", started)
         except (HostKeyChanged, HostKeyRevoked) as exc:
@@ -229,7 +204,6 @@ class ConnectionTest:
             )
         except TunnelkeeperError as exc:
             self._fail_stop(3, str(exc), "the jumphost did not complete an SSH handshake.", started)
-        key = self._transport.get_remote_server_key()
         self._record(
             3,
             Outcome.PASS,
@@ -244,10 +218,11 @@ class ConnectionTest:
     # --- 4 ------------------------------------------------------------------------------
 
     def _authentication(self) -> None:
-        endpoint = ssh.Endpoint(self.profile.jumphost, self.profile.ssh_port)
+        session = self._session
+        assert session is not None
         started = time.monotonic()
         try:
-            ssh.authenticate(self._transport, self.profile.user, self._key, endpoint)
+            session.authenticate(self.profile.user, self._key)
         except AuthRejected as exc:
             self._fail_stop(
                 4,
@@ -269,7 +244,8 @@ class ConnectionTest:
 
     def _forward(self) -> None:
         profile = self.profile
-        endpoint = ssh.Endpoint(profile.jumphost, profile.ssh_port)
+        session = self._session
+        assert session is not None
         started = time.monotonic()
         bind_label = f"{profile.forward_bind or '*'}:{profile.remote_port}"
         holder = self._running(profile.name)
@@ -289,12 +265,10 @@ class ConnectionTest:
             lambda detail: None,
             counters=Counters(),
         )
-        self._transport.channel_gate = forwarder.admit
-        self._transport._tcp_handler = forwarder.handle_channel
-        self._requests = ssh.GlobalRequests(self._transport, timeout=self._timeout)
+        session.install_gate(forwarder)
         forwarder.arm()
         try:
-            ssh.request_forward(self._requests, profile.forward_bind, profile.remote_port, endpoint)
+            session.request_forward(profile.forward_bind, profile.remote_port)
         except ForwardRefused:
             self._fail_stop(
                 5,
@@ -327,12 +301,12 @@ class ConnectionTest:
             return
         connect_ms = (time.monotonic() - started) * 1000
         with sock:
-            greeting = _read_some(sock, GREETING_WAIT)
+            greeting = read_some(sock, GREETING_WAIT)
             service = identify_greeting(greeting) if greeting else None
             if not greeting:
                 with contextlib.suppress(OSError):
                     sock.sendall(POSTGRES_SSL_REQUEST)
-                    service = identify_postgres_reply(_read_some(sock, GREETING_WAIT)[:1])
+                    service = identify_postgres_reply(read_some(sock, GREETING_WAIT)[:1])
         self._target_ok = True
         self._target_service = service
         what = service or "a service that did not identify itself"
@@ -347,7 +321,8 @@ class ConnectionTest:
 
     def _end_to_end(self) -> None:
         started = time.monotonic()
-        if self._transport is None or not self._transport.is_authenticated():
+        session = self._session
+        if session is None or not session.authenticated:
             self._record(7, Outcome.SKIPPED, "not run: an earlier check failed.")
             return
         if not self._target_ok:
@@ -358,11 +333,8 @@ class ConnectionTest:
             return
         bind = self.profile.forward_bind or "localhost"
         try:
-            channel = self._transport.open_channel(
-                "direct-tcpip",
-                (bind, self.profile.remote_port),
-                ("127.0.0.1", 0),
-                timeout=self._timeout,
+            channel = session.open_direct(
+                (bind, self.profile.remote_port), ("127.0.0.1", 0), self._timeout
             )
         except Exception:
             self._record(
@@ -377,10 +349,10 @@ class ConnectionTest:
         try:
             channel.settimeout(self._timeout)
             counters = self._forwarder.counters if self._forwarder else None
-            arrived = _wait_for(lambda: counters is None or counters.total > 0, self._timeout)
+            arrived = wait_for(lambda: counters is None or counters.total > 0, self._timeout)
             greeting = b""
             if self._target_service and not self._target_service.startswith("PostgreSQL"):
-                greeting = _read_channel(channel, GREETING_WAIT)
+                greeting = read_channel(channel, GREETING_WAIT)
         finally:
             channel.close()
         service = identify_greeting(greeting) if greeting else None
@@ -417,38 +389,10 @@ class ConnectionTest:
         )
 
     def _close(self) -> None:
-        if self._requests is not None and self._transport is not None:
-            ssh.cancel_forward(self._requests, self.profile.forward_bind, self.profile.remote_port)
+        session = self._session
+        if session is not None:
+            session.cancel_forward()
         if self._forwarder is not None:
             self._forwarder.close_all(1.5)
-        if self._transport is not None:
-            self._transport.close()
-        sock = getattr(self, "_sock", None)
-        if sock is not None:
-            sock.close()
-
-
-def _read_some(sock: socket.socket, wait: float) -> bytes:
-    sock.settimeout(wait)
-    try:
-        return sock.recv(512)
-    except OSError:
-        return b""
-
-
-def _read_channel(channel: Any, wait: float) -> bytes:
-    channel.settimeout(wait)
-    try:
-        return bytes(channel.recv(512))
-    except Exception:
-        return b""
-
-
-def _wait_for(predicate: Callable[[], bool], timeout: float) -> bool:
-    done = threading.Event()
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() >= deadline:
-            return False
-        done.wait(0.05)
-    return True
+        if session is not None:
+            session.close()

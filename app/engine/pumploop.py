@@ -1,4 +1,4 @@
-"""The loops that move forwarded connections' bytes: on a thread, or on paramiko's."""
+"""The loops that move forwarded connections' bytes: on a thread, or on the SSH transport's."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ log = logging.getLogger(__name__)
 
 
 class Pumped(Protocol):
-    """What a loop needs of a connection (forward._Connection)."""
+    """What a loop needs of a connection (connection.Connection)."""
 
     closed: bool
     loop: PumpLoop | None
@@ -35,9 +35,9 @@ _HOST = _Host()
 
 class PumpLoop:
     """Moves bytes for many connections: a selector over their target sockets plus a
-    wake-up socket that channel events (from paramiko's transport thread) poke.
+    wake-up socket that channel events (from the SSH transport thread) poke.
 
-    A loop runs on a thread of its own, or is *hosted* by paramiko's transport thread:
+    A loop runs on a thread of its own, or is *hosted* by the SSH transport thread:
     whenever that thread has read every byte the jumphost sent and would wait for more,
     it waits in ``serve`` instead, on the jumphost socket and the targets together. One
     thread then carries a connection's bytes both ways, and a round trip costs no

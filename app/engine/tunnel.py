@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import math
-import socket
 import threading
 import time
 from collections.abc import Callable
@@ -14,27 +11,23 @@ from pathlib import Path
 from typing import Any
 
 from app import ssh
-from app.core import knownhosts
 from app.core.backoff import Backoff
 from app.core.events import State, TunnelEvent
 from app.core.profile import Profile
 from app.core.supervise import (
     Decision,
     Failure,
-    KeyExchangeDeadline,
     Liveness,
     Policy,
-    Probe,
     RecentCount,
     clock_jumped,
     was_frozen,
 )
-from app.core.textsafe import safe_text
 from app.engine.forward import MAX_CHANNELS, Counters, Forwarder
+from app.engine.watch import POLL, RECONNECT_ASKED, Kick, LinkWatch
 from app.errors import (
     AuthRejected,
     ConfigError,
-    ConnectionTrouble,
     ForwardRefused,
     HostKeyChanged,
     HostKeyRevoked,
@@ -48,11 +41,7 @@ log = logging.getLogger(__name__)
 
 EventSink = Callable[[TunnelEvent], None]
 STOP_TIMEOUT = 5.0
-POLL = 1.0  # longest sleep between checks of the link while connected
-WAKE_PROBE_DEADLINE = 5.0  # after a wake, how long a silent link may take to answer
 WARNING_EVERY = 5.0  # at most one target warning event per this many seconds
-RECONNECT_ASKED = "reconnecting as asked"
-PROBE_PATIENCE = 24 * 3600.0  # the probe thread ends with the link, not on a timer
 PORT_POLL_TIMEOUT = 1.0  # while the jumphost is unreachable, one TCP probe per POLL
 # A key exchange on a live link takes well under a second; one that has not finished in
 # this many seconds (a server that stalls it, however many IGNOREs it sends meanwhile)
@@ -67,46 +56,12 @@ def _iso(wall: float | None) -> str | None:
     return stamp.replace("+00:00", "Z")
 
 
-def _loss_detail(error: BaseException | None, in_key_exchange: bool) -> str:
-    """Why a link ended, in words: paramiko often ends with a bare EOFError."""
-    text = safe_text(str(error)) if error is not None else ""
-    if text:
-        return text
-    if isinstance(error, ConnectionResetError):
-        text = "the connection was reset"
-    elif error is not None and not isinstance(error, EOFError | OSError):
-        text = type(error).__name__
-    else:
-        text = "the server closed the connection"
-    return text + (" during a key exchange" if in_key_exchange else "")
-
-
 def _file_stamp(path: Path) -> tuple[int, int] | None:
     try:
         info = path.stat()
     except OSError:
         return None
     return info.st_mtime_ns, info.st_size
-
-
-class _Kick:
-    """Why the worker was woken early: stop, reconnect now, network change or wake."""
-
-    def __init__(self) -> None:
-        self.event = threading.Event()
-        self._lock = threading.Lock()
-        self._reasons: set[str] = set()
-
-    def fire(self, reason: str) -> None:
-        with self._lock:
-            self._reasons.add(reason)
-        self.event.set()
-
-    def take(self) -> set[str]:
-        with self._lock:
-            reasons, self._reasons = self._reasons, set()
-            self.event.clear()
-        return reasons
 
 
 class Tunnel:
@@ -137,13 +92,10 @@ class Tunnel:
         self._max_channels = max_channels
         self._liveness = Liveness(profile.keepalive_interval, profile.keepalive_count_max)
         self._stop = threading.Event()
-        self._kick = _Kick()
+        self._kick = Kick()
         self._lock = threading.Lock()
-        self._sock: socket.socket | None = None
-        self._watched: ssh.WatchedSocket | None = None
-        self._transport: Any = None
+        self._session: ssh.Session | None = None
         self._forwarder: Forwarder | None = None
-        self._requests: ssh.GlobalRequests | None = None
         self._thread = threading.Thread(
             target=self._run, name=f"tunnel-{profile.name}", daemon=True
         )
@@ -191,11 +143,19 @@ class Tunnel:
     def local_port(self) -> int | None:
         """The local TCP port of the current connection to the jumphost, if any."""
         with self._lock:
-            sock = self._sock
-        try:
-            return int(sock.getsockname()[1]) if sock is not None else None
-        except OSError:
-            return None
+            session = self._session
+        return None if session is None else session.local_port
+
+    @property
+    def _transport(self) -> Any:
+        """The current connection's transport (the tests look at its packetizer)."""
+        session = self._session
+        return None if session is None else session.transport
+
+    @property
+    def _watched(self) -> ssh.WatchedSocket | None:
+        session = self._session
+        return None if session is None else session.watched
 
     @property
     def running(self) -> bool:
@@ -365,22 +325,10 @@ class Tunnel:
         profile = self.profile
         self._known_hosts_stamp = _file_stamp(self._known_hosts)
         parsed = hostkeys.read(self._known_hosts)
-        pinned = knownhosts.pinned_for(parsed, endpoint.pattern)
-        sock = ssh.dial(endpoint, self._connect_timeout, cancel=self._stop)
-        watched = ssh.WatchedSocket(sock)
+        session = ssh.Session(endpoint, self._connect_timeout, cancel=self._stop)
         with self._lock:
-            self._sock, self._watched = sock, watched
-        if self._stop.is_set():
-            raise ConnectionTrouble("stopping")
-        transport = ssh.start_transport(
-            watched, endpoint, ssh.algorithms_for(pinned), self._connect_timeout
-        )
-        with self._lock:
-            self._transport = transport
-        if self._stop.is_set():
-            raise ConnectionTrouble("stopping")
-        ssh.verify_host_key(transport, parsed, endpoint, profile.name)
-        ssh.authenticate(transport, profile.user, self._key, endpoint)
+            self._session = session
+        session.open(parsed, profile.name, profile.user, self._key)
         forwarder = Forwarder(
             profile.forward_bind,
             profile.remote_port,
@@ -388,132 +336,44 @@ class Tunnel:
             self._target_trouble,
             counters=self.counters,
             max_channels=self._max_channels,
-            host=transport.host,
+            host=session.host,
         )
         self._forwarder = forwarder
         # Installed before asking, so a channel racing the reply is not rejected; the gate
         # refuses anything but the (address, port) we request, and anything past the limit.
-        transport.channel_gate = forwarder.admit
-        transport._tcp_handler = forwarder.handle_channel
-        requests = ssh.GlobalRequests(transport)
-        self._requests = requests
+        session.install_gate(forwarder)
         forwarder.arm()
-        ssh.request_forward(requests, profile.forward_bind, profile.remote_port, endpoint)
+        session.request_forward(profile.forward_bind, profile.remote_port)
 
     def _watch(self, endpoint: ssh.Endpoint) -> str:
         """Watch a live link until it is lost or we stop; return why it ended."""
-        transport, watched, requests = self._transport, self._watched, self._requests
-        assert watched is not None and requests is not None
-        liveness = self._liveness
-        probe: threading.Thread | None = None
-        kex = KeyExchangeDeadline(self._kex_deadline)
-        wake_deadline: float | None = None
-        woke_at = 0.0
-        offset = time.time() - time.monotonic()
-
-        def send_probe() -> None:
-            # No deadline of its own: any packet from the server proves the link alive, and
-            # the liveness rule above decides when silence means it is lost.
-            with contextlib.suppress(Exception):
-                requests.request("keepalive@openssh.com", None, timeout=PROBE_PATIENCE)
-
-        while not self._stop.is_set():
-            now = time.monotonic()
-            lost, kex_left = self._link_ended(transport, kex, now, endpoint)
-            if lost is not None:
-                self._teardown(endpoint)
-                return lost
-            last_rx = transport.last_progress
-            probing = probe is not None and probe.is_alive()
-            action, wait = liveness.check(now, last_rx, probing)
-            wait = min(wait, kex_left)
-            if wake_deadline is not None:
-                if last_rx > woke_at:
-                    wake_deadline = None  # it answered after the wake
-                elif now >= wake_deadline:
-                    action = Probe.LOST
-                else:
-                    wait = min(wait, wake_deadline - now)
-            if action is Probe.LOST:
-                silence = now - last_rx
-                self._teardown(endpoint)
-                return (
-                    f"no reply from the jumphost {endpoint.label} for {silence:.0f} s; "
-                    "the connection is considered lost"
-                )
-            if action is Probe.SEND:
-                probe = threading.Thread(target=send_probe, name="keepalive", daemon=True)
-                probe.start()
-                continue
-            step = min(wait, POLL)
-            reconnect, woke, offset = self._pause(step, offset)
-            if reconnect:
-                self._teardown(endpoint, cancel=True)
-                return RECONNECT_ASKED
-            if woke and wake_deadline is None:
-                # the link may have died while we were away: prove it is alive now
-                woke_at = time.monotonic()
-                wake_deadline = woke_at + min(WAKE_PROBE_DEADLINE, liveness.interval)
-                if probe is None or not probe.is_alive():
-                    probe = threading.Thread(target=send_probe, name="keepalive", daemon=True)
-                    probe.start()
-        self._teardown(endpoint, cancel=True)
-        if probe is not None:
-            probe.join(1.0)
-        return "stopped"
-
-    @staticmethod
-    def _link_ended(
-        transport: Any, kex: KeyExchangeDeadline, now: float, endpoint: ssh.Endpoint
-    ) -> tuple[str | None, float]:
-        """Why the link is over, if it is; else the seconds a running key exchange has
-        left (infinite when none runs)."""
-        left = kex.check(now, transport.exchanging_keys)
-        if not transport.is_active():
-            detail = _loss_detail(transport.get_exception(), kex.since is not None)
-            return f"the connection to {endpoint.label} was lost ({detail})", 0.0
-        if left is not None and left <= 0:
-            return (
-                f"the jumphost {endpoint.label} did not finish a key exchange within "
-                f"{kex.limit:.0f} s; the connection is considered lost"
-            ), 0.0
-        return None, math.inf if left is None else left
-
-    def _pause(self, step: float, offset: float) -> tuple[bool, bool, float]:
-        """Sleep up to ``step`` s; report (reconnect asked, woke from sleep/freeze, offset)."""
-        before = time.monotonic()
-        kicked = self._kick.event.wait(max(step, 0.01))
-        reasons = self._kick.take() if kicked else set()
-        new_offset = time.time() - time.monotonic()
-        woke = bool(reasons & {"network", "wake"})
-        woke = woke or clock_jumped(offset, new_offset)
-        woke = woke or was_frozen(step, time.monotonic() - before)
-        return "reconnect" in reasons, woke, new_offset
+        session = self._session
+        assert session is not None
+        watch = LinkWatch(
+            session,
+            self._liveness,
+            self._kex_deadline,
+            self._stop,
+            self._kick,
+            lambda cancel: self._teardown(endpoint, cancel=cancel),
+        )
+        return watch.run()
 
     # --- cleanup -------------------------------------------------------------------------
 
     def _abort_connection(self) -> None:
         with self._lock:
-            sock, transport = self._sock, self._transport
-        if transport is not None:
-            with contextlib.suppress(Exception):
-                transport.close()
-        if sock is not None:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-            with contextlib.suppress(OSError):
-                sock.close()
+            session = self._session
+        if session is not None:
+            session.close()
 
     def _teardown(self, endpoint: ssh.Endpoint, cancel: bool = False) -> None:
-        transport = self._transport
-        requests, self._requests = self._requests, None
-        if cancel and requests is not None and transport is not None and transport.is_active():
-            ssh.cancel_forward(requests, self.profile.forward_bind, self.profile.remote_port)
+        session = self._session
+        if cancel and session is not None and session.active:
+            session.cancel_forward()
         forwarder, self._forwarder = self._forwarder, None
         if forwarder is not None:
             forwarder.close_all(timeout=1.5)
         self._abort_connection()
         with self._lock:
-            self._sock = None
-            self._watched = None
-            self._transport = None
+            self._session = None

@@ -13,9 +13,9 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from app import ssh
 from app.core.profile import validate_name
 from app.errors import KeyExists, KeyUnreadable, KeyUnsuitable
+from app.ssh import keyload
 from app.storage.fileio import atomic_write
 from app.storage.keyperms import check_keys_folder, check_private_key
 
@@ -55,7 +55,7 @@ def load_private_key(path: str | Path, passphrase: str | None = None, name: str 
     """``ssh.load_private_key``, after refusing, as OpenSSH does, a key file other users can
     read or change (KeyUnprotected) or one in a folder they can swap it in."""
     check_private_key(path)
-    return ssh.load_private_key(path, passphrase, name=name)
+    return keyload.load_private_key(path, passphrase, name=name)
 
 
 def guard_private(path: Path) -> None:

@@ -19,6 +19,8 @@ from tests.support.cli import add_profile, tk
 from tests.support.mariadb import MariaDB
 from tests.support.net import TcpServer, echo_handler, free_port, tcp_server
 
+pytestmark = pytest.mark.integration
+
 
 def run_test(profile: Profile, tk_home: AppPaths, running: int | None = None) -> list[CheckResult]:
     reported: list[CheckResult] = []

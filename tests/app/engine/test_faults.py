@@ -32,6 +32,8 @@ from tests.support.net import (
     wait_until,
 )
 
+pytestmark = pytest.mark.integration
+
 # Vendors drop dead clients; with this the old session lets go of the port ~6-8 s after
 # our side of it goes silent.
 VENDOR_ALIVE = "ClientAliveInterval 2\nClientAliveCountMax 3\n"

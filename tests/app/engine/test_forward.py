@@ -22,6 +22,8 @@ from tests.conftest import EventLog
 from tests.support.fake_jumphost import HostileJumphost
 from tests.support.net import TcpServer, echo_handler, tcp_server
 
+pytestmark = pytest.mark.integration
+
 
 @pytest.fixture
 def target() -> Iterator[TcpServer]:

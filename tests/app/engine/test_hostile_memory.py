@@ -33,6 +33,8 @@ from tests.support.flood import (
 )
 from tests.support.net import free_port
 
+pytestmark = pytest.mark.integration
+
 
 @pytest.fixture
 def stalled_target() -> Iterator[StalledTarget]:

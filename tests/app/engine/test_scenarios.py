@@ -30,7 +30,7 @@ from tests.support.mariadb import MariaDB
 from tests.support.net import wait_until
 from tests.support.sshd import Sshd, ssh_keygen
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
 IS_ROOT = os.geteuid() == 0
 ROW_COUNT = 10_000
