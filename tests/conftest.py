@@ -7,6 +7,7 @@ import queue
 import socket
 import threading
 import time
+import types
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -180,3 +181,103 @@ def mariadb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MariaDB]:
         pytest.skip("MariaDB (mariadbd, mariadb-install-db) is not installed")
     with running_mariadb(tmp_path_factory.mktemp("mariadb")) as server:
         yield server
+
+
+# --- The `integration` marker ----------------------------------------------------------
+# A test is `integration` when it needs something real beyond this Python process: an
+# OpenSSH sshd, MariaDB, a private Secret Service, the app run as a subprocess, a paramiko
+# jumphost on a socket, iptables, a second Unix user, or a built app. Everything else is a
+# unit test, so `pytest -m "not integration"` runs in seconds. Modules whose tests are all
+# integration also say so with `pytestmark`; the hook below finds the rest by following
+# each test and its fixtures, through helper functions under tests/, to the starters
+# below or to `sys.executable` (a Python subprocess: `python -m app`, `python -c`).
+
+TESTS = Path(__file__).resolve().parent
+INTEGRATION_FOLDERS = (TESTS / "build",)  # the frozen app, the wheel, the packages
+INTEGRATION_MODULES = frozenset(  # every function or class in these starts something real
+    {
+        "tests.support.cli",
+        "tests.support.fake_jumphost",
+        "tests.support.firewall",
+        "tests.support.flood",
+        "tests.support.mariadb",
+        "tests.support.secret_service",
+        "tests.support.users",
+    }
+)
+INTEGRATION_HELPERS: tuple[object, ...] = (Sshd, start_jumphost, start_tunnel)
+
+
+def _starts_something_real(obj: object, seen: dict[int, bool]) -> bool:
+    """Whether ``obj`` (a test, fixture or helper) reaches an integration helper."""
+    obj = getattr(obj, "__func__", obj)
+    if id(obj) in seen:
+        return seen[id(obj)]
+    seen[id(obj)] = False  # breaks cycles
+    found = False
+    if any(obj is helper for helper in INTEGRATION_HELPERS):
+        found = True
+    elif isinstance(obj, type):
+        if obj.__module__ in INTEGRATION_MODULES:
+            found = True
+        elif _ours(obj.__module__):
+            found = any(_starts_something_real(v, seen) for v in vars(obj).values())
+    elif hasattr(obj, "__code__") and hasattr(obj, "__globals__"):
+        module = getattr(obj, "__module__", None) or ""
+        if module in INTEGRATION_MODULES:
+            found = True
+        elif _ours(module):
+            found = _runs_python(obj.__code__) or any(
+                _refers_to_something_real(obj.__globals__.get(name), seen)
+                for name in set(_names(obj.__code__))
+            )
+    seen[id(obj)] = found
+    return found
+
+
+def _ours(module: str) -> bool:
+    return module.partition(".")[0] == "tests"
+
+
+def _refers_to_something_real(target: object, seen: dict[int, bool]) -> bool:
+    if isinstance(target, types.ModuleType):
+        return target.__name__ in INTEGRATION_MODULES
+    return target is not None and _starts_something_real(target, seen)
+
+
+def _runs_python(code: types.CodeType) -> bool:
+    """Whether ``code`` starts this interpreter as a process (`sys.executable`: `python -m
+    app`, `python -c`)."""
+    names = set(_names(code, locals_too=True))
+    return "sys" in names and "executable" in names
+
+
+def _names(code: types.CodeType, locals_too: bool = False) -> Iterator[str]:
+    """Global (and attribute) names used by ``code`` and the functions nested in it."""
+    yield from code.co_names
+    if locals_too:
+        yield from code.co_varnames
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            yield from _names(const, locals_too)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    seen: dict[int, bool] = {}
+    for item in items:
+        if item.get_closest_marker("integration") is not None:
+            continue
+        if any(item.path.is_relative_to(folder) for folder in INTEGRATION_FOLDERS):
+            item.add_marker(pytest.mark.integration)
+            continue
+        fixtures = getattr(item, "_fixtureinfo", None)
+        fixture_funcs = [
+            definition.func
+            for definitions in (fixtures.name2fixturedefs.values() if fixtures else ())
+            for definition in definitions
+        ]
+        if any(
+            _starts_something_real(func, seen)
+            for func in [getattr(item, "obj", None), *fixture_funcs]
+        ):
+            item.add_marker(pytest.mark.integration)

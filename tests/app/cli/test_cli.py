@@ -26,6 +26,8 @@ from tests.support.net import (
     wait_until,
 )
 
+pytestmark = pytest.mark.integration
+
 
 @pytest.fixture
 def echo() -> Iterator[TcpServer]:

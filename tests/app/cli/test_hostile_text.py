@@ -23,6 +23,8 @@ from app.storage.paths import AppPaths
 from tests.support.cli import ROOT, tk
 from tests.support.net import TcpServer, tcp_server, wait_until
 
+pytestmark = pytest.mark.integration
+
 
 def _hostile_line(size: int) -> bytes:
     # Not "SSH-2.0-": the version is refused, and the refusal quotes it. A megabyte (today's

@@ -19,6 +19,8 @@ from tests.support.cli import ROOT, tk
 from tests.support.net import wait_until
 from tests.support.users import LocalUser, local_user, shared_temp
 
+pytestmark = pytest.mark.integration
+
 # Run by the second user: plant folders (mode 0777) and, unless the socket path is "-", bind
 # a Unix socket there and note every connection (and what it said) in the ``heard`` file.
 SQUATTER = r"""
