@@ -8,12 +8,12 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from app.core.budget import FLOOR, Budget, WindowLedger, shared_budget
 from app.core.textsafe import safe_text
 from app.engine.connection import Connection
+from app.engine.dialpool import DialPool
 from app.engine.pumploop import PumpLoop
 from app.ssh.channel import ForwardedChannel
 
@@ -111,7 +111,7 @@ class Forwarder:
         self._lock = threading.Lock()
         self._connections: set[Connection] = set()
         self._loops: list[PumpLoop] = []
-        self._dialers = ThreadPoolExecutor(DIALERS, thread_name_prefix="dial")
+        self._dialers = DialPool(DIALERS)
         # offers the first loop to the SSH transport thread (ssh.GuardedTransport.host)
         self._host = host
         self._closing = False
@@ -284,7 +284,7 @@ class Forwarder:
             if self._admitted is not None:  # admitted, then the open failed in the SSH layer
                 self._budget.close(self._admitted)
                 self._admitted = None
-            self._dialers.shutdown(wait=False)
+            self._dialers.shutdown()
             abandoned = list(self._connections)
         # a dial can hang for its whole timeout: give every window back now (a connection
         # gives its own back at most once)
