@@ -68,11 +68,11 @@ def attack(name: str, script: Script, target_port: int, wait: float) -> dict[str
         base, _ = rss(proc.pid)
         go.set()
         hostile.script_done.wait(wait)
+        dropped = client.wait_for(lambda e: "window" in str(e.get("detail")), 5)
         current, peak = rss(proc.pid)
-        dropped = any("window" in str(e.get("detail")) for e in client.events)
     finally:
         hostile.close()
-        stop(proc)
+        stop(proc, timeout=30)  # a dial to a black-holed target may hold the exit 10 s
     return {
         "attack": name,
         "sent": hostile.results.get("sent", 0),
@@ -92,7 +92,7 @@ def overrun(transport: Any, server: HostileJumphost) -> None:
     while transport.is_active() and time.monotonic() < deadline and sent < 1024 * MIB:
         transport._send_user_message(raw_data(channel.remote_chanid, payload))
         sent += len(payload)
-    server.results["sent"] = sent
+        server.results["sent"] = sent  # kept as it goes: the client may hang up mid-send
 
 
 def pusher(count: int, chunk: bytes, seconds: float, settle: float) -> Script:
