@@ -11,9 +11,10 @@ import threading
 from pathlib import Path
 from typing import Any, TextIO
 
-from app.cli.output import EXIT_CONFIG, EXIT_OK, UserFacingError, human_size
+from app.cli.output import EXIT_CONFIG, EXIT_OK, UserFacingError
 from app.cli.passphrases import load_key_for
 from app.core.textsafe import DETAIL_LIMIT, safe_value
+from app.core.units import byte_size
 from app.errors import HostKeyNotPinned
 from app.storage.paths import AppPaths
 from app.storage.store import ProfileStore
@@ -133,8 +134,8 @@ def cmd_status(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
             print(f"    warning: {tunnel['warning']}", file=out)
         print(
             f"    reconnects {tunnel['reconnects']}, "
-            f"to target {human_size(tunnel['bytes_to_target'])}, "
-            f"to vendor {human_size(tunnel['bytes_to_vendor'])}, "
+            f"to target {byte_size(tunnel['bytes_to_target'])}, "
+            f"to vendor {byte_size(tunnel['bytes_to_vendor'])}, "
             f"connections {tunnel['active_connections']} open / "
             f"{tunnel['total_connections']} total",
             file=out,

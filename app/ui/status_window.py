@@ -30,9 +30,11 @@ from PySide6.QtWidgets import (
 from app import __version__
 from app.core.events import State
 from app.core.textsafe import DETAIL_LIMIT, safe_text
+from app.core.units import byte_size
 from app.ui import diagnostics
-from app.ui.hub import Row, TunnelHub
+from app.ui.hub import TunnelHub
 from app.ui.icons import app_icon
+from app.ui.rows import Row
 
 LOG_LINES = 1000
 REFRESH_MS = 1000
@@ -57,15 +59,6 @@ _COLOURS = {
 }
 
 
-def size_text(count: int) -> str:
-    value = float(count)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} GiB"
-
-
 def local_time(stamp: str | None, empty: str = "—") -> str:
     if not stamp:
         return empty
@@ -83,8 +76,8 @@ def cells(row: Row) -> list[str]:
         row.state.value,
         safe_text(str(s.get("warning") or s.get("detail") or ""), DETAIL_LIMIT),
         local_time(s.get("since")),
-        size_text(int(s.get("bytes_to_target", 0))),
-        size_text(int(s.get("bytes_to_vendor", 0))),
+        byte_size(int(s.get("bytes_to_target", 0))),
+        byte_size(int(s.get("bytes_to_vendor", 0))),
         f"{s.get('active_connections', 0)} / {s.get('total_connections', 0)}",
         local_time(s.get("vendor_last_connected"), "never"),
         str(s.get("reconnects", 0)),
