@@ -8,7 +8,6 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
@@ -17,19 +16,16 @@ from app.core import knownhosts
 from app.core.events import State, TunnelEvent
 from app.core.profile import Profile
 from app.engine.tunnel import Tunnel
-from app.errors import (
-    HostKeyNotPinned,
-    KeyPassphraseNeeded,
-    KeyPassphraseWrong,
-    TunnelkeeperError,
-    UnknownProfile,
-)
+from app.errors import HostKeyNotPinned, KeyPassphraseWrong, TunnelkeeperError, UnknownProfile
 from app.platform.passphrases import PassphraseStore
-from app.ssh import keys
 from app.storage import hostkeys
 from app.storage.paths import AppPaths
 from app.storage.store import ProfileStore
 from app.ui import jobs
+from app.ui.key_loader import KeyLoader, PassphraseWanted
+from app.ui.rows import Row, stopped_status
+
+__all__ = ["PassphraseWanted", "Row", "TunnelFactory", "TunnelHub"]
 
 log = logging.getLogger(__name__)
 
@@ -37,46 +33,6 @@ RECENT_EVENTS = 200
 STOP_ALL_TIMEOUT = 5.0
 
 TunnelFactory = Callable[[Profile, Any, Any, Callable[[TunnelEvent], None]], Tunnel]
-
-
-class PassphraseWanted(TunnelkeeperError):
-    """The key is encrypted and no (right) passphrase is at hand: the user must type it."""
-
-    def __init__(self, key_path: str, wrong: bool) -> None:
-        why = "is not the right passphrase" if wrong else "needs its passphrase"
-        super().__init__(f"the key {key_path} {why}.")
-        self.key_path = key_path
-        self.wrong = wrong
-
-
-@dataclass(frozen=True)
-class Row:
-    """What the GUI shows of one tunnel, whether it runs or not."""
-
-    profile: Profile
-    status: dict[str, Any]
-    running: bool
-
-    @property
-    def state(self) -> State:
-        return State(self.status["state"])
-
-
-def _stopped_status(profile: Profile, detail: str) -> dict[str, Any]:
-    return {
-        "tunnel": profile.name,
-        "state": State.STOPPED.value,
-        "detail": detail,
-        "since": None,
-        "reconnects": 0,
-        "bytes_to_target": 0,
-        "bytes_to_vendor": 0,
-        "active_connections": 0,
-        "total_connections": 0,
-        "vendor_last_connected": None,
-        "next_retry_at": None,
-        "warning": None,
-    }
 
 
 class TunnelHub(QObject):
@@ -104,9 +60,7 @@ class TunnelHub(QObject):
         self.profiles: dict[str, Profile] = {}
         self.problem: TunnelkeeperError | None = None
         self.recent: deque[TunnelEvent] = deque(maxlen=RECENT_EVENTS)
-        self._passphrases = passphrases
-        self._store_lock = threading.Lock()
-        self._passphrase_store: PassphraseStore | None = None
+        self._key_loader = KeyLoader(passphrases)
         self._factory: TunnelFactory = tunnel_factory or Tunnel
         self._tunnels: dict[str, Tunnel] = {}
         self._keys: dict[str, Any] = {}  # key path -> loaded key, so a reconnect never re-asks
@@ -136,9 +90,9 @@ class TunnelHub(QObject):
             if tunnel is not None:
                 out.append(Row(profile, tunnel.status(), True))
             else:
-                status = self._last.get(name) or _stopped_status(profile, "not connected.")
+                status = self._last.get(name) or stopped_status(profile, "not connected.")
                 if name in self._stopping:
-                    status = _stopped_status(profile, "disconnecting…")
+                    status = stopped_status(profile, "disconnecting…")
                 out.append(Row(profile, status, self.is_running(name)))
         return out
 
@@ -179,7 +133,7 @@ class TunnelHub(QObject):
         self._report(profile, State.CONNECTING, "loading the key…")
         jobs.start(
             f"key-{name}",
-            lambda _: self._load_key(profile, None),
+            lambda _: self._key_loader.load(profile, None),
             on_done=lambda key: self._key_ready(name, key),
             on_failed=lambda exc: self._key_failed(name, exc),
         )
@@ -193,7 +147,7 @@ class TunnelHub(QObject):
         self._report(profile, State.CONNECTING, "checking the passphrase…")
         jobs.start(
             f"passphrase-{name}",
-            lambda _: self._load_key(profile, passphrase, remember),
+            lambda _: self._key_loader.load(profile, passphrase, remember),
             on_done=lambda key: self._key_ready(name, key),
             on_failed=lambda exc: self._key_failed(name, exc),
         )
@@ -214,7 +168,7 @@ class TunnelHub(QObject):
 
         def finished(_: object) -> None:
             self._stopping.discard(name)
-            self._last[name] = _stopped_status(tunnel.profile, "disconnected.")
+            self._last[name] = stopped_status(tunnel.profile, "disconnected.")
             self._report(tunnel.profile, State.STOPPED, "disconnected.")
             if on_done is not None:
                 on_done()
@@ -265,7 +219,7 @@ class TunnelHub(QObject):
             return None
         if any(p.key_path == profile.key_path for p in self.store.load().values()):
             return None
-        self._forget_passphrase(profile.key_path)
+        self._key_loader.forget(profile.key_path)
         return profile.key_path
 
     def _removed(self, name: str, unused_key: str | None) -> None:
@@ -309,58 +263,6 @@ class TunnelHub(QObject):
         if not knownhosts.pinned_for(hostkeys.read(self.paths.known_hosts_file), pattern):
             raise HostKeyNotPinned(profile.name, pattern)
 
-    def _store(self) -> PassphraseStore:
-        with self._store_lock:  # made lazily, on a worker thread: the backend probe can block
-            if self._passphrase_store is None:
-                self._passphrase_store = self._passphrases()
-            return self._passphrase_store
-
-    def _load_key(self, profile: Profile, passphrase: str | None, remember: bool = False) -> Any:
-        """On a worker thread: the key, using the keychain when no passphrase is given."""
-        if passphrase is not None:
-            key = keys.load_private_key(profile.key_path, passphrase, name=profile.name)
-            if remember:
-                self._remember(profile.key_path, passphrase)
-            return key
-        try:
-            return keys.load_private_key(profile.key_path, name=profile.name)
-        except KeyPassphraseNeeded:
-            pass
-        stored = self._stored(profile.key_path)
-        if stored is None:
-            raise PassphraseWanted(profile.key_path, wrong=False)
-        try:
-            return keys.load_private_key(profile.key_path, stored, name=profile.name)
-        except KeyPassphraseWrong:
-            raise PassphraseWanted(profile.key_path, wrong=True) from None
-
-    def _stored(self, key_path: str) -> str | None:
-        try:
-            store = self._store()
-            return store.get(key_path) if store.usable() else None
-        except TunnelkeeperError as exc:
-            log.info("keychain not used: %s", exc)
-            return None
-
-    def _remember(self, key_path: str, passphrase: str) -> None:
-        try:
-            store = self._store()
-            if store.usable():
-                store.set(key_path, passphrase)
-                return
-            problem = store.problem()
-            log.info("passphrase kept in memory only: %s", problem)
-        except TunnelkeeperError as exc:
-            log.info("passphrase kept in memory only: %s", exc)
-
-    def _forget_passphrase(self, key_path: str) -> None:
-        try:
-            store = self._store()
-            if store.usable():
-                store.delete(key_path)
-        except TunnelkeeperError as exc:
-            log.info("could not remove the stored passphrase: %s", exc)
-
     def _key_ready(self, name: str, key: Any) -> None:
         self._loading.discard(name)
         profile = self.profiles.get(name)
@@ -397,7 +299,7 @@ class TunnelHub(QObject):
     def _report(self, profile: Profile, state: State, detail: str) -> None:
         """An event the hub itself makes (before or after an engine worker exists)."""
         if profile.name not in self._tunnels:
-            status = _stopped_status(profile, detail)
+            status = stopped_status(profile, detail)
             status["state"] = state.value
             status["since"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
             self._last[profile.name] = status

@@ -13,8 +13,9 @@ from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
 from app.core.events import State, TunnelEvent
 from app.core.textsafe import DETAIL_LIMIT, safe_text
-from app.ui.hub import Row, TunnelHub
+from app.ui.hub import TunnelHub
 from app.ui.icons import tray_icon
+from app.ui.rows import Row
 from app.ui.summary import Light, Notice, Notifier, TunnelLine, aggregate, tooltip
 
 TOOLTIP_REFRESH_MS = 15_000

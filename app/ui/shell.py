@@ -1,0 +1,298 @@
+"""The running app on the GUI thread: the tray, the windows, the dialogs and their wiring."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QTimer, QUrl
+from PySide6.QtGui import QDesktopServices, QGuiApplication
+from PySide6.QtWidgets import QApplication, QMessageBox, QSystemTrayIcon
+
+from app import __version__
+from app.core.events import TunnelEvent
+from app.errors import TunnelkeeperError
+from app.platform.autostart import Autostart, for_this_system, launch_command
+from app.platform.passphrases import PassphraseStore
+from app.storage.paths import AppPaths
+from app.ui.check_dialog import ConnectionTestDialog
+from app.ui.hub import TunnelHub
+from app.ui.icons import app_icon
+from app.ui.logfeed import LogFeed
+from app.ui.passphrase_dialog import PassphraseDialog
+from app.ui.preferences import Preferences
+from app.ui.status_window import StatusWindow
+from app.ui.summary import Notifier
+from app.ui.system_watch import SystemWatch
+from app.ui.tray import Tray
+from app.ui.wizard import SetupWizard, WizardPrefill
+
+log = logging.getLogger(__name__)
+
+TRAY_RETRY_MS = 5000
+QUIT_DEADLINE_MS = 6000  # the hub stops tunnels within 5 s; never hang on Quit
+NO_TRAY = (
+    "No system tray was found (on GNOME, install the AppIndicator extension). Tunnelkeeper "
+    "keeps running from this window, and moves to the tray as soon as one appears."
+)
+
+
+class Shell(QObject):
+    """Everything the running app owns; all of it lives on the GUI thread."""
+
+    def __init__(
+        self,
+        paths: AppPaths,
+        *,
+        autostart: Autostart | None = None,
+        tray_available: Callable[[], bool] = QSystemTrayIcon.isSystemTrayAvailable,
+        prefill: WizardPrefill | None = None,
+        passphrases: Callable[[], PassphraseStore] | None = None,
+    ) -> None:
+        super().__init__()
+        self.paths = paths
+        self.prefill = prefill
+        self.preferences = Preferences(paths.config_dir / "app.json")
+        self.settings_file = self.preferences.file
+        self.settings = self.preferences.settings
+        self.autostart = autostart or for_this_system()
+        self.hub = TunnelHub(paths, passphrases) if passphrases else TunnelHub(paths)
+        self.notifier = Notifier(enabled=self.settings.notifications)
+        self.tray = Tray(self.hub, self.notifier, tray_available)
+        self.window = StatusWindow(self.hub)
+        self.feed = LogFeed()
+        self.feed.line.connect(self.window.add_log_line)
+        self.feed.attach()
+        self.wizard: SetupWizard | None = None
+        self.dialogs: list[QObject] = []
+        self.quitting = False
+        self._wire()
+        self._tray_timer = QTimer(self)
+        self._tray_timer.timeout.connect(self._retry_tray)
+        self.system = SystemWatch(self.hub, self)
+        self.network = self.system.network
+
+    def _wire(self) -> None:
+        tray, window, hub = self.tray, self.window, self.hub
+        for source in (tray, window):
+            source.add_requested.connect(lambda: self.open_wizard(None))
+            source.edit_requested.connect(self.open_wizard)
+            source.test_requested.connect(self.open_test)
+            source.remove_requested.connect(self.confirm_remove)
+        tray.copy_key_requested.connect(self.copy_public_key)
+        tray.status_requested.connect(window.bring_forward)
+        tray.logs_requested.connect(self.open_logs)
+        tray.about_requested.connect(self.about)
+        tray.quit_requested.connect(self.quit)
+        tray.autostart_toggled.connect(self.set_autostart)
+        tray.notifications_toggled.connect(self._notifications)
+        tray.noticed.connect(lambda title, text: self.window.add_log_line(f"{title}: {text}"))
+        hub.passphrase_wanted.connect(self.ask_passphrase)
+        hub.stopped_all.connect(self._stopped)
+        hub.tunnel_event.connect(self._track_left_off)
+        hub.profiles_changed.connect(self._prune_left_off)
+        tray.autostart_action.blockSignals(True)
+        tray.autostart_action.setChecked(self._autostart_enabled())
+        tray.autostart_action.blockSignals(False)
+
+    # --- start ----------------------------------------------------------------------------
+
+    def start(self, quiet: bool = False) -> None:
+        """Show the tray (or the window), connect tunnels, open the wizard on a first run."""
+        self.hub.reload()
+        problems = [p for p in (self.hub.problem, self.settings_file.problem) if p is not None]
+        if not self.tray.show():
+            self.window.bring_forward()
+            problems.insert(0, NO_TRAY)  # type: ignore[arg-type]
+            self._tray_timer.start(TRAY_RETRY_MS)
+        if problems:
+            self.window.show_banner("\n".join(str(p) for p in problems))
+            self.window.bring_forward()
+        for name in self.hub.profiles:
+            if name not in self.settings.left_off:
+                self.hub.connect_tunnel(name)
+        if not self.hub.profiles and self.hub.problem is None and not quiet:
+            self.open_wizard(None)
+
+    def _retry_tray(self) -> None:
+        if self.tray.show():
+            self._tray_timer.stop()
+            self.window.show_banner("")
+            log.info("the system tray appeared; Tunnelkeeper is in the tray now")
+
+    # --- windows --------------------------------------------------------------------------
+
+    def open_wizard(self, name: str | None) -> None:
+        if self.wizard is not None:
+            self.wizard.raise_()
+            self.wizard.activateWindow()
+            return
+        profile = self.hub.profiles.get(name) if name else None
+        wizard = SetupWizard(
+            self.paths,
+            profile=profile,
+            prefill=self.prefill if profile is None else None,
+            running=self.hub.connected_pid,
+        )
+        wizard.completed.connect(
+            lambda new, connect, login: self._wizard_done(name, new, connect, login)
+        )
+        wizard.finished.connect(lambda _code: self._wizard_closed())
+        self.wizard = wizard
+        wizard.show()
+        wizard.raise_()
+
+    def _wizard_closed(self) -> None:
+        if self.wizard is not None:
+            self.wizard.deleteLater()
+        self.wizard = None
+
+    def _wizard_done(self, old: str | None, name: str, connect: bool, login: bool) -> None:
+        self.hub.reload()
+        if old and old != name and self.hub.is_running(old):
+            self.hub.disconnect_tunnel(old)
+        if connect:
+            self.settings.left_off.discard(name)
+            self.hub.restart(name)
+        else:
+            self.settings.left_off.add(name)
+        self.preferences.save()
+        if login != self._autostart_enabled():
+            self.tray.autostart_action.setChecked(login)
+        self.window.select(name)
+
+    def open_test(self, name: str) -> None:
+        profile = self.hub.profiles.get(name)
+        if profile is None:
+            return
+        dialog = ConnectionTestDialog(
+            self.paths, profile, running=self.hub.connected_pid, held_key=self.hub.held_key
+        )
+        self._keep(dialog)
+        dialog.show()
+
+    def confirm_remove(self, name: str) -> None:
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Remove tunnel",
+            f"Remove the tunnel {name}? It is disconnected and its settings are deleted; "
+            "the key file stays, so it can be used again.",
+            QMessageBox.StandardButton.Cancel,
+        )
+        remove = box.addButton("Remove", QMessageBox.ButtonRole.DestructiveRole)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+
+        def answered() -> None:
+            if box.clickedButton() is remove:
+                self.hub.remove(name)
+                self.settings.left_off.discard(name)
+                self.preferences.save()
+
+        box.finished.connect(lambda _code: answered())
+        self._keep(box)
+        box.open()
+
+    def ask_passphrase(self, name: str, wrong: bool) -> None:
+        profile = self.hub.profiles.get(name)
+        if profile is None:
+            return
+        dialog = PassphraseDialog(name, profile.key_path, wrong)
+        dialog.entered.connect(self.hub.provide_passphrase)
+        dialog.declined.connect(self.hub.passphrase_declined)
+        self._keep(dialog)
+        dialog.open()
+
+    def copy_public_key(self, name: str) -> None:
+        profile = self.hub.profiles.get(name)
+        if profile is None:
+            return
+        public = Path(f"{profile.key_path}.pub")
+        try:
+            line = public.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            self.window.show_banner(f"Could not read {public}: {exc.strerror or exc}.")
+            self.window.bring_forward()
+            return
+        QGuiApplication.clipboard().setText(line)
+        if self.tray.visible:
+            self.tray.icon.showMessage(
+                "Public key copied",
+                f"The public key of {name} is on the clipboard.",
+                QSystemTrayIcon.MessageIcon.Information,
+                3000,
+            )
+
+    def open_logs(self) -> None:
+        self.paths.log_dir.mkdir(parents=True, exist_ok=True)
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.paths.log_dir)))
+
+    def about(self) -> None:
+        box = QMessageBox(
+            QMessageBox.Icon.Information,
+            "About Tunnelkeeper",
+            f"<b>Tunnelkeeper {__version__}</b><br>Keeps the reverse SSH tunnel to your data "
+            f"vendor open.<br><br>Settings: {self.paths.config_dir}<br>"
+            f"Logs: {self.paths.log_dir}",
+            QMessageBox.StandardButton.Close,
+        )
+        box.setIconPixmap(app_icon().pixmap(64, 64))
+        self._keep(box)
+        box.open()
+
+    def _keep(self, dialog: QObject) -> None:
+        """Hold a reference while the dialog is open (Python would collect it otherwise)."""
+        self.dialogs.append(dialog)
+        finished = getattr(dialog, "finished", None)
+        if finished is not None:
+            finished.connect(lambda *_: self._drop(dialog))
+
+    def _drop(self, dialog: QObject) -> None:
+        if dialog in self.dialogs:
+            self.dialogs.remove(dialog)
+            dialog.deleteLater()
+
+    # --- settings and platform ------------------------------------------------------------
+
+    def _autostart_enabled(self) -> bool:
+        try:
+            return self.autostart.enabled()
+        except OSError:
+            return False
+
+    def set_autostart(self, on: bool) -> None:
+        try:
+            if on:
+                self.autostart.enable(launch_command())
+            else:
+                self.autostart.disable()
+        except (OSError, TunnelkeeperError) as exc:
+            self.window.show_banner(f"Could not change start at login: {exc}")
+            self.window.bring_forward()
+
+    def _notifications(self, on: bool) -> None:
+        self.preferences.set_notifications(on)
+
+    def _track_left_off(self, event: object) -> None:
+        """A tunnel the user disconnects stays off at the next start; one they connect, on."""
+        if isinstance(event, TunnelEvent) and not self.quitting:
+            self.preferences.track_left_off(event)
+
+    def _prune_left_off(self) -> None:
+        if self.hub.problem is None:
+            self.preferences.prune_left_off(set(self.hub.profiles))
+
+    # --- quit -----------------------------------------------------------------------------
+
+    def quit(self) -> None:
+        """Stop every tunnel (at most 5 s), then leave."""
+        if self.quitting:
+            return
+        self.quitting = True
+        self.tray.icon.hide()
+        QTimer.singleShot(QUIT_DEADLINE_MS, self._stopped)
+        self.hub.stop_all()
+
+    def _stopped(self) -> None:
+        self.feed.detach()
+        QApplication.quit()
