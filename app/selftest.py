@@ -104,21 +104,19 @@ def check_keyring() -> Outcome:
 
 
 def check_crypto() -> Outcome:
-    """An encrypted ed25519 key is made, read back by paramiko, signs, and verifies."""
-    import paramiko
+    """An encrypted ed25519 key is made, read back by the SSH layer, signs, and verifies."""
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
     from app import ssh
     from app.ssh import keys
+    from app.ssh.about import library_version, signs_and_verifies
 
     with tempfile.TemporaryDirectory(prefix="tunnelkeeper-selftest-") as tmp:
         files = keys.key_files(Path(tmp), "self-test")
         keys.generate(files, "self-test", passphrase=_THROWAWAY_PASSPHRASE)
         key = ssh.load_private_key(files.private, _THROWAWAY_PASSPHRASE, name="self-test")
     data = b"tunnelkeeper self-test"
-    signature = key.sign_ssh_data(data)
-    public = paramiko.Ed25519Key(data=key.asbytes())
-    if not public.verify_ssh_sig(data, paramiko.Message(signature.asbytes())):
+    if not signs_and_verifies(key, data):
         return Outcome("crypto", False, "an ed25519 signature did not verify")
     aead = AESGCM(bytes(16))
     if aead.decrypt(bytes(12), aead.encrypt(bytes(12), data, None), None) != data:
@@ -126,7 +124,7 @@ def check_crypto() -> Outcome:
     return Outcome(
         "crypto",
         True,
-        f"paramiko {paramiko.__version__}: encrypted ed25519 key made, read, signed, verified; "
+        f"{library_version()}: encrypted ed25519 key made, read, signed, verified; "
         "AES-GCM works",
     )
 
