@@ -124,8 +124,7 @@ def check_crypto() -> Outcome:
     return Outcome(
         "crypto",
         True,
-        f"{library_version()}: encrypted ed25519 key made, read, signed, verified; "
-        "AES-GCM works",
+        f"{library_version()}: encrypted ed25519 key made, read, signed, verified; AES-GCM works",
     )
 
 

@@ -19,6 +19,53 @@ class State(StrEnum):
     STOPPED = "stopped"
 
 
+def iso_time(wall: float | None) -> str | None:
+    """A wall-clock time as UTC ISO 8601 to the second (``…Z``); None (or 0) stays None."""
+    if not wall:
+        return None
+    stamp = datetime.fromtimestamp(wall, UTC).isoformat(timespec="seconds")
+    return stamp.replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class TunnelStatus:
+    """A snapshot of one tunnel: state and statistics, times as wall-clock seconds.
+
+    The engine makes one with every event; front ends draw from it and never ask the
+    engine. ``to_dict`` is the JSON view the CLI's ``status`` and run-state files show.
+    """
+
+    tunnel: str
+    state: State
+    detail: str
+    since: float | None = None  # wall-clock time the state began
+    reconnects: int = 0
+    bytes_to_target: int = 0
+    bytes_to_vendor: int = 0
+    active_connections: int = 0
+    total_connections: int = 0
+    vendor_last_connected: float | None = None  # wall-clock time of the newest connection
+    next_retry_at: float | None = None
+    warning: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready, times as ISO text (the keys and their order are a file format)."""
+        return {
+            "tunnel": self.tunnel,
+            "state": self.state.value,
+            "detail": self.detail,
+            "since": iso_time(self.since),
+            "reconnects": self.reconnects,
+            "bytes_to_target": self.bytes_to_target,
+            "bytes_to_vendor": self.bytes_to_vendor,
+            "active_connections": self.active_connections,
+            "total_connections": self.total_connections,
+            "vendor_last_connected": iso_time(self.vendor_last_connected),
+            "next_retry_at": iso_time(self.next_retry_at),
+            "warning": self.warning,
+        }
+
+
 @dataclass(frozen=True)
 class TunnelEvent:
     """A state change (or a notable happening while in a state) of one tunnel."""
@@ -28,6 +75,9 @@ class TunnelEvent:
     detail: str
     ts: datetime = field(default_factory=lambda: datetime.now(UTC))
     extra: dict[str, Any] = field(default_factory=dict)
+    # the tunnel as it stood when this was emitted (engine events always carry one); not
+    # part of the JSON line
+    status: TunnelStatus | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         # Details quote servers, files and exceptions: no control characters, bounded length,

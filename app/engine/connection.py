@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from app.core.budget import WindowLedger
 from app.engine.pumploop import PumpLoop
 from app.ssh.channel import ForwardedChannel
+from app.storage.logs import tunnel_log
 
 if TYPE_CHECKING:
     from app.engine.forward import Forwarder
@@ -58,6 +59,7 @@ class Connection:
 
     def __init__(self, owner: Forwarder, channel: ForwardedChannel, ledger: WindowLedger) -> None:
         self.owner = owner
+        self._log = tunnel_log(log, owner.tunnel)
         self.channel = channel
         self.sock: socket.socket | None = None
         self.loop: PumpLoop | None = None
@@ -163,7 +165,7 @@ class Connection:
             self.close()
             return
         except Exception:  # one connection's surprise must not stop the loop for all
-            log.exception("forwarded connection failed")
+            self._log.exception("forwarded connection failed")
             self.close()
             return
         if self.channel.closed and self._vendor_eof:

@@ -8,6 +8,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from app.storage.logs import tunnel_log
+
 log = logging.getLogger(__name__)
 
 _STOP = object()
@@ -22,7 +24,8 @@ class DialPool:
     RuntimeError after ``shutdown``, as the executor did.
     """
 
-    def __init__(self, size: int, name: str = "dial") -> None:
+    def __init__(self, size: int, name: str = "dial", tunnel: str | None = None) -> None:
+        self._log = tunnel_log(log, tunnel)
         self._size = size
         self._name = name
         self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
@@ -66,4 +69,4 @@ class DialPool:
             try:
                 job(arg)
             except Exception:  # one dial's surprise must not end the thread
-                log.exception("a target dial failed unexpectedly")
+                self._log.exception("a target dial failed unexpectedly")

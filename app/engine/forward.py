@@ -16,6 +16,7 @@ from app.engine.connection import Connection
 from app.engine.dialpool import DialPool
 from app.engine.pumploop import PumpLoop
 from app.ssh.channel import ForwardedChannel
+from app.storage.logs import tunnel_log
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +101,10 @@ class Forwarder:
         connect_timeout: float = TARGET_CONNECT_TIMEOUT,
         host: Callable[[PumpLoop], bool] | None = None,
         budget: Budget | None = None,
+        tunnel: str | None = None,
     ) -> None:
+        self.tunnel = tunnel  # the name its log lines start with
+        self.log = tunnel_log(log, tunnel)
         self.bind = bind
         self.port = port
         self.target = target
@@ -111,7 +115,7 @@ class Forwarder:
         self._lock = threading.Lock()
         self._connections: set[Connection] = set()
         self._loops: list[PumpLoop] = []
-        self._dialers = DialPool(DIALERS)
+        self._dialers = DialPool(DIALERS, tunnel=tunnel)
         # offers the first loop to the SSH transport thread (ssh.GuardedTransport.host)
         self._host = host
         self._closing = False
@@ -143,7 +147,7 @@ class Forwarder:
                 self.refused_unrequested += 1
                 if self.refused_unrequested <= 10 or self.refused_unrequested % 1000 == 0:
                     # rate-limited: a hostile server could otherwise flood our log
-                    log.warning(
+                    self.log.warning(
                         "refused a forwarded channel for %s:%s that was never requested "
                         "(%d so far)",
                         safe_text(address, 100),
@@ -175,7 +179,7 @@ class Forwarder:
         with self._lock:
             extra, self._admitted = self._admitted, None
         if not self._armed or (server[0], server[1]) != (self.bind, self.port):
-            log.warning(
+            self.log.warning(
                 "closing a forwarded channel for %s:%s that was never requested",
                 safe_text(str(server[0]), 100),
                 server[1],
@@ -184,7 +188,7 @@ class Forwarder:
             return
         if extra is None:
             # not admitted through the gate: its window was never granted from the budget
-            log.warning("closing a forwarded channel that did not pass the gate")
+            self.log.warning("closing a forwarded channel that did not pass the gate")
             self._reject(channel, None)
             return
         ledger = WindowLedger(self._budget, extra)
@@ -194,7 +198,9 @@ class Forwarder:
                 self._reject(channel, None)
                 ledger.close()
                 if full:
-                    log.warning("%d forwarded connections already open; refusing one", self._max)
+                    self.log.warning(
+                        "%d forwarded connections already open; refusing one", self._max
+                    )
                 return
             connection = Connection(self, channel, ledger)
             self._connections.add(connection)
@@ -264,11 +270,11 @@ class Forwarder:
         """The first loop is hosted by the transport thread if it takes it; the rest (past
         ``LOOP_CAPACITY`` connections) run on threads of their own."""
         if not self._loops and self._host is not None:
-            loop = PumpLoop(self._lock, hosted=True)
+            loop = PumpLoop(self._lock, hosted=True, tunnel=self.tunnel)
             if self._host(loop):
                 return loop
             loop.host_ended()
-        return PumpLoop(self._lock)
+        return PumpLoop(self._lock, tunnel=self.tunnel)
 
     def _done(self, connection: Connection) -> None:
         connection.release()

@@ -10,6 +10,8 @@ import threading
 import time
 from typing import Protocol
 
+from app.storage.logs import tunnel_log
+
 log = logging.getLogger(__name__)
 
 
@@ -45,7 +47,10 @@ class PumpLoop:
     and ~80 µs of CPU per 64-byte round trip here).
     """
 
-    def __init__(self, load_lock: threading.Lock, hosted: bool = False) -> None:
+    def __init__(
+        self, load_lock: threading.Lock, hosted: bool = False, tunnel: str | None = None
+    ) -> None:
+        self._log = tunnel_log(log, tunnel)
         self.load = 0  # connections given to this loop and not yet finished (load_lock)
         self.hosted = hosted
         self._load_lock = load_lock
@@ -147,7 +152,7 @@ class PumpLoop:
                 if time.monotonic() >= deadline:
                     return False
         except Exception:  # the host's reads must go on whatever happens here
-            log.exception("the forwarding loop failed")
+            self._log.exception("the forwarding loop failed")
             self._end()
             return True
 

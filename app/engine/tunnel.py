@@ -6,13 +6,12 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from app import ssh
 from app.core.backoff import Backoff
-from app.core.events import State, TunnelEvent
+from app.core.events import State, TunnelEvent, TunnelStatus, iso_time
 from app.core.profile import Profile
 from app.core.supervise import (
     Decision,
@@ -20,9 +19,8 @@ from app.core.supervise import (
     Liveness,
     Policy,
     RecentCount,
-    clock_jumped,
-    was_frozen,
 )
+from app.core.wake import WakeDetector
 from app.engine.forward import MAX_CHANNELS, Counters, Forwarder
 from app.engine.watch import POLL, RECONNECT_ASKED, Kick, LinkWatch
 from app.errors import (
@@ -36,10 +34,12 @@ from app.errors import (
     TunnelkeeperError,
 )
 from app.storage import hostkeys
+from app.storage.logs import TunnelLog
 
 log = logging.getLogger(__name__)
 
 EventSink = Callable[[TunnelEvent], None]
+StatusSink = Callable[[TunnelStatus], None]
 STOP_TIMEOUT = 5.0
 WARNING_EVERY = 5.0  # at most one target warning event per this many seconds
 PORT_POLL_TIMEOUT = 1.0  # while the jumphost is unreachable, one TCP probe per POLL
@@ -47,13 +47,6 @@ PORT_POLL_TIMEOUT = 1.0  # while the jumphost is unreachable, one TCP probe per 
 # this many seconds (a server that stalls it, however many IGNOREs it sends meanwhile)
 # means the link is lost: nothing else can be sent until it finishes.
 KEX_DEADLINE = 30.0
-
-
-def _iso(wall: float | None) -> str | None:
-    if not wall:
-        return None
-    stamp = datetime.fromtimestamp(wall, UTC).isoformat(timespec="seconds")
-    return stamp.replace("+00:00", "Z")
 
 
 def _file_stamp(path: Path) -> tuple[int, int] | None:
@@ -68,7 +61,10 @@ class Tunnel:
     """Keeps one profile's reverse forward up until ``stop()``.
 
     Runs on its own thread and reports through ``sink``, which is called on that thread or
-    on forwarding threads: a GUI must hand events to its own thread.
+    on forwarding threads: a GUI must hand events to its own thread. Every event carries a
+    ``TunnelStatus``; ``on_status``, if given, also gets one whenever the traffic figures
+    change while connected (checked about once a second), so a front end can draw live
+    figures without asking the engine.
     """
 
     def __init__(
@@ -81,8 +77,13 @@ class Tunnel:
         connect_timeout: float = ssh.CONNECT_TIMEOUT,
         max_channels: int = MAX_CHANNELS,
         kex_deadline: float = KEX_DEADLINE,
+        on_status: StatusSink | None = None,
     ) -> None:
         self.profile = profile
+        self.log = TunnelLog(log, profile.name)  # "[name] …"
+        self._on_status = on_status
+        self._publish_lock = threading.Lock()  # statuses reach the sinks in the order made
+        self._published: dict[str, float] | None = None  # figures in the last status sent
         self._kex_deadline = kex_deadline
         self._key = key
         self._known_hosts = known_hosts
@@ -163,37 +164,58 @@ class Tunnel:
 
     def status(self) -> dict[str, Any]:
         """A snapshot of state and statistics (JSON-ready)."""
-        counters = self.counters.snapshot()
-        return {
-            "tunnel": self.profile.name,
-            "state": self.state.value,
-            "detail": self.detail,
-            "since": _iso(self.since),
-            "reconnects": self.reconnects,
-            "bytes_to_target": counters["bytes_to_target"],
-            "bytes_to_vendor": counters["bytes_to_vendor"],
-            "active_connections": counters["active_connections"],
-            "total_connections": counters["total_connections"],
-            "vendor_last_connected": _iso(counters["last_connection_at"]),
-            "next_retry_at": _iso(self.next_retry_at),
-            "warning": self.warning,
-        }
+        return self.snapshot().to_dict()
+
+    def snapshot(self, counters: dict[str, float] | None = None) -> TunnelStatus:
+        """State and statistics now, typed (times as wall-clock seconds)."""
+        figures = self.counters.snapshot() if counters is None else counters
+        return TunnelStatus(
+            tunnel=self.profile.name,
+            state=self.state,
+            detail=self.detail,
+            since=self.since,
+            reconnects=self.reconnects,
+            bytes_to_target=int(figures["bytes_to_target"]),
+            bytes_to_vendor=int(figures["bytes_to_vendor"]),
+            active_connections=int(figures["active_connections"]),
+            total_connections=int(figures["total_connections"]),
+            vendor_last_connected=figures["last_connection_at"] or None,
+            next_retry_at=self.next_retry_at,
+            warning=self.warning,
+        )
 
     # --- reporting ---------------------------------------------------------------------
 
     def _emit(self, state: State, detail: str, **extra: Any) -> None:
-        if state is not self.state:
-            self.since = time.time()
-        self.state, self.detail = state, detail
-        stats = self.status()
-        extra.setdefault("reconnects", stats["reconnects"])
-        if self.next_retry_at is not None and state in (State.RETRYING, State.ERROR):
-            extra.setdefault("next_retry_at", stats["next_retry_at"])
-        event = TunnelEvent(self.profile.name, state, detail, extra=extra)
-        try:
-            self._sink(event)
-        except Exception:
-            log.exception("event sink failed")
+        with self._publish_lock:
+            if state is not self.state:
+                self.since = time.time()
+            self.state, self.detail = state, detail
+            figures = self.counters.snapshot()
+            status = self.snapshot(figures)
+            self._published = figures
+            extra.setdefault("reconnects", status.reconnects)
+            if self.next_retry_at is not None and state in (State.RETRYING, State.ERROR):
+                extra.setdefault("next_retry_at", iso_time(status.next_retry_at))
+            event = TunnelEvent(self.profile.name, state, detail, extra=extra, status=status)
+            try:
+                self._sink(event)
+            except Exception:
+                self.log.exception("event sink failed")
+
+    def _publish_figures(self) -> None:
+        """While connected (about once a second): the status, if the figures changed."""
+        if self._on_status is None:
+            return
+        with self._publish_lock:
+            figures = self.counters.snapshot()
+            if figures == self._published:
+                return
+            self._published = figures
+            try:
+                self._on_status(self.snapshot(figures))
+            except Exception:
+                self.log.exception("status sink failed")
 
     def _target_trouble(self, detail: str) -> None:
         with self._warn_lock:
@@ -204,7 +226,7 @@ class Tunnel:
         count = self._target_failures.add(now)
         plural = "connection" if count == 1 else "connections"
         self.warning = f"target {self.profile.target} refused {count} {plural} in the last minute"
-        log.warning("%s: %s", self.profile.name, detail)
+        self.log.warning("%s", detail)
         if count == 1 or now - self._last_warning >= WARNING_EVERY:
             self._last_warning = now
             if self.state is State.CONNECTED:
@@ -236,12 +258,12 @@ class Tunnel:
         deadline = None if delay is None else time.monotonic() + delay
         # as it was when this attempt read it: a trust that lands while we report counts
         stamp = self._known_hosts_stamp
-        offset = time.time() - time.monotonic()
+        wake = WakeDetector()
         while not self._stop.is_set():
             step = POLL if deadline is None else min(POLL, deadline - time.monotonic())
             if step <= 0:
                 break
-            before = time.monotonic()
+            before = wake.now()
             kicked = self._kick.event.wait(step)
             reasons = self._kick.take() if kicked else set()
             if "stop" in reasons or self._stop.is_set():
@@ -252,12 +274,8 @@ class Tunnel:
                 if _file_stamp(self._known_hosts) != stamp:
                     break  # the user trusted again
                 continue
-            new_offset = time.time() - time.monotonic()
-            if reasons & {"network", "wake"} or clock_jumped(offset, new_offset):
+            if reasons & {"network", "wake"} or wake.check(step, before):
                 break
-            if was_frozen(step, time.monotonic() - before):
-                break
-            offset = new_offset
             if self._poll_port and self._port_is_back():
                 break
         self.next_retry_at = None
@@ -287,7 +305,7 @@ class Tunnel:
         except TunnelkeeperError as exc:
             return self._failed(endpoint, Failure.NETWORK, exc)
         except Exception as exc:  # never let the worker die silently
-            log.exception("unexpected failure in tunnel %s", profile.name)
+            self.log.exception("unexpected failure")
             return self._failed(endpoint, Failure.NETWORK, Exception(f"unexpected problem: {exc}"))
 
         now = time.monotonic()
@@ -337,6 +355,7 @@ class Tunnel:
             counters=self.counters,
             max_channels=self._max_channels,
             host=session.host,
+            tunnel=profile.name,
         )
         self._forwarder = forwarder
         # Installed before asking, so a channel racing the reply is not rejected; the gate
@@ -356,6 +375,7 @@ class Tunnel:
             self._stop,
             self._kick,
             lambda cancel: self._teardown(endpoint, cancel=cancel),
+            tick=self._publish_figures,
         )
         return watch.run()
 

@@ -9,8 +9,9 @@ import time
 from collections.abc import Callable
 
 from app import ssh
-from app.core.supervise import KeyExchangeDeadline, Liveness, Probe, clock_jumped, was_frozen
+from app.core.supervise import KeyExchangeDeadline, Liveness, Probe
 from app.core.textsafe import safe_text
+from app.core.wake import WakeDetector
 
 POLL = 1.0  # longest sleep between checks of the link while connected
 WAKE_PROBE_DEADLINE = 5.0  # after a wake, how long a silent link may take to answer
@@ -18,6 +19,7 @@ RECONNECT_ASKED = "reconnecting as asked"
 PROBE_PATIENCE = 24 * 3600.0  # the probe thread ends with the link, not on a timer
 
 Teardown = Callable[[bool], None]  # cancel the forward first?
+Tick = Callable[[], None]
 
 
 def loss_detail(error: BaseException | None, in_key_exchange: bool) -> str:
@@ -56,7 +58,8 @@ class Kick:
 
 class LinkWatch:
     """Watches one live link until it is lost, a reconnect is asked, or ``stop`` is set;
-    tears it down through ``teardown`` before saying why it ended."""
+    tears it down through ``teardown`` before saying why it ended. ``tick`` is called at
+    each check (at least once a second)."""
 
     def __init__(
         self,
@@ -66,6 +69,7 @@ class LinkWatch:
         stop: threading.Event,
         kick: Kick,
         teardown: Teardown,
+        tick: Tick | None = None,
     ) -> None:
         self._session = session
         self._endpoint = session.endpoint
@@ -74,6 +78,8 @@ class LinkWatch:
         self._stop = stop
         self._kick = kick
         self._teardown = teardown
+        self._tick = tick
+        self._wake = WakeDetector()
 
     def run(self) -> str:
         """Watch a live link until it is lost or we stop; return why it ended."""
@@ -83,7 +89,6 @@ class LinkWatch:
         kex = KeyExchangeDeadline(self._kex_deadline)
         wake_deadline: float | None = None
         woke_at = 0.0
-        offset = time.time() - time.monotonic()
 
         def send_probe() -> None:
             # No deadline of its own: any packet from the server proves the link alive, and
@@ -120,7 +125,7 @@ class LinkWatch:
                 probe.start()
                 continue
             step = min(wait, POLL)
-            reconnect, woke, offset = self._pause(step, offset)
+            reconnect, woke = self._pause(step)
             if reconnect:
                 self._teardown(True)
                 return RECONNECT_ASKED
@@ -151,13 +156,12 @@ class LinkWatch:
             ), 0.0
         return None, math.inf if left is None else left
 
-    def _pause(self, step: float, offset: float) -> tuple[bool, bool, float]:
-        """Sleep up to ``step`` s; report (reconnect asked, woke from sleep/freeze, offset)."""
-        before = time.monotonic()
+    def _pause(self, step: float) -> tuple[bool, bool]:
+        """Sleep up to ``step`` s; report (reconnect asked, woke from sleep/freeze)."""
+        if self._tick is not None:
+            self._tick()
+        before = self._wake.now()
         kicked = self._kick.event.wait(max(step, 0.01))
         reasons = self._kick.take() if kicked else set()
-        new_offset = time.time() - time.monotonic()
-        woke = bool(reasons & {"network", "wake"})
-        woke = woke or clock_jumped(offset, new_offset)
-        woke = woke or was_frozen(step, time.monotonic() - before)
-        return "reconnect" in reasons, woke, new_offset
+        woke = self._wake.check(step, before)  # always: it keeps the clock offset current
+        return "reconnect" in reasons, woke or bool(reasons & {"network", "wake"})

@@ -6,6 +6,7 @@ import logging
 import logging.handlers
 import sys
 import traceback
+from collections.abc import MutableMapping
 from typing import Any
 
 from app.core.textsafe import LOG_LIMIT, safe_text
@@ -88,5 +89,32 @@ def setup_logging(paths: AppPaths, verbose: bool, console: bool = True) -> None:
     else:
         file_handler.setFormatter(SafeFormatter(FILE_FORMAT))
         root.addHandler(file_handler)
-    # paramiko's own log is chatty and can quote server messages; keep it to warnings.
+    quiet_paramiko(verbose)
+
+
+Log = logging.Logger | logging.LoggerAdapter[logging.Logger]  # a logger, or one with a prefix
+
+
+def quiet_paramiko(verbose: bool = False) -> None:
+    """The one place paramiko's logger is set: its log is chatty, logs protocol trouble with
+    tracebacks and can quote server messages; we report trouble in our own words."""
     logging.getLogger("paramiko").setLevel(logging.DEBUG if verbose else logging.CRITICAL)
+
+
+def tunnel_log(logger: logging.Logger, tunnel: str | None) -> Log:
+    """``logger`` with ``[tunnel] `` before every line (as it is, without a tunnel)."""
+    return logger if tunnel is None else TunnelLog(logger, tunnel)
+
+
+class TunnelLog(logging.LoggerAdapter[logging.Logger]):
+    """A logger that starts every line with the tunnel's name: ``[warehouse] …``."""
+
+    def __init__(self, logger: logging.Logger, tunnel: str) -> None:
+        super().__init__(logger, {"tunnel": tunnel})
+        self.tunnel = tunnel
+
+    def process(
+        self, msg: Any, kwargs: MutableMapping[str, Any]
+    ) -> tuple[Any, MutableMapping[str, Any]]:
+        # tunnel names are letters, digits, '-' and '_' (profile.NAME_RE): never a '%'
+        return f"[{self.tunnel}] {msg}", kwargs

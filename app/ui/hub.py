@@ -8,14 +8,15 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol
 
 from PySide6.QtCore import QObject, Signal, Slot
 
 from app.core import knownhosts
-from app.core.events import State, TunnelEvent
+from app.core.events import State, TunnelEvent, TunnelStatus
 from app.core.profile import Profile
-from app.engine.tunnel import Tunnel
+from app.engine.tunnel import EventSink, StatusSink, Tunnel
 from app.errors import HostKeyNotPinned, KeyPassphraseWrong, TunnelkeeperError, UnknownProfile
 from app.platform.passphrases import PassphraseStore
 from app.storage import hostkeys
@@ -32,21 +33,36 @@ log = logging.getLogger(__name__)
 RECENT_EVENTS = 200
 STOP_ALL_TIMEOUT = 5.0
 
-TunnelFactory = Callable[[Profile, Any, Any, Callable[[TunnelEvent], None]], Tunnel]
+
+class TunnelFactory(Protocol):
+    """Makes the engine worker for a profile (``Tunnel`` itself, or a test's stand-in)."""
+
+    def __call__(
+        self,
+        profile: Profile,
+        key: Any,
+        known_hosts: Path,
+        sink: EventSink,
+        *,
+        on_status: StatusSink | None = None,
+    ) -> Tunnel: ...
 
 
 class TunnelHub(QObject):
     """Owns one engine ``Tunnel`` per connected profile; all methods run on the GUI thread.
 
-    Engine threads call ``_sink``, which only emits ``_arrived``; Qt queues that to this
-    object's (the GUI) thread, where ``tunnel_event`` is re-emitted for the tray and windows.
+    Engine threads call a tunnel's sinks, which only emit ``_arrived`` / ``_figures``; Qt
+    queues those to this object's (the GUI) thread, where the status each carries is kept
+    and ``tunnel_event`` is re-emitted for the tray and windows. Drawing reads the kept
+    statuses (``rows``): nothing on the GUI thread asks an engine.
     """
 
     tunnel_event = Signal(object)  # TunnelEvent, on the GUI thread
     profiles_changed = Signal()
     passphrase_wanted = Signal(str, bool)  # tunnel name, the last one was wrong
     stopped_all = Signal()
-    _arrived = Signal(object)
+    _arrived = Signal(object, object)  # source, TunnelEvent
+    _figures = Signal(object, object)  # source, TunnelStatus
 
     def __init__(
         self,
@@ -66,9 +82,12 @@ class TunnelHub(QObject):
         self._keys: dict[str, Any] = {}  # key path -> loaded key, so a reconnect never re-asks
         self._loading: set[str] = set()
         self._stopping: set[str] = set()
-        self._last: dict[str, dict[str, Any]] = {}  # detail shown for stopped tunnels
+        self._last: dict[str, TunnelStatus] = {}  # detail shown for stopped tunnels
+        self._live: dict[str, TunnelStatus] = {}  # the last status each worker reported
+        self._sources: dict[str, object] = {}  # which worker's reports are the current ones
         self.closing = False  # set by stop_all: nothing starts after Quit
         self._arrived.connect(self._deliver)
+        self._figures.connect(self._keep)
 
     # --- profiles -------------------------------------------------------------------------
 
@@ -88,7 +107,7 @@ class TunnelHub(QObject):
         for name, profile in self.profiles.items():
             tunnel = self._tunnels.get(name)
             if tunnel is not None:
-                out.append(Row(profile, tunnel.status(), True))
+                out.append(Row(profile, self._live[name], True))
             else:
                 status = self._last.get(name) or stopped_status(profile, "not connected.")
                 if name in self._stopping:
@@ -108,8 +127,8 @@ class TunnelHub(QObject):
 
     def connected_pid(self, name: str) -> int | None:
         """For the connection test: this process holds the forward when the tunnel is up."""
-        tunnel = self._tunnels.get(name)
-        return os.getpid() if tunnel is not None and tunnel.state is State.CONNECTED else None
+        live = self._live.get(name) if name in self._tunnels else None
+        return os.getpid() if live is not None and live.state is State.CONNECTED else None
 
     # --- start and stop -------------------------------------------------------------------
 
@@ -160,6 +179,7 @@ class TunnelHub(QObject):
     def disconnect_tunnel(self, name: str, on_done: Callable[[], None] | None = None) -> None:
         """Stop ``name`` off the GUI thread (a clean stop may take up to 5 s)."""
         tunnel = self._tunnels.pop(name, None)
+        self._forget_worker(name)
         if tunnel is None:
             if on_done is not None:
                 on_done()
@@ -238,6 +258,8 @@ class TunnelHub(QObject):
         """Stop every tunnel at once, off the GUI thread; ``stopped_all`` when done."""
         self.closing = True
         tunnels = list(self._tunnels.values())
+        for name in list(self._tunnels):
+            self._forget_worker(name)
         self._tunnels.clear()
 
         def work(_: object) -> bool:
@@ -287,26 +309,45 @@ class TunnelHub(QObject):
     def _start(self, profile: Profile, key: Any) -> None:
         if self.closing:
             return
-        self._last.pop(profile.name, None)
-        tunnel = self._factory(profile, key, self.paths.known_hosts_file, self._sink)
-        self._tunnels[profile.name] = tunnel
+        name = profile.name
+        self._last.pop(name, None)
+        source = object()  # this worker: reports from an earlier one are not kept
+
+        def sink(event: TunnelEvent) -> None:  # engine threads: only hand it over
+            self._arrived.emit(source, event)
+
+        def on_status(status: TunnelStatus) -> None:
+            self._figures.emit(source, status)
+
+        tunnel = self._factory(profile, key, self.paths.known_hosts_file, sink, on_status=on_status)
+        self._sources[name] = source
+        # what a worker is before its first report
+        self._live[name] = TunnelStatus(name, State.STOPPED, "not started.", since=time.time())
+        self._tunnels[name] = tunnel
         tunnel.start()
 
-    def _sink(self, event: TunnelEvent) -> None:
-        """Called on engine threads: only hand the event over."""
-        self._arrived.emit(event)
+    def _forget_worker(self, name: str) -> None:
+        self._sources.pop(name, None)
+        self._live.pop(name, None)
+
+    @Slot(object, object)
+    def _keep(self, source: object, status: TunnelStatus) -> None:
+        """A worker's status: kept if that worker is the tunnel's current one."""
+        if self._sources.get(status.tunnel) is source and status.tunnel in self._tunnels:
+            self._live[status.tunnel] = status
 
     def _report(self, profile: Profile, state: State, detail: str) -> None:
         """An event the hub itself makes (before or after an engine worker exists)."""
+        status = None
         if profile.name not in self._tunnels:
-            status = stopped_status(profile, detail)
-            status["state"] = state.value
-            status["since"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+            status = TunnelStatus(profile.name, state, detail, since=time.time())
             self._last[profile.name] = status
-        self._deliver(TunnelEvent(profile.name, state, detail))
+        self._deliver(None, TunnelEvent(profile.name, state, detail, status=status))
 
-    @Slot(object)
-    def _deliver(self, event: TunnelEvent) -> None:
+    @Slot(object, object)
+    def _deliver(self, source: object, event: TunnelEvent) -> None:
+        if source is not None and event.status is not None:
+            self._keep(source, event.status)
         self.recent.append(event)
         level = logging.WARNING if event.state in (State.ERROR, State.RETRYING) else logging.INFO
         log.log(level, "%s", event.human())

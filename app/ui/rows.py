@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from app.core.events import State
+from app.core.events import State, TunnelStatus
 from app.core.profile import Profile
 
 
@@ -14,27 +14,19 @@ class Row:
     """What the GUI shows of one tunnel, whether it runs or not."""
 
     profile: Profile
-    status: dict[str, Any]
+    snapshot: TunnelStatus  # the last status the hub has (from events; never asked for)
     running: bool
 
     @property
     def state(self) -> State:
-        return State(self.status["state"])
+        return self.snapshot.state
+
+    @property
+    def status(self) -> dict[str, Any]:
+        """The JSON view of ``snapshot`` (as ``tunnelkeeper status`` shows it)."""
+        return self.snapshot.to_dict()
 
 
-def stopped_status(profile: Profile, detail: str) -> dict[str, Any]:
-    """The status dictionary of a tunnel that has no engine worker, with ``detail`` shown."""
-    return {
-        "tunnel": profile.name,
-        "state": State.STOPPED.value,
-        "detail": detail,
-        "since": None,
-        "reconnects": 0,
-        "bytes_to_target": 0,
-        "bytes_to_vendor": 0,
-        "active_connections": 0,
-        "total_connections": 0,
-        "vendor_last_connected": None,
-        "next_retry_at": None,
-        "warning": None,
-    }
+def stopped_status(profile: Profile, detail: str) -> TunnelStatus:
+    """The status of a tunnel that has no engine worker, with ``detail`` shown."""
+    return TunnelStatus(profile.name, State.STOPPED, detail)

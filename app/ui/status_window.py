@@ -8,7 +8,6 @@ from collections import deque
 from collections.abc import Callable
 from datetime import datetime
 
-import paramiko
 import PySide6
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QCloseEvent, QColor, QGuiApplication, QShowEvent
@@ -31,6 +30,7 @@ from app import __version__
 from app.core.events import State
 from app.core.textsafe import DETAIL_LIMIT, safe_text
 from app.core.units import byte_size
+from app.ssh.about import library_version
 from app.ui import diagnostics
 from app.ui.hub import TunnelHub
 from app.ui.icons import app_icon
@@ -59,37 +59,39 @@ _COLOURS = {
 }
 
 
-def local_time(stamp: str | None, empty: str = "—") -> str:
-    if not stamp:
+def local_time(wall: float | None, empty: str = "—") -> str:
+    """A wall-clock time in the local zone, to the second."""
+    if not wall:
         return empty
     try:
-        return datetime.fromisoformat(stamp).astimezone().strftime("%Y-%m-%d %H:%M:%S")
-    except ValueError:
-        return stamp
+        return datetime.fromtimestamp(int(wall)).strftime("%Y-%m-%d %H:%M:%S")
+    except (OverflowError, OSError, ValueError):
+        return empty
 
 
 def cells(row: Row) -> list[str]:
     """The table's text for one tunnel, column by column."""
-    s = row.status
+    s = row.snapshot
     return [
         row.profile.name,
         row.state.value,
-        safe_text(str(s.get("warning") or s.get("detail") or ""), DETAIL_LIMIT),
-        local_time(s.get("since")),
-        byte_size(int(s.get("bytes_to_target", 0))),
-        byte_size(int(s.get("bytes_to_vendor", 0))),
-        f"{s.get('active_connections', 0)} / {s.get('total_connections', 0)}",
-        local_time(s.get("vendor_last_connected"), "never"),
-        str(s.get("reconnects", 0)),
-        local_time(s.get("next_retry_at")),
+        safe_text(s.warning or s.detail or "", DETAIL_LIMIT),
+        local_time(s.since),
+        byte_size(s.bytes_to_target),
+        byte_size(s.bytes_to_vendor),
+        f"{s.active_connections} / {s.total_connections}",
+        local_time(s.vendor_last_connected, "never"),
+        str(s.reconnects),
+        local_time(s.next_retry_at),
     ]
 
 
 def versions() -> dict[str, str]:
+    library, _, version = library_version().partition(" ")  # "paramiko 3.4.0"
     return {
         "tunnelkeeper": __version__,
         "python": sys.version.split()[0],
-        "paramiko": paramiko.__version__,
+        library: version,
         "qt": PySide6.__version__,
         "os": platform.platform(),
     }

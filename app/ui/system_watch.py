@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import logging
-import time
 
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtNetwork import QNetworkInformation
 
-from app.core.supervise import clock_jumped
+from app.core.wake import WakeDetector
 from app.ui.hub import TunnelHub
 
 log = logging.getLogger(__name__)
@@ -22,7 +21,7 @@ class SystemWatch(QObject):
     def __init__(self, hub: TunnelHub, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.hub = hub
-        self._clock_offset = time.time() - time.monotonic()
+        self._wake = WakeDetector()
         self._wake_timer = QTimer(self)
         self._wake_timer.timeout.connect(self._check_wake)
         self._wake_timer.start(WAKE_CHECK_MS)
@@ -40,8 +39,7 @@ class SystemWatch(QObject):
         return info
 
     def _check_wake(self) -> None:
-        offset = time.time() - time.monotonic()
-        if clock_jumped(self._clock_offset, offset):
+        # the clock alone: a busy GUI thread makes the timer late without any sleep
+        if self._wake.check():
             log.info("the clock jumped (the machine slept?); checking the tunnels now")
             self.hub.woke()
-        self._clock_offset = offset

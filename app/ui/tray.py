@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QAction
@@ -22,18 +21,10 @@ TOOLTIP_REFRESH_MS = 15_000
 NOTICE_MS = 8_000
 
 
-def _wall(stamp: str | None) -> float | None:
-    if not stamp:
-        return None
-    try:
-        return datetime.fromisoformat(stamp).timestamp()
-    except ValueError:
-        return None
-
-
 def tunnel_line(row: Row) -> TunnelLine:
-    since = _wall(row.status.get("since")) or time.time()
-    return TunnelLine(row.profile.name, row.state, since, _wall(row.status.get("next_retry_at")))
+    status = row.snapshot
+    since = status.since or time.time()
+    return TunnelLine(row.profile.name, row.state, since, status.next_retry_at)
 
 
 STATUS_CHARS = 64  # a menu entry, not a paragraph: the status window has the whole text
@@ -41,7 +32,7 @@ STATUS_CHARS = 64  # a menu entry, not a paragraph: the status window has the wh
 
 def status_line(row: Row) -> str:
     """The first, disabled entry of a tunnel's submenu (long details cut with an ellipsis)."""
-    detail = safe_text(str(row.status.get("detail") or ""), DETAIL_LIMIT)
+    detail = safe_text(row.snapshot.detail, DETAIL_LIMIT)
     text = f"{row.state.value.capitalize()}: {detail}".strip()
     return text if len(text) <= STATUS_CHARS else text[: STATUS_CHARS - 1].rstrip() + "…"
 
@@ -162,7 +153,8 @@ class Tray(QObject):
         return _TunnelMenu(sub, status, connect, disconnect, reconnect)
 
     def refresh(self) -> None:
-        """Icon, tooltip and each submenu's status line from the hub's current rows."""
+        """Icon, tooltip and each submenu's status line from the statuses the hub keeps
+        (the last each tunnel reported: nothing here asks an engine)."""
         rows = self.hub.rows()
         for row in rows:
             entry = self._tunnels.get(row.profile.name)

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from app import ssh
-from app.core.events import State
+from app.core.events import State, TunnelStatus
 from app.engine import forward
 from app.engine.tunnel import Tunnel
 from app.storage.paths import AppPaths
@@ -491,3 +491,38 @@ def test_a_wake_cuts_the_backoff_short(
         events.wait_for(State.CONNECTING, timeout=10)
     finally:
         assert tunnel.stop()
+
+
+def test_every_event_carries_the_status_and_figures_reach_on_status(
+    jumphost: Jumphost, tk_home: AppPaths, events: EventLog, echo: TcpServer
+) -> None:
+    jumphost.pin(tk_home)
+    profile = jumphost.profile(echo.port)
+    key = ssh.load_private_key(profile.key_path)
+    figures: list[TunnelStatus] = []
+    tunnel = Tunnel(profile, key, tk_home.known_hosts_file, events, on_status=figures.append)
+    tunnel.start()
+    try:
+        connected = events.wait_for(State.CONNECTED)
+        assert connected.status is not None
+        assert connected.status.state is State.CONNECTED
+        assert connected.status.detail == connected.detail
+        assert connected.status.since is not None
+        assert connected.status.to_dict() == tunnel.status()  # the same view, derived
+        with vendor_connect(jumphost) as conn:
+            conn.sendall(b"x" * 100)
+            assert recv_exact(conn, 100) == b"x" * 100
+        deadline = time.monotonic() + 10
+        while not (
+            figures and figures[-1].total_connections == 1 and not figures[-1].active_connections
+        ):
+            assert time.monotonic() < deadline, figures
+            time.sleep(0.05)
+        last = figures[-1]
+        assert last.bytes_to_target == 100 and last.bytes_to_vendor == 100
+        assert last.vendor_last_connected is not None and last.state is State.CONNECTED
+    finally:
+        assert tunnel.stop()
+    stopped = events.wait_for(State.STOPPED)
+    assert stopped.status is not None and stopped.status.total_connections == 1
+    assert all(e.status is not None for e in events.events)

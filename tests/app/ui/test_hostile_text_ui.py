@@ -9,7 +9,7 @@ import unicodedata
 
 from pytestqt.qtbot import QtBot
 
-from app.core.events import State, TunnelEvent
+from app.core.events import State, TunnelEvent, TunnelStatus
 from app.core.profile import profile_from_dict
 from app.core.textsafe import DETAIL_LIMIT
 from app.ui import diagnostics
@@ -40,7 +40,7 @@ def _row() -> Row:
         },
     )
     # the engine's own status() still holds the raw text the handshake error quoted
-    status = {"tunnel": "db", "state": "retrying", "detail": HOSTILE, "warning": None}
+    status = TunnelStatus("db", State.RETRYING, HOSTILE)
     return Row(profile, status, True)
 
 

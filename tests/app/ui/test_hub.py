@@ -10,6 +10,7 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from app.core.events import State, TunnelEvent
+from app.engine.tunnel import Tunnel
 from app.ssh import keys
 from app.storage.paths import AppPaths
 from app.storage.store import ProfileStore
@@ -122,3 +123,34 @@ def test_a_broken_profiles_file_is_reported_and_kept(
     assert hub.profiles == {}
     assert hub.problem is not None and "could not be read" in str(hub.problem)
     assert tk_home.profiles_file.read_text().startswith("[tunnels.db\n")
+
+
+def test_rows_come_from_the_reported_statuses_never_from_the_engine(
+    qtbot: QtBot,
+    hub: TunnelHub,
+    tk_home: AppPaths,
+    jumphost: Jumphost,
+    echo: TcpServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def asked(self: Tunnel) -> dict[str, object]:
+        raise AssertionError("the GUI asked an engine for its status")
+
+    monkeypatch.setattr(Tunnel, "status", asked)
+    add(tk_home, jumphost, echo.port)
+    hub.reload()
+    seen: list[TunnelEvent] = []
+    hub.tunnel_event.connect(seen.append)
+    hub.connect_tunnel("db")
+    qtbot.waitUntil(lambda: hub.states()["db"] is State.CONNECTED, timeout=DEADLINE_MS)
+    assert hub.rows()[0].snapshot is seen[-1].status
+    with socket.create_connection(("127.0.0.1", jumphost.remote_port), timeout=10) as conn:
+        conn.sendall(b"live figures")
+        assert recv_exact(conn, 12) == b"live figures"
+    # no event for traffic: the figures come from the worker's status reports
+    qtbot.waitUntil(lambda: hub.rows()[0].snapshot.bytes_to_target == 12, timeout=DEADLINE_MS)
+    assert hub.connected_pid("db") is not None
+    hub.disconnect_tunnel("db")
+    qtbot.waitUntil(lambda: not hub.is_running("db"), timeout=DEADLINE_MS)
+    assert hub.rows()[0].status["detail"] == "disconnected."
+    assert hub.connected_pid("db") is None
