@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -14,12 +13,14 @@ from app.cli.check import cmd_test
 from app.cli.keys import cmd_import_key, cmd_keygen, cmd_pubkey
 from app.cli.output import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, UserFacingError
 from app.cli.parser import build_parser
+from app.cli.passphrases import stored_passphrase_wrong
 from app.cli.profiles import cmd_add, cmd_list, cmd_remove, cmd_show
 from app.cli.repair import cmd_repair
 from app.cli.run import cmd_run, cmd_status
 from app.cli.trust import cmd_trust
 from app.core.textsafe import DETAIL_LIMIT, safe_text
 from app.errors import ConfigError, InvalidField, TunnelkeeperError
+from app.services.errors import StoredPassphraseWrong
 from app.storage.paths import AppPaths, app_paths
 
 __all__ = [
@@ -111,14 +112,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _desktop_app(parser, quiet=args.autostart)
     else:
         command = COMMANDS[args.command]
-    # paramiko logs protocol trouble with tracebacks; we report it in our own words.
-    logging.getLogger("paramiko").setLevel(logging.CRITICAL)
+    from app.storage.logs import quiet_paramiko
+
+    quiet_paramiko()
     try:
         # inside: no private runtime folder (FolderNotPrivate) is a sentence, not a traceback
         return command(args, app_paths(), sys.stdout)
     except UserFacingError as exc:
         print(f"tunnelkeeper: {safe_text(str(exc), DETAIL_LIMIT)}", file=sys.stderr)
         return exc.code
+    except StoredPassphraseWrong as exc:  # only a terminal can put this right
+        wrong = stored_passphrase_wrong(exc)
+        print(f"tunnelkeeper: {safe_text(str(wrong), DETAIL_LIMIT)}", file=sys.stderr)
+        return wrong.code
     except (ConfigError, InvalidField) as exc:
         print(f"tunnelkeeper: {safe_text(str(exc), DETAIL_LIMIT)}", file=sys.stderr)
         return EXIT_CONFIG

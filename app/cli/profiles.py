@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import sys
-from pathlib import Path
 from typing import Any, TextIO
 
 from app.cli.output import EXIT_CONFIG, EXIT_OK, UserFacingError
-from app.cli.passphrases import forget_passphrase
-from app.core.profile import Profile, parse_hostport, profile_from_dict, validate_name
+from app.core.profile import format_hostport, parse_hostport, validate_name
 from app.core.textsafe import DETAIL_LIMIT, safe_text
-from app.errors import InvalidField, KeyPassphraseNeeded
 from app.storage.paths import AppPaths
-from app.storage.store import ProfileStore
 
 _FLAG_OF = {
     "jumphost": "--jumphost HOST",
@@ -44,7 +39,7 @@ def _pasted_fields(args: argparse.Namespace, out: TextIO) -> dict[str, Any]:
 
 
 def cmd_add(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
-    from app.ssh import keys
+    from app.services.api import Services
 
     name = validate_name(args.name)
     fields: dict[str, Any] = _pasted_fields(args, out) if args.paste is not None else {}
@@ -69,37 +64,26 @@ def cmd_add(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
         raise UserFacingError(
             f"still missing: {', '.join(missing)}; give {' '.join(flags)}.", EXIT_CONFIG
         )
-    key_path = _resolve_key_argument(str(fields["key_path"]), paths)
-    # Readable is enough here; a passphrase is asked for when the tunnel runs.
-    with contextlib.suppress(KeyPassphraseNeeded):
-        keys.load_private_key(key_path)  # refuses a key others can read, as OpenSSH does
-    fields["key_path"] = str(key_path)
-    profile = profile_from_dict(name, fields)
-    ProfileStore(paths.profiles_file).add(profile, replace=args.replace)
+    Services(paths).profiles.add(name, fields, replace=args.replace)
     print(f"Added tunnel {name!r}.", file=out)
     print(f"Next: `tunnelkeeper trust {name}` to check and pin the jumphost's host key.", file=out)
     return EXIT_OK
 
 
-def _profile_view(profile: Profile) -> dict[str, Any]:
-    data = profile.to_dict()
-    data = {"name": profile.name, **{k: v for k, v in data.items() if k != "name"}}
-    data.setdefault("remote_bind", None)
-    data["forward"] = f"{profile.forward_bind or '*'}:{profile.remote_port}"
-    data["target"] = profile.target
-    return data
-
-
 def cmd_list(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
-    profiles = ProfileStore(paths.profiles_file).load()
+    from app.services.api import Services
+
+    profiles = Services(paths).profiles.all()
     if args.json:
-        print(json.dumps([_profile_view(p) for p in profiles.values()], indent=2), file=out)
+        print(json.dumps(profiles, indent=2), file=out)
         return EXIT_OK
     if not profiles:
         print("No tunnels yet. Add one with `tunnelkeeper add`.", file=out)
         return EXIT_OK
     rows = [("NAME", "JUMPHOST", "USER", "REMOTE PORT", "TARGET")]
-    rows += [(p.name, p.endpoint, p.user, str(p.remote_port), p.target) for p in profiles.values()]
+    for p in profiles:
+        endpoint = format_hostport(p["jumphost"], p["ssh_port"])
+        rows.append((p["name"], endpoint, p["user"], str(p["remote_port"]), p["target"]))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for row in rows:
         print(
@@ -109,8 +93,9 @@ def cmd_list(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
 
 
 def cmd_show(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
-    profile = ProfileStore(paths.profiles_file).get(args.name)
-    view = _profile_view(profile)
+    from app.services.api import Services
+
+    view = Services(paths).profiles.show(args.name)
     if args.json:
         print(json.dumps(view, indent=2), file=out)
         return EXIT_OK
@@ -121,23 +106,8 @@ def cmd_show(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
 
 
 def cmd_remove(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
-    store = ProfileStore(paths.profiles_file)
-    removed = store.remove(args.name)
+    from app.services.api import Services
+
+    Services(paths).profiles.remove(args.name)
     print(f"Removed tunnel {args.name!r}.", file=out)
-    if removed is not None:
-        still_used = any(p.key_path == removed.key_path for p in store.load().values())
-        if not still_used:
-            forget_passphrase(removed.key_path)
     return EXIT_OK
-
-
-def _resolve_key_argument(value: str, paths: AppPaths) -> Path:
-    """``--key`` takes a file, or the NAME of a key made with keygen/import-key."""
-    from app.ssh.keys import key_files
-
-    if "/" not in value and "\\" not in value:
-        with contextlib.suppress(InvalidField):
-            managed = key_files(paths.keys_dir, value).private
-            if managed.exists():
-                return managed
-    return Path(value).expanduser().resolve()

@@ -8,39 +8,24 @@ import logging
 import signal
 import sys
 import threading
-from pathlib import Path
 from typing import Any, TextIO
 
-from app.cli.output import EXIT_CONFIG, EXIT_OK, UserFacingError
-from app.cli.passphrases import load_key_for
-from app.core.textsafe import DETAIL_LIMIT, safe_value
+from app.cli.output import EXIT_OK
+from app.cli.passphrases import tell_remembered, terminal_ask
 from app.core.units import byte_size
-from app.errors import HostKeyNotPinned
 from app.storage.paths import AppPaths
-from app.storage.store import ProfileStore
 
 log = logging.getLogger("tunnelkeeper")
 
 
 def cmd_run(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
-    from app.core import knownhosts
     from app.core.events import TunnelEvent
     from app.engine.tunnel import Tunnel
-    from app.storage import hostkeys
+    from app.services.api import Services
 
-    store = ProfileStore(paths.profiles_file)
-    profiles = store.load()
-    names = list(dict.fromkeys(args.names))
-    for name in names:
-        if name not in profiles:
-            raise UserFacingError(str(_unknown(name)), EXIT_CONFIG)
-    parsed = hostkeys.read(paths.known_hosts_file)
-    for name in names:
-        profile = profiles[name]
-        pattern = knownhosts.host_pattern(profile.jumphost, profile.ssh_port)
-        if not knownhosts.pinned_for(parsed, pattern):
-            raise HostKeyNotPinned(name, pattern)
-    keys = {name: load_key_for(profiles[name]) for name in names}
+    prepared = Services(paths).prepare_run(
+        list(args.names), terminal_ask(), lambda key: tell_remembered(key.remembered, sys.stderr)
+    )
 
     from app.storage.logs import setup_logging
 
@@ -65,7 +50,7 @@ def cmd_run(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
 
     raise_open_file_limit()
     done = threading.Event()
-    tunnels = [Tunnel(profiles[n], keys[n], paths.known_hosts_file, sink) for n in names]
+    tunnels = [Tunnel(p.profile, p.key.key, paths.known_hosts_file, sink) for p in prepared]
 
     previous = _install_signals(tunnels, done)
     writer = StateWriter(paths.runtime_dir)
@@ -111,16 +96,12 @@ def _stop_all(tunnels: list[Any]) -> None:
 
 
 def cmd_status(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
-    from app.errors import CorruptConfigFile
-    from app.storage.runstate import read_running
+    from app.services.api import Services
 
-    unreadable: list[tuple[Path, str]] = []
-    found = read_running(paths.runtime_dir, unreadable)
-    for path, why in unreadable:  # skipped, like any broken file, and said so
-        print(f"tunnelkeeper: {CorruptConfigFile(str(path), why)}", file=sys.stderr)
-    running: list[dict[str, Any]] = safe_value(found, DETAIL_LIMIT)
-    if args.names:
-        running = [t for t in running if t.get("tunnel") in args.names]
+    found = Services(paths).status.running(args.names)
+    for problem in found.problems:  # skipped, like any broken file, and said so
+        print(f"tunnelkeeper: {problem}", file=sys.stderr)
+    running = found.tunnels
     if args.json:
         print(json.dumps(running, indent=2), file=out)
         return EXIT_OK
@@ -145,9 +126,3 @@ def cmd_status(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
             print(f"    next retry: {tunnel['next_retry_at']}", file=out)
         print(f"    process: {tunnel['pid']}", file=out)
     return EXIT_OK
-
-
-def _unknown(name: str) -> Exception:
-    from app.errors import UnknownProfile
-
-    return UnknownProfile(name)

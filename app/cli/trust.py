@@ -6,12 +6,13 @@ import argparse
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from app.cli.output import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, UserFacingError
-from app.errors import TunnelkeeperError
 from app.storage.paths import AppPaths
-from app.storage.store import ProfileStore
+
+if TYPE_CHECKING:
+    from app.services.hostkeys import HostKeyService
 
 
 def cmd_trust(
@@ -20,32 +21,28 @@ def cmd_trust(
     out: TextIO,
     ask: Callable[[str], str] = input,
 ) -> int:
-    from app import ssh
-    from app.core import knownhosts
-    from app.storage import hostkeys
+    from app.services.api import Services
+    from app.services.errors import HostKeyUnavailable
+    from app.services.hostkeys import CHANGED, REVOKED, TRUSTED
 
-    profile = ProfileStore(paths.profiles_file).get(args.name)
-    endpoint = ssh.Endpoint(profile.jumphost, profile.ssh_port)
+    hostkeys = Services(paths).hostkeys
     if args.import_known_hosts:
-        return _import_known_hosts(Path(args.import_known_hosts).expanduser(), endpoint, paths, out)
-    parsed = hostkeys.read(paths.known_hosts_file)
-    pinned = knownhosts.pinned_for(parsed, endpoint.pattern)
+        return _import_known_hosts(hostkeys, args.name, args.import_known_hosts, out)
     try:
-        key = ssh.fetch_host_key(endpoint, ssh.algorithms_for(pinned))
-    except TunnelkeeperError as exc:
+        key = hostkeys.fetch(args.name)
+    except HostKeyUnavailable as exc:
         raise UserFacingError(str(exc)) from None
-    presented = ssh.fingerprint(key)
-    print(ssh.describe_key(key, endpoint.pattern), file=out)
+    presented = key.fingerprint
+    print(key.description, file=out)
 
-    verdict, _ = knownhosts.check(parsed, endpoint.pattern, key.asbytes())
-    if verdict is knownhosts.Verdict.REVOKED:
+    if key.verdict == REVOKED:
         raise UserFacingError(f"this host key ({presented}) is marked @revoked; not pinning it.")
-    if verdict is knownhosts.Verdict.TRUSTED:
-        print(f"This host key is already trusted for {endpoint.pattern}.", file=out)
+    if key.verdict == TRUSTED:
+        print(f"This host key is already trusted for {key.pattern}.", file=out)
         return EXIT_OK
-    changed = verdict is knownhosts.Verdict.CHANGED
+    changed = key.verdict == CHANGED
     if changed:
-        before = ", ".join(ssh.fingerprint_of_blob(e.key_blob) for e in pinned)
+        before = ", ".join(key.pinned_before)
         print(f"WARNING: this differs from the key trusted before ({before}).", file=out)
 
     if args.fingerprint:
@@ -75,34 +72,30 @@ def cmd_trust(
             print("Not trusted; nothing was changed.", file=out)
             return EXIT_FAILED
 
-    hostkeys.pin(paths.known_hosts_file, endpoint.pattern, key.get_name(), key.asbytes())
-    print(f"Pinned {presented} for {endpoint.pattern} in {paths.known_hosts_file}.", file=out)
+    where = hostkeys.pin([key])
+    print(f"Pinned {presented} for {key.pattern} in {where}.", file=out)
     return EXIT_OK
 
 
-def _import_known_hosts(source: Path, endpoint: Any, paths: AppPaths, out: TextIO) -> int:
+def _import_known_hosts(hostkeys: HostKeyService, name: str, source: str, out: TextIO) -> int:
     """Pin what an OpenSSH known_hosts file (hashed or not) says about the jumphost."""
-    from app import ssh
-    from app.core import knownhosts
-    from app.storage import hostkeys
+    from app.services.errors import KnownHostsMissing, NoKeyForHost
 
-    theirs = hostkeys.read(source, hostkeys.FOREIGN_REMEDY)  # not ours: `repair` can't help
-    if not source.exists():
-        raise UserFacingError(f"{source} does not exist.", EXIT_CONFIG)
-    entries = knownhosts.pinned_for(theirs, endpoint.pattern)
-    revoked = {e.key_blob for e in theirs.entries if e.marker is knownhosts.Marker.REVOKED}
-    usable = [e for e in entries if e.key_blob not in revoked]
-    if not usable:
+    try:
+        found = hostkeys.from_known_hosts(name, source)
+    except KnownHostsMissing as exc:
+        raise UserFacingError(f"{exc.path} does not exist.", EXIT_CONFIG) from None
+    except NoKeyForHost as exc:
         raise UserFacingError(
-            f"{source} has no key for {endpoint.pattern}; run the vendor's ssh-keyscan "
+            f"{exc.path} has no key for {exc.pattern}; run the vendor's ssh-keyscan "
             "command first, or use `tunnelkeeper trust NAME` to fetch it.",
-        )
-    for entry in usable:
-        key = ssh.public_key_from_entry(entry)
-        print(ssh.describe_key(key, endpoint.pattern), file=out)
-    hostkeys.pin_all(
-        paths.known_hosts_file, endpoint.pattern, [(e.key_type, e.key_blob) for e in usable]
+        ) from None
+    for key in found:
+        print(key.description, file=out)
+    hostkeys.pin(found)
+    plural = "key" if len(found) == 1 else "keys"
+    print(
+        f"Pinned {len(found)} {plural} for {found[0].pattern} from {Path(source).expanduser()}.",
+        file=out,
     )
-    plural = "key" if len(usable) == 1 else "keys"
-    print(f"Pinned {len(usable)} {plural} for {endpoint.pattern} from {source}.", file=out)
     return EXIT_OK

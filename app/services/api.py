@@ -1,0 +1,71 @@
+"""The one API every front end calls (the CLI now; the tray and the agent's socket next)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from app.core.profile import Profile
+from app.platform.keychain import Keychain, open_keychain
+from app.services.checks import CheckService
+from app.services.hostkeys import HostKeyService
+from app.services.keys import Ask, KeyService, LoadedKey
+from app.services.profiles import ProfileService
+from app.services.status import StatusService
+from app.storage.paths import AppPaths
+
+
+@dataclass(frozen=True)
+class PreparedTunnel:
+    """A tunnel ready to start in this process: its profile and its loaded key."""
+
+    profile: Profile
+    key: LoadedKey
+
+
+class Services:
+    """Every job a front end asks for, grouped: ``keys``, ``profiles``, ``hostkeys``,
+    ``checks`` and ``status``. Methods take and return plain data (dataclasses, dicts of
+    str/int/float/bool/None); only a loaded key is opaque, for an engine in this process.
+
+    ``keychain`` is opened on first need (probing it can block on the desktop's keychain
+    service), by default the system one, or the null keychain when it does not answer.
+    """
+
+    def __init__(self, paths: AppPaths, keychain: Callable[[], Keychain] | None = None) -> None:
+        self.paths = paths
+        self._open_keychain = keychain
+        self._keychain: Keychain | None = None
+        self._lock = threading.Lock()
+        self.keys = KeyService(paths, self.keychain)
+        self.profiles = ProfileService(paths, self.keys)
+        self.hostkeys = HostKeyService(paths)
+        self.status = StatusService(paths)
+        self.checks = CheckService(paths, self.keys, self.status)
+
+    def keychain(self) -> Keychain:
+        """The keychain, opened once."""
+        with self._lock:
+            if self._keychain is None:
+                self._keychain = (self._open_keychain or open_keychain)()
+            return self._keychain
+
+    def prepare_run(
+        self,
+        names: list[str],
+        ask: Ask | None,
+        on_loaded: Callable[[LoadedKey], None] | None = None,
+    ) -> list[PreparedTunnel]:
+        """Check that tunnels ``names`` exist and have pinned host keys, then load their keys
+        (which may ``ask``; ``on_loaded`` hears of each in turn), before anything starts.
+        Raises UnknownProfile, HostKeyNotPinned and as :meth:`KeyService.load_for`."""
+        profiles = self.profiles.select(names)
+        self.hostkeys.require_pinned([p.name for p in profiles])
+        prepared = []
+        for profile in profiles:
+            loaded = self.keys.load_for(profile, ask)
+            if on_loaded is not None:
+                on_loaded(loaded)
+            prepared.append(PreparedTunnel(profile, loaded))
+        return prepared

@@ -1,0 +1,78 @@
+"""The connection test: every step from this machine to the vendor, reported as plain data."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from app.core.profile import Profile
+from app.engine.checks import CheckResult, ConnectionTest
+from app.services.keys import Ask, KeyService, Remembered
+from app.services.status import StatusService
+from app.storage.paths import AppPaths
+from app.storage.store import ProfileStore
+
+CheckReport = Callable[[dict[str, Any]], None]
+"""Called as each check finishes with its ``CheckResult.to_dict()`` (number, name, status
+``pass``/``fail``/``skipped``, detail, remedy…)."""
+
+
+@dataclass(frozen=True)
+class TestOutcome:
+    """The whole test: did it pass, and every check as plain data."""
+
+    __test__ = False  # not a pytest class, whatever its name
+
+    tunnel: str
+    passed: bool
+    checks: list[dict[str, Any]]
+    remembered: Remembered | None = None  # a passphrase asked for on the way
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"tunnel": self.tunnel, "ok": self.passed, "checks": self.checks}
+
+
+class CheckService:
+    """Runs :class:`app.engine.checks.ConnectionTest` for a tunnel."""
+
+    def __init__(self, paths: AppPaths, keys: KeyService, status: StatusService) -> None:
+        self._paths = paths
+        self._keys = keys
+        self._status = status
+
+    def run_test(
+        self,
+        name: str,
+        ask: Ask | None,
+        report: CheckReport | None = None,
+        on_remembered: Callable[[Remembered], None] | None = None,
+    ) -> TestOutcome:
+        """Run every check for tunnel ``name`` (blocks, up to a minute or so); ``ask`` is for
+        the key's passphrase, ``on_remembered`` hears whether one asked for was kept.
+        Raises UnknownProfile and StoredPassphraseWrong; failed checks are in the outcome."""
+        profile = ProfileStore(self._paths.profiles_file).get(name)
+        remembered: list[Remembered] = []
+
+        def load_key(for_profile: Profile) -> Any:
+            loaded = self._keys.load_for(for_profile, ask)
+            if loaded.remembered is not None:
+                remembered.append(loaded.remembered)
+                if on_remembered is not None:
+                    on_remembered(loaded.remembered)
+            return loaded.key
+
+        def on_result(result: CheckResult) -> None:
+            if report is not None:
+                report(result.to_dict())
+
+        test = ConnectionTest(
+            profile, self._paths.known_hosts_file, load_key, self._status.connected_pid, on_result
+        )
+        results = test.run()
+        return TestOutcome(
+            profile.name,
+            test.passed,
+            [r.to_dict() for r in results],
+            remembered[0] if remembered else None,
+        )

@@ -1,0 +1,118 @@
+"""Jumphost host keys: fetch and compare with the pinned ones, import from known_hosts, pin."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from pathlib import Path
+
+from app import ssh
+from app.core import knownhosts
+from app.errors import HostKeyNotPinned, TunnelkeeperError, UnknownProfile
+from app.services.errors import HostKeyUnavailable, KnownHostsMissing, NoKeyForHost
+from app.storage import hostkeys as pins
+from app.storage.paths import AppPaths
+from app.storage.store import ProfileStore
+
+TRUSTED = "trusted"
+UNKNOWN = "unknown"
+CHANGED = "changed"
+REVOKED = "revoked"
+
+
+@dataclass(frozen=True)
+class HostKey:
+    """A jumphost's host key as plain data, and how it compares with what is pinned."""
+
+    pattern: str  # the known_hosts host pattern: ``host`` or ``[host]:port``
+    key_type: str
+    key_base64: str
+    fingerprint: str  # SHA256:...
+    description: str  # type, fingerprint and host, for a person to compare
+    verdict: str = ""  # TRUSTED, UNKNOWN, CHANGED or REVOKED; "" when not compared
+    pinned_before: tuple[str, ...] = ()  # fingerprints pinned for the host until now
+
+
+class HostKeyService:
+    """The app's known_hosts file, against what jumphosts present."""
+
+    def __init__(self, paths: AppPaths) -> None:
+        self._paths = paths
+
+    @property
+    def known_hosts_file(self) -> str:
+        return str(self._paths.known_hosts_file)
+
+    def fetch(self, name: str) -> HostKey:
+        """Connect to tunnel ``name``'s jumphost just long enough to learn its host key, and
+        compare it with the pinned ones. Raises UnknownProfile, CorruptConfigFile (our
+        known_hosts) and HostKeyUnavailable (the jumphost did not show one)."""
+        profile = ProfileStore(self._paths.profiles_file).get(name)
+        endpoint = ssh.Endpoint(profile.jumphost, profile.ssh_port)
+        parsed = pins.read(self._paths.known_hosts_file)
+        pinned = knownhosts.pinned_for(parsed, endpoint.pattern)
+        try:
+            key = ssh.fetch_host_key(endpoint, ssh.algorithms_for(pinned))
+        except TunnelkeeperError as exc:
+            raise HostKeyUnavailable(exc) from None
+        verdict, _ = knownhosts.check(parsed, endpoint.pattern, key.asbytes())
+        return HostKey(
+            endpoint.pattern,
+            key.get_name(),
+            base64.b64encode(key.asbytes()).decode("ascii"),
+            ssh.fingerprint(key),
+            ssh.describe_key(key, endpoint.pattern),
+            verdict.value,
+            tuple(ssh.fingerprint_of_blob(e.key_blob) for e in pinned),
+        )
+
+    def from_known_hosts(self, name: str, source: str) -> list[HostKey]:
+        """The keys an OpenSSH known_hosts file (hashed or not) pins for tunnel ``name``'s
+        jumphost, @revoked ones left out. Raises UnknownProfile, CorruptConfigFile (the
+        file), KnownHostsMissing and NoKeyForHost."""
+        profile = ProfileStore(self._paths.profiles_file).get(name)
+        pattern = knownhosts.host_pattern(profile.jumphost, profile.ssh_port)
+        path = Path(source).expanduser()
+        theirs = pins.read(path, pins.FOREIGN_REMEDY)  # not ours: `repair` can't help
+        if not path.exists():
+            raise KnownHostsMissing(str(path))
+        entries = knownhosts.pinned_for(theirs, pattern)
+        revoked = {e.key_blob for e in theirs.entries if e.marker is knownhosts.Marker.REVOKED}
+        usable = [e for e in entries if e.key_blob not in revoked]
+        if not usable:
+            raise NoKeyForHost(str(path), pattern)
+        found = []
+        for entry in usable:
+            key = ssh.public_key_from_entry(entry)
+            found.append(
+                HostKey(
+                    pattern,
+                    entry.key_type,
+                    base64.b64encode(entry.key_blob).decode("ascii"),
+                    ssh.fingerprint(key),
+                    ssh.describe_key(key, pattern),
+                )
+            )
+        return found
+
+    def pin(self, keys: list[HostKey]) -> str:
+        """Make ``keys`` (all for one host) the trusted keys for their host, replacing what
+        was pinned for it; other hosts' lines are kept. Returns the known_hosts path."""
+        patterns = {key.pattern for key in keys}
+        if len(patterns) != 1:
+            raise ValueError("pin takes the keys of exactly one host")
+        blobs = [(key.key_type, base64.b64decode(key.key_base64)) for key in keys]
+        pins.pin_all(self._paths.known_hosts_file, patterns.pop(), blobs)
+        return self.known_hosts_file
+
+    def require_pinned(self, names: list[str]) -> None:
+        """Raise HostKeyNotPinned for the first of tunnels ``names`` with no pinned key."""
+        profiles = ProfileStore(self._paths.profiles_file).load()
+        parsed = pins.read(self._paths.known_hosts_file)
+        for name in names:
+            if name not in profiles:
+                raise UnknownProfile(name)
+            profile = profiles[name]
+            pattern = knownhosts.host_pattern(profile.jumphost, profile.ssh_port)
+            if not knownhosts.pinned_for(parsed, pattern):
+                raise HostKeyNotPinned(name, pattern)

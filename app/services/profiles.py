@@ -1,0 +1,120 @@
+"""Tunnel profiles: list, show, add, edit and remove (a removed key's passphrase is forgotten)."""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Any
+
+from app.core.profile import Profile, profile_from_dict, validate_name
+from app.errors import InvalidField, KeyPassphraseNeeded, UnknownProfile
+from app.services.keys import KeyService
+from app.ssh import keys
+from app.storage.paths import AppPaths
+from app.storage.store import ProfileStore
+
+REQUIRED = (
+    "jumphost",
+    "ssh_port",
+    "user",
+    "remote_port",
+    "target_host",
+    "target_port",
+    "key_path",
+)
+"""The fields a new tunnel must have (``remote_bind`` is optional)."""
+
+
+def profile_view(profile: Profile) -> dict[str, Any]:
+    """A profile as plain data: its fields (name first), ``forward`` and ``target``."""
+    data = profile.to_dict()
+    data = {"name": profile.name, **{k: v for k, v in data.items() if k != "name"}}
+    data.setdefault("remote_bind", None)
+    data["forward"] = f"{profile.forward_bind or '*'}:{profile.remote_port}"
+    data["target"] = profile.target
+    return data
+
+
+class ProfileService:
+    """The profiles file, and the keychain entries of the keys the profiles use."""
+
+    def __init__(self, paths: AppPaths, keys: KeyService) -> None:
+        self._paths = paths
+        self._keys = keys
+        self._store = ProfileStore(paths.profiles_file)
+
+    def names(self) -> list[str]:
+        """Every tunnel's name, in the file's order."""
+        return list(self._store.load())
+
+    def all(self) -> list[dict[str, Any]]:
+        """Every tunnel as :func:`profile_view` data, in the file's order."""
+        return [profile_view(p) for p in self._store.load().values()]
+
+    def show(self, name: str) -> dict[str, Any]:
+        """One tunnel as :func:`profile_view` data; raises UnknownProfile."""
+        return profile_view(self._store.get(name))
+
+    def get(self, name: str) -> Profile:
+        """The tunnel ``name`` (pure data, for an engine in this process); raises UnknownProfile."""
+        return self._store.get(name)
+
+    def select(self, names: list[str]) -> list[Profile]:
+        """The tunnels ``names`` (each once, in order); raises UnknownProfile for the first
+        unknown one before anything else is done."""
+        profiles = self._store.load()
+        wanted = list(dict.fromkeys(names))
+        for name in wanted:
+            if name not in profiles:
+                raise UnknownProfile(name)
+        return [profiles[name] for name in wanted]
+
+    def add(self, name: str, fields: dict[str, Any], *, replace: bool = False) -> dict[str, Any]:
+        """Save a tunnel from ``fields`` (``key_path`` may name a managed key); the key must be
+        readable by us alone (a passphrase is asked for only when the tunnel runs).
+
+        Raises InvalidField, ProfileExists (unless ``replace``) and key file errors.
+        """
+        validate_name(name)
+        fields = dict(fields)
+        key_path = self.resolve_key(str(fields["key_path"]))
+        with contextlib.suppress(KeyPassphraseNeeded):
+            keys.load_private_key(key_path)  # refuses a key others can read, as OpenSSH does
+        fields["key_path"] = str(key_path)
+        profile = profile_from_dict(name, fields)
+        self._store.add(profile, replace=replace)
+        return profile_view(profile)
+
+    def edit(self, name: str, changes: dict[str, Any]) -> dict[str, Any]:
+        """Change some fields of tunnel ``name``; a key no tunnel uses any more has its
+        passphrase forgotten. Raises UnknownProfile and as :meth:`add`."""
+        before = self._store.get(name)
+        fields = {**before.extra, **before.to_dict(), **changes}
+        fields.pop("name", None)
+        view = self.add(name, fields, replace=True)
+        if view["key_path"] != before.key_path:
+            self._forget_if_unused(before.key_path)
+        return view
+
+    def remove(self, name: str) -> bool:
+        """Remove tunnel ``name`` (even one too broken to load); its key's passphrase is
+        forgotten when no other tunnel uses the key. True when the entry could be read.
+        Raises UnknownProfile."""
+        removed = self._store.remove(name)
+        if removed is None:
+            return False
+        self._forget_if_unused(removed.key_path)
+        return True
+
+    def resolve_key(self, value: str) -> Path:
+        """A ``key_path`` as given: a file, or the NAME of a key made with keygen/import-key."""
+        if "/" not in value and "\\" not in value:
+            with contextlib.suppress(InvalidField):
+                managed = keys.key_files(self._paths.keys_dir, value).private
+                if managed.exists():
+                    return managed
+        return Path(value).expanduser().resolve()
+
+    def _forget_if_unused(self, key_path: str) -> None:
+        if not any(p.key_path == key_path for p in self._store.load().values()):
+            self._keys.forget(key_path)
