@@ -41,6 +41,19 @@ class CheckService:
         self._keys = keys
         self._status = status
 
+    def run_checks(
+        self,
+        profile: Profile,
+        load_key: Callable[[Profile], Any],
+        running: Callable[[str], int | None],
+        on_result: Callable[[CheckResult], None] | None = None,
+    ) -> list[CheckResult]:
+        """For a front end in this process (the desktop app): every check for ``profile``
+        (saved or not), its key from ``load_key``, ``running`` saying which process holds
+        the forward now; ``on_result`` hears each check as it finishes. Blocks."""
+        known_hosts = self._paths.known_hosts_file
+        return ConnectionTest(profile, known_hosts, load_key, running, on_result).run()
+
     def run_test(
         self,
         name: str,

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from app import ssh
 from app.core import knownhosts
+from app.core.profile import Profile
 from app.errors import HostKeyNotPinned, TunnelkeeperError, UnknownProfile
 from app.services.errors import HostKeyUnavailable, KnownHostsMissing, NoKeyForHost
 from app.storage import hostkeys as pins
@@ -112,7 +113,15 @@ class HostKeyService:
         for name in names:
             if name not in profiles:
                 raise UnknownProfile(name)
-            profile = profiles[name]
-            pattern = knownhosts.host_pattern(profile.jumphost, profile.ssh_port)
-            if not knownhosts.pinned_for(parsed, pattern):
-                raise HostKeyNotPinned(name, pattern)
+            _require(parsed, profiles[name])
+
+    def check_pinned(self, profile: Profile) -> None:
+        """Raise HostKeyNotPinned when ``profile``'s jumphost has no pinned key (and
+        CorruptConfigFile for a broken known_hosts)."""
+        _require(pins.read(self._paths.known_hosts_file), profile)
+
+
+def _require(parsed: knownhosts.ParsedFile, profile: Profile) -> None:
+    pattern = knownhosts.host_pattern(profile.jumphost, profile.ssh_port)
+    if not knownhosts.pinned_for(parsed, pattern):
+        raise HostKeyNotPinned(profile.name, pattern)

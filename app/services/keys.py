@@ -96,6 +96,14 @@ class KeyService:
         except TunnelkeeperError:
             return
 
+    def keychain_problem(self) -> str:
+        """Why the keychain cannot keep passphrases ("" when it can); may block on opening it."""
+        try:
+            problem = self._keychain().problem
+        except TunnelkeeperError as exc:
+            return str(exc)
+        return "" if problem is None else str(problem)
+
     def stored(self, key_path: str) -> str | None:
         """The keychain's passphrase for ``key_path``, or None (also when it cannot answer)."""
         try:
@@ -146,14 +154,55 @@ class KeyService:
             return loaded(key, Remembered(False, str(failed)))
         return loaded(key, Remembered(True))
 
+    def load_plain(self, profile: Profile) -> LoadedKey:
+        """The profile's key as it is, nobody asked and the keychain not looked at.
+        Raises KeyPassphraseNeeded for an encrypted key, and key file errors."""
+        path = profile.key_path
+        key = keys.load_private_key(path, name=profile.name)
+        return LoadedKey(profile.name, path, ssh.fingerprint(key), key)
+
+    def open_key(self, key_path: str, name: str, passphrase: str | None = None) -> LoadedKey:
+        """The key file at ``key_path`` (of tunnel/key ``name``): unencrypted, else with
+        ``passphrase``, else with the keychain's; raises KeyPassphraseNeeded when neither
+        has one, KeyPassphraseWrong and key file errors. Nobody is asked, nothing is kept."""
+        try:
+            key = keys.load_private_key(key_path, name=name)
+        except KeyPassphraseNeeded:
+            if passphrase is None:
+                passphrase = self.stored(key_path)
+                if passphrase is None:
+                    raise
+            key = keys.load_private_key(key_path, passphrase, name=name)
+        return LoadedKey(name, key_path, ssh.fingerprint(key), key)
+
+    def public_line_of(self, loaded: LoadedKey) -> str:
+        """A loaded key's public line: its ``.pub`` twin's text, else made from the key."""
+        try:
+            return keys.read_public(keys.KeyFiles(Path(loaded.key_path)))
+        except TunnelkeeperError:
+            return keys.public_line(loaded.key, keys.key_comment(loaded.name))
+
+    def unlock(self, profile: Profile, passphrase: str, *, remember: bool) -> LoadedKey:
+        """The profile's key opened with ``passphrase`` (the keychain is not asked), which is
+        kept in the keychain when ``remember``. Raises KeyPassphraseWrong and key file errors."""
+        path = profile.key_path
+        key = keys.load_private_key(path, passphrase, name=profile.name)
+        kept = self.remember(path, passphrase) if remember else None
+        return LoadedKey(profile.name, path, ssh.fingerprint(key), key, kept)
+
     # --- the keys folder --------------------------------------------------------------
 
-    def create(self, name: str, passphrase: str | None, *, force: bool = False) -> MadeKey:
-        """A new ed25519 key ``name`` in the keys folder; its passphrase is remembered."""
+    def create(
+        self, name: str, passphrase: str | None, *, force: bool = False, remember: bool = True
+    ) -> MadeKey:
+        """A new ed25519 key ``name`` in the keys folder; its passphrase is remembered
+        (unless not ``remember``)."""
         files = keys.key_files(self._paths.keys_dir, name)
         line = keys.generate(files, name, passphrase, force=force)
         key = ssh.load_private_key(files.private, passphrase, name=name)
-        remembered = self.remember(str(files.private), passphrase) if passphrase else None
+        remembered = None
+        if passphrase and remember:
+            remembered = self.remember(str(files.private), passphrase)
         return MadeKey(
             name,
             str(files.private),
@@ -164,10 +213,17 @@ class KeyService:
         )
 
     def import_key(
-        self, name: str, source: str, ask: Ask | None, *, force: bool = False
+        self,
+        name: str,
+        source: str,
+        ask: Ask | None,
+        *,
+        force: bool = False,
+        remember: bool = True,
     ) -> MadeKey:
         """Copy the private key at ``source`` in as ``name``; an encrypted one needs ``ask``
-        (None: KeyPassphraseNeeded is raised). Its passphrase is remembered."""
+        (None: KeyPassphraseNeeded is raised). Its passphrase is remembered (unless not
+        ``remember``)."""
         files = keys.key_files(self._paths.keys_dir, name)
         path = Path(source).expanduser()
         passphrase: str | None = None
@@ -181,7 +237,9 @@ class KeyService:
                 raise KeyPassphraseNeeded(str(path)) from None
             key = keys.inspect(path, passphrase, name)
         line = keys.import_key(files, path, key, name, force=force)
-        remembered = self.remember(str(files.private), passphrase) if passphrase else None
+        remembered = None
+        if passphrase and remember:
+            remembered = self.remember(str(files.private), passphrase)
         fingerprint = ssh.fingerprint(key)
         description = ssh.describe_key(key, name)
         return MadeKey(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,15 @@ def profile_view(profile: Profile) -> dict[str, Any]:
     return data
 
 
+@dataclass(frozen=True)
+class Removed:
+    """What removing a tunnel did: whether its entry could be read, and the key path whose
+    passphrase was forgotten because no tunnel uses it any more (None when still used)."""
+
+    readable: bool
+    unused_key: str | None = None
+
+
 class ProfileService:
     """The profiles file, and the keychain entries of the keys the profiles use."""
 
@@ -42,6 +52,10 @@ class ProfileService:
         self._paths = paths
         self._keys = keys
         self._store = ProfileStore(paths.profiles_file)
+
+    def load(self) -> dict[str, Profile]:
+        """Every tunnel by name, in the file's order (pure data, for the desktop app)."""
+        return self._store.load()
 
     def names(self) -> list[str]:
         """Every tunnel's name, in the file's order."""
@@ -96,15 +110,30 @@ class ProfileService:
             self._forget_if_unused(before.key_path)
         return view
 
+    def save(self, profile: Profile, old_name: str | None = None) -> None:
+        """Save a whole profile as it is; with ``old_name`` (editing) replace that one: a
+        rename adds the new name first, so a failure leaves the old profile in place."""
+        if old_name == profile.name:
+            self._store.add(profile, replace=True)
+            return
+        self._store.add(profile)
+        if old_name is not None:
+            self._store.remove(old_name)
+
     def remove(self, name: str) -> bool:
         """Remove tunnel ``name`` (even one too broken to load); its key's passphrase is
         forgotten when no other tunnel uses the key. True when the entry could be read.
         Raises UnknownProfile."""
+        return self.discard(name).readable
+
+    def discard(self, name: str) -> Removed:
+        """As :meth:`remove`, saying which key nothing uses any more."""
         removed = self._store.remove(name)
         if removed is None:
-            return False
-        self._forget_if_unused(removed.key_path)
-        return True
+            return Removed(False)
+        if self._forget_if_unused(removed.key_path):
+            return Removed(True, removed.key_path)
+        return Removed(True)
 
     def resolve_key(self, value: str) -> Path:
         """A ``key_path`` as given: a file, or the NAME of a key made with keygen/import-key."""
@@ -115,6 +144,8 @@ class ProfileService:
                     return managed
         return Path(value).expanduser().resolve()
 
-    def _forget_if_unused(self, key_path: str) -> None:
-        if not any(p.key_path == key_path for p in self._store.load().values()):
-            self._keys.forget(key_path)
+    def _forget_if_unused(self, key_path: str) -> bool:
+        if any(p.key_path == key_path for p in self._store.load().values()):
+            return False
+        self._keys.forget(key_path)
+        return True

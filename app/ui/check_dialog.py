@@ -8,9 +8,8 @@ from typing import Any
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QPushButton, QVBoxLayout, QWidget
 
 from app.core.profile import Profile
-from app.engine.checks import NAMES, CheckResult, ConnectionTest, Outcome
-from app.ssh import keys
-from app.storage.paths import AppPaths
+from app.engine.checks import NAMES, CheckResult, Outcome
+from app.services.api import Services
 from app.ui.icons import app_icon
 from app.ui.wizard.task import PageTask
 from app.ui.wizard.widgets import (
@@ -33,14 +32,14 @@ class ConnectionTestDialog(QDialog):
 
     def __init__(
         self,
-        paths: AppPaths,
+        services: Services,
         profile: Profile,
         running: Callable[[str], int | None],
         held_key: KeyLookup = lambda path: None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
-        self.paths, self.profile = paths, profile
+        self.services, self.paths, self.profile = services, services.paths, profile
         self._running, self._held_key = running, held_key
         self.setWindowTitle(f"Test connection — {profile.name}")
         self.setWindowIcon(app_icon())
@@ -74,11 +73,13 @@ class ConnectionTestDialog(QDialog):
         self.rows[1].show_state(Mark.RUNNING)
         self.again.setEnabled(False)
         self.summary.say("Testing…", GREY)
-        profile, known_hosts, running = self.profile, self.paths.known_hosts_file, self._running
-        load = self._load_key
-        self._task.start(
-            lambda progress: ConnectionTest(profile, known_hosts, load, running, progress).run()
+        profile, checks, running, load = (
+            self.profile,
+            self.services.checks,
+            self._running,
+            self._load_key,
         )
+        self._task.start(lambda progress: checks.run_checks(profile, load, running, progress))
 
     def _load_key(self, profile: Profile) -> Any:
         """On the worker: the key the app holds, else the file (an encrypted one needs the
@@ -86,7 +87,7 @@ class ConnectionTestDialog(QDialog):
         held = self._held_key(profile.key_path)
         if held is not None:
             return held
-        return keys.load_private_key(profile.key_path, name=profile.name)
+        return self.services.keys.load_plain(profile).key
 
     def _report(self, value: Any) -> None:
         result: CheckResult = value

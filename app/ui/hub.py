@@ -13,17 +13,16 @@ from typing import Any, Protocol
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from app.core import knownhosts
 from app.core.events import State, TunnelEvent, TunnelStatus
 from app.core.profile import Profile
 from app.engine.tunnel import EventSink, StatusSink, Tunnel
-from app.errors import HostKeyNotPinned, KeyPassphraseWrong, TunnelkeeperError, UnknownProfile
-from app.platform.passphrases import PassphraseStore
-from app.storage import hostkeys
+from app.errors import KeyPassphraseWrong, TunnelkeeperError, UnknownProfile
+from app.platform.keychain import open_keychain
+from app.services.api import Services
+from app.services.keys import LoadedKey
 from app.storage.paths import AppPaths
-from app.storage.store import ProfileStore
 from app.ui import jobs
-from app.ui.key_loader import KeyLoader, PassphraseWanted
+from app.ui.key_loader import PassphraseWanted, ask_later
 from app.ui.rows import Row, stopped_status
 
 __all__ = ["PassphraseWanted", "Row", "TunnelFactory", "TunnelHub"]
@@ -48,6 +47,11 @@ class TunnelFactory(Protocol):
     ) -> Tunnel: ...
 
 
+def desktop_services(paths: AppPaths) -> Services:
+    """The services as the desktop app uses them: the system keychain may prompt to unlock."""
+    return Services(paths, lambda: open_keychain(allow_prompt=True))
+
+
 class TunnelHub(QObject):
     """Owns one engine ``Tunnel`` per connected profile; all methods run on the GUI thread.
 
@@ -64,19 +68,13 @@ class TunnelHub(QObject):
     _arrived = Signal(object, object)  # source, TunnelEvent
     _figures = Signal(object, object)  # source, TunnelStatus
 
-    def __init__(
-        self,
-        paths: AppPaths,
-        passphrases: Callable[[], PassphraseStore] = lambda: PassphraseStore(allow_prompt=True),
-        tunnel_factory: TunnelFactory | None = None,
-    ) -> None:
+    def __init__(self, services: Services, tunnel_factory: TunnelFactory | None = None) -> None:
         super().__init__()
-        self.paths = paths
-        self.store = ProfileStore(paths.profiles_file)
+        self.services = services
+        self.paths = services.paths
         self.profiles: dict[str, Profile] = {}
         self.problem: TunnelkeeperError | None = None
         self.recent: deque[TunnelEvent] = deque(maxlen=RECENT_EVENTS)
-        self._key_loader = KeyLoader(passphrases)
         self._factory: TunnelFactory = tunnel_factory or Tunnel
         self._tunnels: dict[str, Tunnel] = {}
         self._keys: dict[str, Any] = {}  # key path -> loaded key, so a reconnect never re-asks
@@ -94,7 +92,7 @@ class TunnelHub(QObject):
     def reload(self) -> None:
         """Read the profiles file; a broken one is reported in ``problem`` and left alone."""
         try:
-            self.profiles = self.store.load()
+            self.profiles = self.services.profiles.load()
             self.problem = None
         except TunnelkeeperError as exc:
             self.problem = exc
@@ -152,7 +150,7 @@ class TunnelHub(QObject):
         self._report(profile, State.CONNECTING, "loading the key…")
         jobs.start(
             f"key-{name}",
-            lambda _: self._key_loader.load(profile, None),
+            lambda _: self.services.keys.load_for(profile, ask_later),
             on_done=lambda key: self._key_ready(name, key),
             on_failed=lambda exc: self._key_failed(name, exc),
         )
@@ -166,7 +164,7 @@ class TunnelHub(QObject):
         self._report(profile, State.CONNECTING, "checking the passphrase…")
         jobs.start(
             f"passphrase-{name}",
-            lambda _: self._key_loader.load(profile, passphrase, remember),
+            lambda _: self._unlock(profile, passphrase, remember),
             on_done=lambda key: self._key_ready(name, key),
             on_failed=lambda exc: self._key_failed(name, exc),
         )
@@ -234,13 +232,7 @@ class TunnelHub(QObject):
     def _remove_and_forget(self, name: str) -> str | None:
         """On a worker thread: delete the profile; forget the passphrase if no other tunnel
         uses the key. Returns the key path that nothing uses any more."""
-        profile = self.store.remove(name)
-        if profile is None:
-            return None
-        if any(p.key_path == profile.key_path for p in self.store.load().values()):
-            return None
-        self._key_loader.forget(profile.key_path)
-        return profile.key_path
+        return self.services.profiles.discard(name).unused_key
 
     def _removed(self, name: str, unused_key: str | None) -> None:
         self._last.pop(name, None)
@@ -281,17 +273,22 @@ class TunnelHub(QObject):
     # --- internals ------------------------------------------------------------------------
 
     def _check_pinned(self, profile: Profile) -> None:
-        pattern = knownhosts.host_pattern(profile.jumphost, profile.ssh_port)
-        if not knownhosts.pinned_for(hostkeys.read(self.paths.known_hosts_file), pattern):
-            raise HostKeyNotPinned(profile.name, pattern)
+        self.services.hostkeys.check_pinned(profile)
 
-    def _key_ready(self, name: str, key: Any) -> None:
+    def _unlock(self, profile: Profile, passphrase: str, remember: bool) -> LoadedKey:
+        """On a worker thread: the key opened with the typed passphrase, maybe kept."""
+        loaded = self.services.keys.unlock(profile, passphrase, remember=remember)
+        if loaded.remembered is not None and not loaded.remembered.stored:
+            log.info("passphrase kept in memory only: %s", loaded.remembered.reason)
+        return loaded
+
+    def _key_ready(self, name: str, loaded: LoadedKey) -> None:
         self._loading.discard(name)
         profile = self.profiles.get(name)
         if profile is None:
             return
-        self._keys[profile.key_path] = key
-        self._start(profile, key)
+        self._keys[profile.key_path] = loaded.key
+        self._start(profile, loaded.key)
 
     def _key_failed(self, name: str, exc: Exception) -> None:
         self._loading.discard(name)

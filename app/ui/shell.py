@@ -14,10 +14,11 @@ from app import __version__
 from app.core.events import TunnelEvent
 from app.errors import TunnelkeeperError
 from app.platform.autostart import Autostart, for_this_system, launch_command
-from app.platform.passphrases import PassphraseStore
+from app.platform.keychain import Keychain
+from app.services.api import Services
 from app.storage.paths import AppPaths
 from app.ui.check_dialog import ConnectionTestDialog
-from app.ui.hub import TunnelHub
+from app.ui.hub import TunnelHub, desktop_services
 from app.ui.icons import app_icon
 from app.ui.logfeed import LogFeed
 from app.ui.passphrase_dialog import PassphraseDialog
@@ -48,7 +49,7 @@ class Shell(QObject):
         autostart: Autostart | None = None,
         tray_available: Callable[[], bool] = QSystemTrayIcon.isSystemTrayAvailable,
         prefill: WizardPrefill | None = None,
-        passphrases: Callable[[], PassphraseStore] | None = None,
+        keychain: Callable[[], Keychain] | None = None,
     ) -> None:
         super().__init__()
         self.paths = paths
@@ -57,7 +58,8 @@ class Shell(QObject):
         self.settings_file = self.preferences.file
         self.settings = self.preferences.settings
         self.autostart = autostart or for_this_system()
-        self.hub = TunnelHub(paths, passphrases) if passphrases else TunnelHub(paths)
+        self.services = Services(paths, keychain) if keychain else desktop_services(paths)
+        self.hub = TunnelHub(self.services)
         self.notifier = Notifier(enabled=self.settings.notifications)
         self.tray = Tray(self.hub, self.notifier, tray_available)
         self.window = StatusWindow(self.hub)
@@ -167,7 +169,7 @@ class Shell(QObject):
         if profile is None:
             return
         dialog = ConnectionTestDialog(
-            self.paths, profile, running=self.hub.connected_pid, held_key=self.hub.held_key
+            self.services, profile, running=self.hub.connected_pid, held_key=self.hub.held_key
         )
         self._keep(dialog)
         dialog.show()

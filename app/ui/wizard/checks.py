@@ -8,7 +8,7 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QPushButton, QScrollArea, QVBoxLayout, QWidget, QWizardPage
 
-from app.engine.checks import NAMES, CheckResult, ConnectionTest, Outcome
+from app.engine.checks import NAMES, CheckResult, Outcome
 from app.errors import TunnelkeeperError
 from app.ui.wizard import keying
 from app.ui.wizard.draft import Draft
@@ -91,14 +91,12 @@ class ChecksPage(QWizardPage):
         except TunnelkeeperError as exc:
             self._crashed(exc)
             return
-        load = keying.key_loader(draft.passphrase, draft.keychain)
-        known_hosts, running = draft.paths.known_hosts_file, self._running
+        load = keying.key_loader(draft.passphrase, draft.services.keys)
+        checks, running = draft.services.checks, self._running
         self._showing = True
         self.rows[1].show_state(Mark.RUNNING)
         self.summary.say("Testing…", GREY)
-        self._task.start(
-            lambda progress: ConnectionTest(profile, known_hosts, load, running, progress).run()
-        )
+        self._task.start(lambda progress: checks.run_checks(profile, load, running, progress))
 
     def _report(self, value: Any) -> None:
         if not self._showing:

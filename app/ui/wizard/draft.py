@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
 from typing import Any
 
 from app.core.profile import Profile, profile_from_dict, validate_name
 from app.errors import InvalidField
-from app.platform.passphrases import PassphraseStore
+from app.services.api import Services
 from app.ssh.keys import KeyFiles
 from app.storage.paths import AppPaths
 
@@ -27,26 +26,12 @@ class WizardPrefill:
     name: str = ""  # suggested tunnel name
 
 
-class Keychain:
-    """The passphrase store, made on first use on a worker thread (keyring calls block)."""
-
-    def __init__(self, store: PassphraseStore | None) -> None:
-        self._store = store
-        self._lock = threading.Lock()
-
-    def store(self) -> PassphraseStore:
-        with self._lock:
-            if self._store is None:
-                self._store = PassphraseStore()
-            return self._store
-
-
 @dataclass
 class Draft:
     """Shared by every page; each page writes its part when the user moves on."""
 
     paths: AppPaths
-    keychain: Keychain
+    services: Services  # its keychain is opened on first use, on a worker thread
     editing: Profile | None = None
     prefill: WizardPrefill = field(default_factory=WizardPrefill)
     key_path: str = ""  # absolute path of the private key the tunnel will use

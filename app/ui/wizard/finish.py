@@ -3,32 +3,25 @@
 from __future__ import annotations
 
 import html
-from pathlib import Path
 from typing import Any
 
 from PySide6.QtWidgets import QCheckBox, QFormLayout, QLabel, QLineEdit, QVBoxLayout, QWizardPage
 
 from app.core.profile import Profile, forward_bind_address, validate_name
 from app.errors import InvalidField, TunnelkeeperError
-from app.storage.store import ProfileStore
+from app.services.profiles import ProfileService
 from app.ui.wizard.draft import Draft
 from app.ui.wizard.task import PageTask
 from app.ui.wizard.widgets import GREY, RED, Note, message_of, with_note
 
 
-def existing_names(profiles_file: Path) -> set[str]:
-    return set(ProfileStore(profiles_file).load())
+def existing_names(profiles: ProfileService) -> set[str]:
+    return set(profiles.names())
 
 
-def save(profiles_file: Path, profile: Profile, old_name: str | None) -> None:
+def save(profiles: ProfileService, profile: Profile, old_name: str | None) -> None:
     """Add the profile; when editing, replace the old one (a rename removes the old name)."""
-    store = ProfileStore(profiles_file)
-    if old_name == profile.name:
-        store.add(profile, replace=True)
-        return
-    store.add(profile)  # first, so a failure leaves the old profile in place
-    if old_name is not None:
-        store.remove(old_name)
+    profiles.save(profile, old_name)
 
 
 def free_name(wanted: str, taken: set[str], own: str | None) -> str:
@@ -80,8 +73,8 @@ class FinishPage(QWizardPage):
         self.saved = False
         self._describe()
         if self.taken is None:
-            path = self.draft.paths.profiles_file
-            self._names.start(lambda _progress: existing_names(path))
+            profiles = self.draft.services.profiles
+            self._names.start(lambda _progress: existing_names(profiles))
 
     def _describe(self) -> None:
         fields = self.draft.fields()
@@ -152,9 +145,9 @@ class FinishPage(QWizardPage):
         except TunnelkeeperError as exc:
             self._save_failed(exc)
             return False
-        path, old = self.draft.paths.profiles_file, self._own
+        profiles, old = self.draft.services.profiles, self._own
         self.note.say("Saving…", GREY)
         self.name.setEnabled(False)
-        self._save.start(lambda _progress: save(path, profile, old))
+        self._save.start(lambda _progress: save(profiles, profile, old))
         self.completeChanged.emit()
         return False  # the wizard closes once the profile is written

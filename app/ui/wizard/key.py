@@ -213,7 +213,7 @@ class KeyPage(QWizardPage):
     def initializePage(self) -> None:
         if not self._probed:
             self._probed = True
-            keychain = self.draft.keychain
+            keychain = self.draft.services.keys
             self._probe.start(lambda _progress: keying.keychain_problem(keychain))
             if self.draft.editing is not None:
                 self._act()  # the kept key: read its public line (and see if it is locked)

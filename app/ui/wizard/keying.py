@@ -10,11 +10,11 @@ from enum import IntEnum
 from pathlib import Path
 from typing import Any
 
-from app import ssh
 from app.core.profile import Profile, validate_name
-from app.errors import InvalidField, KeyPassphraseNeeded, TunnelkeeperError
+from app.errors import InvalidField
+from app.services.keys import KeyService
 from app.ssh import keys
-from app.ui.wizard.draft import DEFAULT_NAME, Draft, Keychain
+from app.ui.wizard.draft import DEFAULT_NAME, Draft
 
 log = logging.getLogger(__name__)
 
@@ -57,54 +57,47 @@ def free_key_name(keys_dir: Path, wanted: str) -> str:
         number += 1
 
 
-def remember(keychain: Keychain, key_path: str, passphrase: str) -> tuple[bool, str]:
+def remember(service: KeyService, key_path: str, passphrase: str) -> tuple[bool, str]:
     """Store the passphrase in the keychain if it is usable; (stored, note for the person)."""
     try:
-        store = keychain.store()
-        problem = store.problem()
-        if problem is not None:
-            return False, str(problem)
-        store.set(key_path, passphrase)
-    except TunnelkeeperError as exc:
-        return False, str(exc)
+        problem = service.keychain_problem()
+        if problem:
+            return False, problem
+        kept = service.remember(key_path, passphrase)
     except Exception as exc:  # the key exists either way; say so rather than lose it
         log.warning("storing a passphrase failed: %s", type(exc).__name__)
         return False, f"the passphrase was not stored ({type(exc).__name__})."
-    return True, STORED_NOTE
+    return (True, STORED_NOTE) if kept.stored else (False, kept.reason)
 
 
-def keychain_problem(keychain: Keychain) -> str:
+def keychain_problem(service: KeyService) -> str:
     """Why the keychain cannot keep passphrases now ("" when it can)."""
-    try:
-        problem = keychain.store().problem()
-    except TunnelkeeperError as exc:
-        return str(exc)
-    return "" if problem is None else str(problem)
+    return service.keychain_problem()
 
 
 def _ready(
     path: Path,
     name: str,
     line: str,
-    key: Any,
-    keychain: Keychain,
+    fingerprint: str,
+    service: KeyService,
     passphrase: str | None,
     keep: bool,
     created: keys.KeyFiles | None = None,
 ) -> KeyReady:
-    stored, note = remember(keychain, str(path), passphrase) if passphrase and keep else (False, "")
-    return KeyReady(str(path), name, line, ssh.fingerprint(key), created, stored, note)
+    stored, note = remember(service, str(path), passphrase) if passphrase and keep else (False, "")
+    return KeyReady(str(path), name, line, fingerprint, created, stored, note)
 
 
 def create_key(
-    keys_dir: Path, wanted: str, passphrase: str | None, keep: bool, keychain: Keychain
+    keys_dir: Path, wanted: str, passphrase: str | None, keep: bool, service: KeyService
 ) -> KeyReady:
     """A new ed25519 key in the keys folder, as ``tunnelkeeper keygen`` makes it."""
     name = free_key_name(keys_dir, wanted)
     files = keys.key_files(keys_dir, name)
-    line = keys.generate(files, name, passphrase)
-    key = ssh.load_private_key(files.private, passphrase, name=name)
-    return _ready(files.private.absolute(), name, line, key, keychain, passphrase, keep, files)
+    made = service.create(name, passphrase, remember=False)
+    path = files.private.absolute()
+    return _ready(path, name, made.public_line, made.fingerprint, service, passphrase, keep, files)
 
 
 def import_key(
@@ -113,30 +106,28 @@ def import_key(
     source: Path,
     passphrase: str | None,
     keep: bool,
-    keychain: Keychain,
+    service: KeyService,
 ) -> KeyReady:
     """Copy an existing key in, as ``tunnelkeeper import-key`` does; raises
     KeyPassphraseNeeded when it is encrypted and no passphrase was given."""
     name = free_key_name(keys_dir, wanted)
-    key = keys.inspect(source.expanduser(), passphrase or None, name)
+    typed = passphrase or None
+    ask = None if typed is None else (lambda _request: typed)
     files = keys.key_files(keys_dir, name)
-    line = keys.import_key(files, source.expanduser(), key, name)
-    return _ready(files.private.absolute(), name, line, key, keychain, passphrase, keep, files)
+    made = service.import_key(name, str(source), ask, remember=False)
+    path = files.private.absolute()
+    return _ready(path, name, made.public_line, made.fingerprint, service, passphrase, keep, files)
 
 
 def current_key(
-    path: str, passphrase: str | None, keep: bool, keychain: Keychain, name: str
+    path: str, passphrase: str | None, keep: bool, service: KeyService, name: str
 ) -> KeyReady:
     """The edited profile's key, left where it is; a passphrase comes from the argument,
     else from the keychain; raises KeyPassphraseNeeded when neither has it."""
     typed = passphrase or None
-    key = load_key(path, typed, keychain, name)
-    twin = keys.KeyFiles(Path(path))
-    try:
-        line = keys.read_public(twin)
-    except TunnelkeeperError:
-        line = keys.public_line(key, keys.key_comment(name))
-    return _ready(Path(path), "", line, key, keychain, typed, keep)
+    loaded = service.open_key(path, name, typed)
+    line = service.public_line_of(loaded)
+    return _ready(Path(path), "", line, loaded.fingerprint, service, typed, keep)
 
 
 def key_job(
@@ -144,7 +135,7 @@ def key_job(
 ) -> Callable[[Any], KeyReady]:
     """The work for ``choice``, with every value it needs taken now (on the GUI thread), so
     the worker touches nothing the page may change meanwhile."""
-    keys_dir, wanted, keychain = draft.paths.keys_dir, draft.suggested_name(), draft.keychain
+    keys_dir, wanted, keychain = draft.paths.keys_dir, draft.suggested_name(), draft.services.keys
     if choice is Choice.NEW:
         return lambda _progress: create_key(keys_dir, wanted, typed, keep, keychain)
     if choice is Choice.EXISTING:
@@ -155,41 +146,29 @@ def key_job(
     return lambda _progress: current_key(path, typed, keep, keychain, name)
 
 
-def stored_passphrase(keychain: Keychain, key_path: str) -> str | None:
-    try:
-        store = keychain.store()
-        return store.get(key_path) if store.problem() is None else None
-    except TunnelkeeperError:
-        return None
+def stored_passphrase(service: KeyService, key_path: str) -> str | None:
+    return service.stored(key_path)
 
 
-def load_key(path: str, passphrase: str | None, keychain: Keychain, name: str) -> Any:
+def load_key(path: str, passphrase: str | None, service: KeyService, name: str) -> Any:
     """Load a private key: unencrypted, else with ``passphrase``, else the keychain's."""
-    try:
-        return keys.load_private_key(path, name=name)
-    except KeyPassphraseNeeded:
-        if passphrase is None:
-            passphrase = stored_passphrase(keychain, path)
-            if passphrase is None:
-                raise
-        return keys.load_private_key(path, passphrase, name=name)
+    return service.open_key(path, name, passphrase).key
 
 
-def key_loader(passphrase: str | None, keychain: Keychain) -> Callable[[Profile], Any]:
+def key_loader(passphrase: str | None, service: KeyService) -> Callable[[Profile], Any]:
     """What ConnectionTest calls (on its worker thread) to get the profile's key."""
 
     def load(profile: Profile) -> Any:
-        return load_key(profile.key_path, passphrase, keychain, profile.name)
+        return load_key(profile.key_path, passphrase, service, profile.name)
 
     return load
 
 
-def forget(files: list[keys.KeyFiles], remembered: list[str], keychain: Keychain) -> None:
+def forget(files: list[keys.KeyFiles], remembered: list[str], service: KeyService) -> None:
     """Delete keys made in a run that was cancelled, and any passphrase it stored."""
     for made in files:
         for path in (made.private, made.public):
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
     for key_path in remembered:
-        with contextlib.suppress(TunnelkeeperError):
-            keychain.store().delete(key_path)
+        service.forget(key_path)

@@ -9,12 +9,13 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QAbstractButton, QMessageBox, QWidget, QWizard
 
 from app.core.profile import Profile
-from app.platform.passphrases import PassphraseStore
+from app.platform.keychain import Keychain
+from app.services.api import Services
 from app.storage.paths import AppPaths
 from app.ui import jobs
 from app.ui.wizard import keying
 from app.ui.wizard.checks import ChecksPage
-from app.ui.wizard.draft import Draft, Keychain, WizardPrefill
+from app.ui.wizard.draft import Draft, WizardPrefill
 from app.ui.wizard.endpoint import EndpointPage
 from app.ui.wizard.finish import FinishPage
 from app.ui.wizard.hostkey import HostKeyPage
@@ -51,13 +52,13 @@ class SetupWizard(QWizard):
         *,
         profile: Profile | None = None,
         prefill: WizardPrefill | None = None,
-        passphrases: PassphraseStore | None = None,
+        keychain: Callable[[], Keychain] | None = None,
         running: Callable[[str], int | None] = lambda name: None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.draft = Draft(
-            paths, Keychain(passphrases), editing=profile, prefill=prefill or WizardPrefill()
+            paths, Services(paths, keychain), editing=profile, prefill=prefill or WizardPrefill()
         )
         self.setWindowTitle(
             f"Edit tunnel {profile.name} — Tunnelkeeper" if profile else "Set up a tunnel"
@@ -130,7 +131,7 @@ class SetupWizard(QWizard):
     def _discard_answered(self, button: QAbstractButton) -> None:
         if button is self.delete_key:
             created, remembered = list(self.draft.created), list(self.draft.remembered)
-            keychain = self.draft.keychain
+            keychain = self.draft.services.keys
             jobs.start("forget-key", lambda _p: keying.forget(created, remembered, keychain))
             self.draft.created.clear()
             super().reject()

@@ -6,7 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from app.platform.passphrases import PassphraseStore
+from app.platform.keychain import Keychain, open_keychain
+from app.services.api import Services
 from app.storage.paths import AppPaths
 from app.storage.store import ProfileStore
 from app.ui.hub import TunnelHub
@@ -29,16 +30,16 @@ def echo() -> Iterator[TcpServer]:
         yield server
 
 
-def no_keychain() -> PassphraseStore:
+def no_keychain() -> Keychain:
     """A keyring backend that refuses everything, as on a machine with no keychain."""
     from keyring.backends import fail
 
-    return PassphraseStore(fail.Keyring())
+    return open_keychain(fail.Keyring())
 
 
 @pytest.fixture
 def hub(tk_home: AppPaths) -> Iterator[TunnelHub]:
-    made = TunnelHub(tk_home, passphrases=no_keychain)
+    made = TunnelHub(Services(tk_home, no_keychain))
     yield made
     made.stop_all()
 

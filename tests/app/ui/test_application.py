@@ -185,7 +185,7 @@ def test_an_encrypted_key_is_asked_for_in_a_dialog_and_the_tunnel_connects(
         tk_home,
         autostart=XdgAutostart(tmp_path),
         tray_available=lambda: True,
-        passphrases=no_keychain,
+        keychain=no_keychain,
     )
     shell.start(quiet=True)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pytestqt.qtbot import QtBot
 
 from app.engine.checks import Outcome
+from app.services.api import Services
 from app.storage.paths import AppPaths
 from app.ui.check_dialog import ConnectionTestDialog
 from app.ui.wizard.widgets import Mark
@@ -17,7 +18,9 @@ def test_a_vendor_restricted_tunnel_passes_with_end_to_end_skipped(
     qtbot: QtBot, tk_home: AppPaths, jumphost: Jumphost, echo: TcpServer
 ) -> None:
     jumphost.pin(tk_home)
-    dialog = ConnectionTestDialog(tk_home, jumphost.profile(echo.port), running=lambda n: None)
+    dialog = ConnectionTestDialog(
+        Services(tk_home), jumphost.profile(echo.port), running=lambda n: None
+    )
     qtbot.addWidget(dialog)
     qtbot.waitUntil(lambda: len(dialog.results) == 7 and not dialog.testing, timeout=DEADLINE_MS)
     assert [dialog.results[n].status for n in range(1, 8)] == [Outcome.PASS] * 6 + [Outcome.SKIPPED]
@@ -31,7 +34,9 @@ def test_every_check_passes_where_the_jumphost_permits_end_to_end(
 ) -> None:
     jumphost.permit_end_to_end()
     jumphost.pin(tk_home)
-    dialog = ConnectionTestDialog(tk_home, jumphost.profile(echo.port), running=lambda n: None)
+    dialog = ConnectionTestDialog(
+        Services(tk_home), jumphost.profile(echo.port), running=lambda n: None
+    )
     qtbot.addWidget(dialog)
     qtbot.waitUntil(lambda: len(dialog.results) == 7 and not dialog.testing, timeout=DEADLINE_MS)
     assert {r.status for r in dialog.results.values()} == {Outcome.PASS}
@@ -43,7 +48,9 @@ def test_a_stopped_target_shows_a_red_cross_with_its_remedy(
     qtbot: QtBot, tk_home: AppPaths, jumphost: Jumphost
 ) -> None:
     jumphost.pin(tk_home)
-    dialog = ConnectionTestDialog(tk_home, jumphost.profile(free_port()), running=lambda n: None)
+    dialog = ConnectionTestDialog(
+        Services(tk_home), jumphost.profile(free_port()), running=lambda n: None
+    )
     qtbot.addWidget(dialog)
     qtbot.waitUntil(lambda: len(dialog.results) == 7 and not dialog.testing, timeout=DEADLINE_MS)
     assert dialog.results[6].status is Outcome.FAIL

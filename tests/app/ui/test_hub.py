@@ -11,6 +11,7 @@ from pytestqt.qtbot import QtBot
 
 from app.core.events import State, TunnelEvent
 from app.engine.tunnel import Tunnel
+from app.services.api import Services
 from app.ssh import keys
 from app.storage.paths import AppPaths
 from app.storage.store import ProfileStore
@@ -102,7 +103,7 @@ def test_remove_stops_the_tunnel_and_deletes_the_profile_but_not_the_key(
 def test_stop_all_ends_every_tunnel_within_five_seconds(
     qtbot: QtBot, tk_home: AppPaths, jumphost: Jumphost, echo: TcpServer
 ) -> None:
-    hub = TunnelHub(tk_home, passphrases=no_keychain)
+    hub = TunnelHub(Services(tk_home, no_keychain))
     add(tk_home, jumphost, echo.port)
     hub.reload()
     hub.connect_tunnel("db")

@@ -30,10 +30,10 @@ def _wizard_jobs_end() -> Iterator[None]:
 
 @pytest.fixture
 def make_wizard(qtbot: QtBot, tk_home: AppPaths) -> Callable[..., Driver]:
-    """A shown wizard on the test's home (no keychain unless ``passphrases=`` says so)."""
+    """A shown wizard on the test's home (no keychain unless ``keychain=`` says so)."""
 
     def make(**options: Any) -> Driver:
-        options.setdefault("passphrases", no_keychain())
+        options.setdefault("keychain", no_keychain)
         wizard = SetupWizard(tk_home, **options)
         qtbot.addWidget(wizard)
         wizard.show()

@@ -13,7 +13,7 @@ from PySide6.QtCore import QObject, QPoint, Qt, QTimer
 from PySide6.QtWidgets import QAbstractButton, QApplication, QWizard
 from pytestqt.qtbot import QtBot
 
-from app.platform.passphrases import PassphraseStore
+from app.platform.keychain import Keychain, open_keychain
 from app.ui.wizard import SetupWizard
 from app.ui.wizard.wizard import Page
 from tests.conftest import Jumphost
@@ -22,9 +22,9 @@ from tests.support.sshd import ssh_keygen
 DEADLINE_MS = 30_000  # generous: a loaded 2-core CI machine runs sshd, paramiko and Qt
 
 
-def no_keychain() -> PassphraseStore:
+def no_keychain() -> Keychain:
     """keyring's own backend for "no keychain here": every call is refused."""
-    return PassphraseStore(fail.Keyring())
+    return open_keychain(fail.Keyring())
 
 
 class Driver:

@@ -10,7 +10,7 @@ from keyring.backends import SecretService
 from PySide6.QtGui import QGuiApplication
 
 from app import ssh
-from app.platform.passphrases import PassphraseStore
+from app.platform.keychain import open_keychain
 from app.storage.paths import AppPaths
 from app.ui.wizard import WizardPrefill
 from app.ui.wizard.keying import Choice
@@ -101,7 +101,7 @@ def test_remembered_passphrase_goes_into_a_real_keychain(
     tk_home: AppPaths,
     secret_service: PrivateSecretService,
 ) -> None:
-    driver = make_wizard(passphrases=PassphraseStore(SecretService.Keyring()))
+    driver = make_wizard(keychain=lambda: open_keychain(SecretService.Keyring()))
     driver.next(Page.KEY)
     driver.create_key(passphrase="kept in the keychain")
     page = driver.wizard.key_page
@@ -117,7 +117,7 @@ def test_unticking_remember_stores_nothing(
     tk_home: AppPaths,
     secret_service: PrivateSecretService,
 ) -> None:
-    driver = make_wizard(passphrases=PassphraseStore(SecretService.Keyring()))
+    driver = make_wizard(keychain=lambda: open_keychain(SecretService.Keyring()))
     driver.next(Page.KEY)
     driver.tick(driver.wizard.key_page.remember)
     driver.create_key(passphrase="not kept")

@@ -8,15 +8,21 @@ import pytest
 from keyring.backends import SecretService
 
 from app.errors import KeyPassphraseNeeded
-from app.platform.passphrases import PassphraseStore
+from app.platform.keychain import Keychain, open_keychain
+from app.services.api import Services
+from app.services.keys import KeyService
 from app.ssh.keys import generate, key_files
+from app.storage.paths import AppPaths
 from app.ui.wizard import keying
-from app.ui.wizard.draft import Keychain
 from tests.app.ui.wizard.driver import no_keychain
 from tests.support.secret_service import (
     PrivateSecretService,
     secret_service_fixture,  # noqa: F401  (registers the `secret_service` fixture)
 )
+
+
+def key_service(paths: AppPaths, keychain: Keychain) -> KeyService:
+    return Services(paths, lambda: keychain).keys
 
 
 def test_free_key_name(tmp_path: Path) -> None:
@@ -30,12 +36,12 @@ def test_free_key_name(tmp_path: Path) -> None:
 
 
 def test_load_key_uses_the_typed_passphrase_then_the_keychain(
-    tmp_path: Path, secret_service: PrivateSecretService
+    tmp_path: Path, tk_home: AppPaths, secret_service: PrivateSecretService
 ) -> None:
     files = key_files(tmp_path, "locked")
     generate(files, "locked", "pw")
     path = str(files.private)
-    keychain = Keychain(PassphraseStore(SecretService.Keyring()))
+    keychain = key_service(tk_home, open_keychain(SecretService.Keyring()))
     with pytest.raises(KeyPassphraseNeeded):
         keying.load_key(path, None, keychain, "locked")
     assert keying.load_key(path, "pw", keychain, "locked") is not None
@@ -44,11 +50,11 @@ def test_load_key_uses_the_typed_passphrase_then_the_keychain(
 
 
 def test_forget_deletes_keys_and_their_keychain_entries(
-    tmp_path: Path, secret_service: PrivateSecretService
+    tmp_path: Path, tk_home: AppPaths, secret_service: PrivateSecretService
 ) -> None:
     files = key_files(tmp_path, "gone")
     generate(files, "gone", "pw")
-    keychain = Keychain(PassphraseStore(SecretService.Keyring()))
+    keychain = key_service(tk_home, open_keychain(SecretService.Keyring()))
     keying.remember(keychain, str(files.private), "pw")
     keying.forget([files], [str(files.private)], keychain)
     assert not files.private.exists() and not files.public.exists()
@@ -58,8 +64,8 @@ def test_forget_deletes_keys_and_their_keychain_entries(
     )
 
 
-def test_without_a_keychain_remember_says_why(tmp_path: Path) -> None:
-    stored, note = keying.remember(Keychain(no_keychain()), str(tmp_path / "k"), "pw")
+def test_without_a_keychain_remember_says_why(tmp_path: Path, tk_home: AppPaths) -> None:
+    stored, note = keying.remember(key_service(tk_home, no_keychain()), str(tmp_path / "k"), "pw")
     assert not stored
     assert note.startswith("the system keychain is not available")
     assert "pw" not in note
