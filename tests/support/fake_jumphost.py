@@ -7,9 +7,21 @@ import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import paramiko
+
+from app import ssh
+from app.core import knownhosts
+from app.core.events import TunnelEvent
+from app.core.profile import (
+    DEFAULT_KEEPALIVE_COUNT_MAX,
+    DEFAULT_KEEPALIVE_INTERVAL,
+    Profile,
+)
+from app.engine.tunnel import Tunnel
+from app.storage.paths import AppPaths
 
 
 class _Interface(paramiko.ServerInterface):  # type: ignore[misc]
@@ -140,3 +152,39 @@ class HostileJumphost:
         if self.transport is not None:
             self.transport.close()
         self._thread.join(10)
+
+
+def tunnel_against(
+    hostile: HostileJumphost,
+    paths: AppPaths,
+    sink: Callable[[TunnelEvent], None],
+    client_key: Path,
+    target_port: int,
+    *,
+    name: str = "hostile",
+    keepalive_interval: int = DEFAULT_KEEPALIVE_INTERVAL,
+    keepalive_count_max: int = DEFAULT_KEEPALIVE_COUNT_MAX,
+    **tunnel_kw: Any,
+) -> Tunnel:
+    """Start an in-process tunnel to ``hostile`` (its key pinned) forwarding port 40000 to
+    127.0.0.1:``target_port``; ``tunnel_kw`` goes to ``Tunnel``."""
+    pattern = knownhosts.host_pattern("127.0.0.1", hostile.port)
+    paths.known_hosts_file.write_text(
+        knownhosts.format_line(pattern, hostile.key.get_name(), hostile.key.asbytes()) + "\n"
+    )
+    profile = Profile(
+        name=name,
+        jumphost="127.0.0.1",
+        ssh_port=hostile.port,
+        user="u",
+        remote_port=40000,
+        target_host="127.0.0.1",
+        target_port=target_port,
+        key_path=str(client_key),
+        keepalive_interval=keepalive_interval,
+        keepalive_count_max=keepalive_count_max,
+    )
+    key = ssh.load_private_key(client_key)
+    tunnel = Tunnel(profile, key, paths.known_hosts_file, sink, **tunnel_kw)
+    tunnel.start()
+    return tunnel

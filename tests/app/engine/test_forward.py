@@ -12,14 +12,10 @@ from typing import Any
 import paramiko
 import pytest
 
-from app import ssh
-from app.core import knownhosts
 from app.core.events import State
-from app.core.profile import Profile
-from app.engine.tunnel import Tunnel
 from app.storage.paths import AppPaths
 from tests.conftest import EventLog
-from tests.support.fake_jumphost import HostileJumphost
+from tests.support.fake_jumphost import HostileJumphost, tunnel_against
 from tests.support.net import TcpServer, echo_handler, tcp_server
 
 pytestmark = pytest.mark.integration
@@ -51,32 +47,6 @@ def _probe_is_closed(channel: Any) -> bool:
         return False
 
 
-def run_against(
-    hostile: HostileJumphost,
-    tk_home: AppPaths,
-    events: EventLog,
-    client_key: Path,
-    target_port: int,
-) -> Tunnel:
-    pattern = knownhosts.host_pattern("127.0.0.1", hostile.port)
-    tk_home.known_hosts_file.write_text(
-        knownhosts.format_line(pattern, hostile.key.get_name(), hostile.key.asbytes()) + "\n"
-    )
-    profile = Profile(
-        name="hostile",
-        jumphost="127.0.0.1",
-        ssh_port=hostile.port,
-        user="u",
-        remote_port=40000,
-        target_host="127.0.0.1",
-        target_port=target_port,
-        key_path=str(client_key),
-    )
-    tunnel = Tunnel(profile, ssh.load_private_key(client_key), tk_home.known_hosts_file, events)
-    tunnel.start()
-    return tunnel
-
-
 def test_unrequested_forwarded_channels_are_closed_and_the_target_never_dialled(
     tk_home: AppPaths, events: EventLog, client_key: Path, target: TcpServer
 ) -> None:
@@ -91,7 +61,7 @@ def test_unrequested_forwarded_channels_are_closed_and_the_target_never_dialled(
         good.close()
 
     hostile = HostileJumphost(script)
-    tunnel = run_against(hostile, tk_home, events, client_key, target.port)
+    tunnel = tunnel_against(hostile, tk_home, events, client_key, target.port)
     try:
         events.wait_for(State.CONNECTED)
         assert hostile.script_done.wait(60)
@@ -118,7 +88,7 @@ def test_channels_before_any_forward_request_are_refused(
     hostile = HostileJumphost(script)
     # the open goes on the wire before the auth reply, ahead of any forward request
     hostile.open_before_auth_reply = ("localhost", 40000)
-    tunnel = run_against(hostile, tk_home, events, client_key, target.port)
+    tunnel = tunnel_against(hostile, tk_home, events, client_key, target.port)
     try:
         assert hostile.script_done.wait(60)
         events.wait_for(State.CONNECTED)
@@ -148,7 +118,7 @@ def test_session_x11_and_agent_channels_are_refused(
                 server.results[kind] = "opened"
 
     hostile = HostileJumphost(script)
-    tunnel = run_against(hostile, tk_home, events, client_key, target.port)
+    tunnel = tunnel_against(hostile, tk_home, events, client_key, target.port)
     try:
         assert hostile.script_done.wait(60)
     finally:
@@ -205,7 +175,7 @@ def test_a_flood_of_5000_channel_opens_is_bounded(
     with tcp_server(hold) as holding:
         baseline_threads, baseline_rss = threading.active_count(), _rss_kib()
         hostile = HostileJumphost(script)
-        tunnel = run_against(hostile, tk_home, events, client_key, holding.port)
+        tunnel = tunnel_against(hostile, tk_home, events, client_key, holding.port)
         hostile.client_active = lambda: tunnel.counters.snapshot()["active_connections"]
         try:
             assert hostile.script_done.wait(240)
@@ -248,7 +218,7 @@ def test_stop_cancels_the_forward_before_closing(
         wait_for(lambda: not transport.is_active(), 60)
 
     hostile = HostileJumphost(script)
-    tunnel = run_against(hostile, tk_home, events, client_key, target.port)
+    tunnel = tunnel_against(hostile, tk_home, events, client_key, target.port)
     try:
         events.wait_for(State.CONNECTED)
     finally:
@@ -297,7 +267,7 @@ def test_every_connection_gives_its_window_back_to_the_budget(
     hostile = HostileJumphost(script)
     hostile.results["opens_done"] = threading.Event()
     try:
-        tunnel = run_against(hostile, tk_home, events, client_key, target_port)
+        tunnel = tunnel_against(hostile, tk_home, events, client_key, target_port)
         try:
             events.wait_for(State.CONNECTED)
             assert hostile.results["opens_done"].wait(60)

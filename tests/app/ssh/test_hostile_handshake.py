@@ -15,15 +15,12 @@ import paramiko
 import pytest
 
 from app import ssh
-from app.core import knownhosts
 from app.core.events import State
-from app.core.profile import Profile
-from app.engine.tunnel import Tunnel
 from app.errors import HandshakeFailed
 from app.storage.paths import AppPaths
 from tests.conftest import EventLog
 from tests.support.cli import tk
-from tests.support.fake_jumphost import HostileJumphost
+from tests.support.fake_jumphost import HostileJumphost, tunnel_against
 from tests.support.net import TcpServer, echo_handler, tcp_server
 
 Greeter = Callable[[socket.socket], None]
@@ -202,37 +199,6 @@ def _stalling(then_close: bool) -> HostileJumphost:
     return hostile
 
 
-def _tunnel_against(
-    hostile: HostileJumphost,
-    tk_home: AppPaths,
-    events: EventLog,
-    client_key: Path,
-    target_port: int,
-    **kw: Any,
-) -> Tunnel:
-    pattern = knownhosts.host_pattern("127.0.0.1", hostile.port)
-    tk_home.known_hosts_file.write_text(
-        knownhosts.format_line(pattern, hostile.key.get_name(), hostile.key.asbytes()) + "\n"
-    )
-    profile = Profile(
-        name="stall",
-        jumphost="127.0.0.1",
-        ssh_port=hostile.port,
-        user="u",
-        remote_port=40000,
-        target_host="127.0.0.1",
-        target_port=target_port,
-        key_path=str(client_key),
-        keepalive_interval=kw.pop("keepalive_interval", 10),
-        keepalive_count_max=kw.pop("keepalive_count_max", 1),
-    )
-    tunnel = Tunnel(
-        profile, ssh.load_private_key(client_key), tk_home.known_hosts_file, events, **kw
-    )
-    tunnel.start()
-    return tunnel
-
-
 @pytest.fixture
 def target() -> Iterator[TcpServer]:
     with tcp_server(echo_handler) as server:
@@ -252,7 +218,7 @@ def test_ignores_during_a_stalled_rekey_do_not_keep_the_link_alive(
 ) -> None:
     """Issue 13 item 5: IGNORE every second kept the tunnel "connected" for 77 s and more."""
     hostile = _stalling(then_close=False)
-    tunnel = _tunnel_against(
+    tunnel = tunnel_against(
         hostile, tk_home, events, client_key, target.port, keepalive_interval=3,
         keepalive_count_max=2, kex_deadline=300.0,
     )  # fmt: skip
@@ -270,7 +236,7 @@ def test_a_key_exchange_past_its_deadline_declares_the_link_lost(
     tk_home: AppPaths, events: EventLog, client_key: Path, target: TcpServer
 ) -> None:
     hostile = _stalling(then_close=False)
-    tunnel = _tunnel_against(
+    tunnel = tunnel_against(
         hostile, tk_home, events, client_key, target.port, keepalive_interval=600,
         kex_deadline=4.0,
     )  # fmt: skip
@@ -288,7 +254,7 @@ def test_a_link_dropped_mid_rekey_says_so(
 ) -> None:
     """Issue 13 item 12: this was "was lost ()"."""
     hostile = _stalling(then_close=True)
-    tunnel = _tunnel_against(hostile, tk_home, events, client_key, target.port)
+    tunnel = tunnel_against(hostile, tk_home, events, client_key, target.port)
     try:
         _took, detail = _lost_within(events, hostile, 45)
     finally:
