@@ -17,37 +17,9 @@ import pytest
 from app.storage.paths import APP_NAME, HOME_ENV
 from tests.support.cli import ROOT, tk
 from tests.support.net import wait_until
-from tests.support.users import LocalUser, local_user, shared_temp
+from tests.support.users import SQUATTER, LocalUser, local_user, shared_temp
 
 pytestmark = pytest.mark.integration
-
-# Run by the second user: plant folders (mode 0777) and, unless the socket path is "-", bind
-# a Unix socket there and note every connection (and what it said) in the ``heard`` file.
-SQUATTER = r"""
-import os, socket, sys
-sock_path, heard, *folders = sys.argv[1:]
-for folder in folders:
-    os.makedirs(folder, exist_ok=True)
-    os.chmod(folder, 0o777)
-if sock_path == "-":
-    print("ready", flush=True)
-    sys.exit(0)
-server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-server.bind(sock_path)
-os.chmod(sock_path, 0o777)
-server.listen(16)
-print("ready", flush=True)
-while True:
-    conn, _ = server.accept()
-    conn.settimeout(2)
-    try:
-        data = conn.recv(1024)
-    except OSError:
-        data = b""
-    with open(heard, "ab") as note:
-        note.write(b"connection: " + data + b"\n")
-    conn.close()
-"""
 
 _XDG = {
     "XDG_CONFIG_HOME": "cfg",

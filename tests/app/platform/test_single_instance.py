@@ -22,32 +22,9 @@ from app.platform.single_instance import (
     server_name,
 )
 from app.storage.paths import AppPaths, app_paths
-from tests.support.users import LocalUser, local_user, shared_temp
+from tests.support.users import SQUATTER, LocalUser, local_user, shared_temp
 
 posix_only = pytest.mark.skipif(os.name != "posix", reason="Unix sockets and modes")
-
-# Run by another user: listen at argv[1] and note what each caller says in argv[2].
-LISTENER = r"""
-import os, socket, sys
-path, heard = sys.argv[1:3]
-os.makedirs(os.path.dirname(path), exist_ok=True)
-os.chmod(os.path.dirname(path), 0o777)
-server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-server.bind(path)
-os.chmod(path, 0o777)
-server.listen(4)
-print("ready", flush=True)
-while True:
-    conn, _ = server.accept()
-    conn.settimeout(2)
-    try:
-        data = conn.recv(1024)
-    except OSError:
-        data = b""
-    with open(heard, "ab") as note:
-        note.write(b"connection: " + data + b"\n")
-    conn.close()
-"""
 
 # Run by another user: connect to argv[1], say "show", wait for the other end to close.
 POKER = r"""
@@ -155,7 +132,7 @@ def test_a_socket_held_by_another_user_is_told_nothing_and_taken_over(
 ) -> None:
     address = shared / "theirs" / "instance.sock"
     heard = shared / "heard"
-    listener = stranger.python(LISTENER, str(address), str(heard))
+    listener = stranger.python(SQUATTER, str(address), str(heard), str(address.parent))
     try:
         assert listener.stdout is not None
         assert listener.stdout.readline().strip() == "ready", listener.communicate()[1]
