@@ -8,20 +8,23 @@ import logging
 import signal
 import sys
 import threading
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from app.cli.output import EXIT_OK
 from app.cli.passphrases import tell_remembered, terminal_ask
 from app.core.units import byte_size
 from app.storage.paths import AppPaths
 
+if TYPE_CHECKING:
+    from app.services.host import TunnelHost
+
 log = logging.getLogger("tunnelkeeper")
 
 
 def cmd_run(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
     from app.core.events import TunnelEvent
-    from app.engine.tunnel import Tunnel
     from app.services.api import Services
+    from app.services.host import TunnelHost
 
     prepared = Services(paths).prepare_run(
         list(args.names), terminal_ask(), lambda key: tell_remembered(key.remembered, sys.stderr)
@@ -50,49 +53,40 @@ def cmd_run(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
 
     raise_open_file_limit()
     done = threading.Event()
-    tunnels = [Tunnel(p.profile, p.key.key, paths.known_hosts_file, sink) for p in prepared]
+    host = TunnelHost(paths.known_hosts_file)
+    host.listen(sink)
 
-    previous = _install_signals(tunnels, done)
+    previous = _install_signals(host, done)
     writer = StateWriter(paths.runtime_dir)
     try:
-        for tunnel in tunnels:
-            tunnel.start()
-        writer.update([t.status() for t in tunnels], force=True)
+        for tunnel in prepared:
+            host.start(tunnel.profile, tunnel.key.key)
+        writer.update([s.to_dict() for s in host.statuses()], force=True)
         while not done.wait(1.0):
-            writer.update([t.status() for t in tunnels])
+            writer.update([s.to_dict() for s in host.statuses()])
     finally:
-        _stop_all(tunnels)
+        host.stop_all()
         writer.remove()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return EXIT_OK
 
 
-def _install_signals(tunnels: list[Any], done: threading.Event) -> dict[int, Any]:
+def _install_signals(host: TunnelHost, done: threading.Event) -> dict[int, Any]:
     """SIGINT/SIGTERM stop; SIGCONT checks the links at once; SIGUSR1 reconnects now."""
 
     def on_signal(signum: int, _frame: Any) -> None:
         if signum == getattr(signal, "SIGCONT", None):
-            for tunnel in tunnels:
-                tunnel.woke()  # we were stopped (or the machine slept): check the links
+            host.woke()  # we were stopped (or the machine slept): check the links
         elif signum == getattr(signal, "SIGUSR1", None):
-            for tunnel in tunnels:
-                tunnel.reconnect_now()
+            for name in host.names():
+                host.reconnect(name)
         else:
             done.set()
 
     handled = [signal.SIGINT, signal.SIGTERM]
     handled += [getattr(signal, n) for n in ("SIGCONT", "SIGUSR1") if hasattr(signal, n)]
     return {s: signal.signal(s, on_signal) for s in handled}
-
-
-def _stop_all(tunnels: list[Any]) -> None:
-    """Stop every tunnel at once (each within 5 s), not one after another."""
-    stoppers = [threading.Thread(target=t.stop, name=f"stop-{t.profile.name}") for t in tunnels]
-    for stopper in stoppers:
-        stopper.start()
-    for stopper in stoppers:
-        stopper.join(5.0)
 
 
 def cmd_status(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:

@@ -4,21 +4,19 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
 
 from app.core.events import State, TunnelEvent, TunnelStatus
 from app.core.profile import Profile
-from app.engine.tunnel import EventSink, StatusSink, Tunnel
 from app.errors import KeyPassphraseWrong, TunnelkeeperError, UnknownProfile
 from app.platform.keychain import open_keychain
 from app.services.api import Services
+from app.services.host import TunnelFactory, TunnelHost
 from app.services.keys import LoadedKey
 from app.storage.paths import AppPaths
 from app.ui import jobs
@@ -33,31 +31,17 @@ RECENT_EVENTS = 200
 STOP_ALL_TIMEOUT = 5.0
 
 
-class TunnelFactory(Protocol):
-    """Makes the engine worker for a profile (``Tunnel`` itself, or a test's stand-in)."""
-
-    def __call__(
-        self,
-        profile: Profile,
-        key: Any,
-        known_hosts: Path,
-        sink: EventSink,
-        *,
-        on_status: StatusSink | None = None,
-    ) -> Tunnel: ...
-
-
 def desktop_services(paths: AppPaths) -> Services:
     """The services as the desktop app uses them: the system keychain may prompt to unlock."""
     return Services(paths, lambda: open_keychain(allow_prompt=True))
 
 
 class TunnelHub(QObject):
-    """Owns one engine ``Tunnel`` per connected profile; all methods run on the GUI thread.
+    """The desktop app's side of a ``TunnelHost``; all methods run on the GUI thread.
 
-    Engine threads call a tunnel's sinks, which only emit ``_arrived`` / ``_figures``; Qt
-    queues those to this object's (the GUI) thread, where the status each carries is kept
-    and ``tunnel_event`` is re-emitted for the tray and windows. Drawing reads the kept
+    The host keeps each tunnel's last status; its events, made on engine threads, only
+    emit ``_arrived``, which Qt queues to this object's (the GUI) thread, where
+    ``tunnel_event`` is re-emitted for the tray and windows. Drawing reads the kept
     statuses (``rows``): nothing on the GUI thread asks an engine.
     """
 
@@ -65,8 +49,7 @@ class TunnelHub(QObject):
     profiles_changed = Signal()
     passphrase_wanted = Signal(str, bool)  # tunnel name, the last one was wrong
     stopped_all = Signal()
-    _arrived = Signal(object, object)  # source, TunnelEvent
-    _figures = Signal(object, object)  # source, TunnelStatus
+    _arrived = Signal(object)  # TunnelEvent
 
     def __init__(self, services: Services, tunnel_factory: TunnelFactory | None = None) -> None:
         super().__init__()
@@ -75,17 +58,14 @@ class TunnelHub(QObject):
         self.profiles: dict[str, Profile] = {}
         self.problem: TunnelkeeperError | None = None
         self.recent: deque[TunnelEvent] = deque(maxlen=RECENT_EVENTS)
-        self._factory: TunnelFactory = tunnel_factory or Tunnel
-        self._tunnels: dict[str, Tunnel] = {}
+        self.host = TunnelHost(services.paths.known_hosts_file, tunnel_factory)
+        self.host.listen(self._arrived.emit)  # engine threads: only hand it over
         self._keys: dict[str, Any] = {}  # key path -> loaded key, so a reconnect never re-asks
         self._loading: set[str] = set()
         self._stopping: set[str] = set()
         self._last: dict[str, TunnelStatus] = {}  # detail shown for stopped tunnels
-        self._live: dict[str, TunnelStatus] = {}  # the last status each worker reported
-        self._sources: dict[str, object] = {}  # which worker's reports are the current ones
         self.closing = False  # set by stop_all: nothing starts after Quit
         self._arrived.connect(self._deliver)
-        self._figures.connect(self._keep)
 
     # --- profiles -------------------------------------------------------------------------
 
@@ -103,9 +83,9 @@ class TunnelHub(QObject):
     def rows(self) -> list[Row]:
         out = []
         for name, profile in self.profiles.items():
-            tunnel = self._tunnels.get(name)
-            if tunnel is not None:
-                out.append(Row(profile, self._live[name], True))
+            live = self.host.status(name) if name not in self._stopping else None
+            if live is not None:
+                out.append(Row(profile, live, True))
             else:
                 status = self._last.get(name) or stopped_status(profile, "not connected.")
                 if name in self._stopping:
@@ -117,7 +97,7 @@ class TunnelHub(QObject):
         return {row.profile.name: row.state for row in self.rows()}
 
     def is_running(self, name: str) -> bool:
-        return name in self._tunnels or name in self._loading or name in self._stopping
+        return self.host.is_hosted(name) or name in self._loading or name in self._stopping
 
     def held_key(self, key_path: str) -> Any:
         """A key already loaded (and decrypted) in this session, or None."""
@@ -125,7 +105,7 @@ class TunnelHub(QObject):
 
     def connected_pid(self, name: str) -> int | None:
         """For the connection test: this process holds the forward when the tunnel is up."""
-        live = self._live.get(name) if name in self._tunnels else None
+        live = self.host.status(name)
         return os.getpid() if live is not None and live.state is State.CONNECTED else None
 
     # --- start and stop -------------------------------------------------------------------
@@ -176,9 +156,8 @@ class TunnelHub(QObject):
 
     def disconnect_tunnel(self, name: str, on_done: Callable[[], None] | None = None) -> None:
         """Stop ``name`` off the GUI thread (a clean stop may take up to 5 s)."""
-        tunnel = self._tunnels.pop(name, None)
-        self._forget_worker(name)
-        if tunnel is None:
+        profile = self.host.profile(name)
+        if profile is None or name in self._stopping:
             if on_done is not None:
                 on_done()
             return
@@ -186,31 +165,28 @@ class TunnelHub(QObject):
 
         def finished(_: object) -> None:
             self._stopping.discard(name)
-            self._last[name] = stopped_status(tunnel.profile, "disconnected.")
-            self._report(tunnel.profile, State.STOPPED, "disconnected.")
+            self._last[name] = stopped_status(profile, "disconnected.")
+            self._report(profile, State.STOPPED, "disconnected.")
             if on_done is not None:
                 on_done()
 
-        jobs.start(f"stop-{name}", lambda _: tunnel.stop(), on_done=finished, on_failed=finished)
+        jobs.start(
+            f"stop-{name}", lambda _: self.host.stop(name), on_done=finished, on_failed=finished
+        )
 
     def reconnect_now(self, name: str) -> None:
-        tunnel = self._tunnels.get(name)
-        if tunnel is not None:
-            tunnel.reconnect_now()
-        else:
+        if not self.host.reconnect(name):
             self.connect_tunnel(name)
 
     def network_changed(self) -> None:
-        for tunnel in self._tunnels.values():
-            tunnel.network_changed()
+        self.host.network_changed()
 
     def woke(self) -> None:
-        for tunnel in self._tunnels.values():
-            tunnel.woke()
+        self.host.woke()
 
     def restart(self, name: str) -> None:
         """After an edit: stop the old worker (if any) and start with the new profile."""
-        if name in self._tunnels:
+        if self.host.is_hosted(name):
             self.disconnect_tunnel(name, on_done=lambda: self.connect_tunnel(name))
         else:
             self.connect_tunnel(name)
@@ -249,19 +225,10 @@ class TunnelHub(QObject):
     def stop_all(self, timeout: float = STOP_ALL_TIMEOUT) -> None:
         """Stop every tunnel at once, off the GUI thread; ``stopped_all`` when done."""
         self.closing = True
-        tunnels = list(self._tunnels.values())
-        for name in list(self._tunnels):
-            self._forget_worker(name)
-        self._tunnels.clear()
+        self.host.closing = True
 
         def work(_: object) -> bool:
-            stoppers = [threading.Thread(target=t.stop, args=(timeout,)) for t in tunnels]
-            for stopper in stoppers:
-                stopper.start()
-            deadline = time.monotonic() + timeout
-            for stopper in stoppers:
-                stopper.join(max(0.0, deadline - time.monotonic()))
-            return not any(s.is_alive() for s in stoppers)
+            return self.host.stop_all(timeout)
 
         def done(clean: object) -> None:
             if clean is not True:
@@ -306,45 +273,19 @@ class TunnelHub(QObject):
     def _start(self, profile: Profile, key: Any) -> None:
         if self.closing:
             return
-        name = profile.name
-        self._last.pop(name, None)
-        source = object()  # this worker: reports from an earlier one are not kept
-
-        def sink(event: TunnelEvent) -> None:  # engine threads: only hand it over
-            self._arrived.emit(source, event)
-
-        def on_status(status: TunnelStatus) -> None:
-            self._figures.emit(source, status)
-
-        tunnel = self._factory(profile, key, self.paths.known_hosts_file, sink, on_status=on_status)
-        self._sources[name] = source
-        # what a worker is before its first report
-        self._live[name] = TunnelStatus(name, State.STOPPED, "not started.", since=time.time())
-        self._tunnels[name] = tunnel
-        tunnel.start()
-
-    def _forget_worker(self, name: str) -> None:
-        self._sources.pop(name, None)
-        self._live.pop(name, None)
-
-    @Slot(object, object)
-    def _keep(self, source: object, status: TunnelStatus) -> None:
-        """A worker's status: kept if that worker is the tunnel's current one."""
-        if self._sources.get(status.tunnel) is source and status.tunnel in self._tunnels:
-            self._live[status.tunnel] = status
+        self._last.pop(profile.name, None)
+        self.host.start(profile, key)
 
     def _report(self, profile: Profile, state: State, detail: str) -> None:
         """An event the hub itself makes (before or after an engine worker exists)."""
         status = None
-        if profile.name not in self._tunnels:
+        if not self.host.is_hosted(profile.name):
             status = TunnelStatus(profile.name, state, detail, since=time.time())
             self._last[profile.name] = status
-        self._deliver(None, TunnelEvent(profile.name, state, detail, status=status))
+        self._deliver(TunnelEvent(profile.name, state, detail, status=status))
 
-    @Slot(object, object)
-    def _deliver(self, source: object, event: TunnelEvent) -> None:
-        if source is not None and event.status is not None:
-            self._keep(source, event.status)
+    @Slot(object)
+    def _deliver(self, event: TunnelEvent) -> None:
         self.recent.append(event)
         level = logging.WARNING if event.state in (State.ERROR, State.RETRYING) else logging.INFO
         log.log(level, "%s", event.human())

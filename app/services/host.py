@@ -1,0 +1,199 @@
+"""Tunnels hosted in this process: start, stop, reconnect, and their last status and events."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol
+
+from app.core.events import State, TunnelEvent, TunnelStatus
+from app.core.profile import Profile
+from app.engine.tunnel import EventSink, StatusSink, Tunnel
+
+log = logging.getLogger(__name__)
+
+STOP_TIMEOUT = 5.0
+RECENT_EVENTS = 200
+
+Listener = Callable[[TunnelEvent], None]
+
+
+class TunnelFactory(Protocol):
+    """Makes the engine worker for a profile (``Tunnel`` itself, or a test's stand-in)."""
+
+    def __call__(
+        self,
+        profile: Profile,
+        key: Any,
+        known_hosts: Path,
+        sink: EventSink,
+        *,
+        on_status: StatusSink | None = None,
+    ) -> Tunnel: ...
+
+
+class TunnelHost:
+    """One engine ``Tunnel`` per hosted profile, for any front end (the desktop app, `run`,
+    the service). Every method may be called from any thread; none waits on an engine
+    thread except ``stop`` and ``stop_all``, which say so.
+
+    Engine threads report here: the newest status of each tunnel is kept (reports from a
+    worker that has been replaced or stopped are not), the last ``RECENT_EVENTS`` events
+    are kept, and each event is handed to the listeners on the engine's thread — a GUI
+    must pass it on to its own thread.
+    """
+
+    def __init__(
+        self,
+        known_hosts: Path,
+        factory: TunnelFactory | None = None,
+        recent: int = RECENT_EVENTS,
+    ) -> None:
+        self._known_hosts = known_hosts
+        self._factory: TunnelFactory = factory or Tunnel
+        self._lock = threading.Lock()
+        self._tunnels: dict[str, Tunnel] = {}
+        self._sources: dict[str, object] = {}  # which worker's reports are the current ones
+        self._status: dict[str, TunnelStatus] = {}
+        self._listeners: list[Listener] = []
+        self.recent: deque[TunnelEvent] = deque(maxlen=recent)
+        self.closing = False  # set by stop_all: nothing starts afterwards
+
+    # --- listening ------------------------------------------------------------------------
+
+    def listen(self, listener: Listener) -> Callable[[], None]:
+        """Hand every event to ``listener`` (on the thread that made it); returns the call
+        that stops doing so."""
+        with self._lock:
+            self._listeners.append(listener)
+
+        def unlisten() -> None:
+            with self._lock:
+                if listener in self._listeners:
+                    self._listeners.remove(listener)
+
+        return unlisten
+
+    # --- reading --------------------------------------------------------------------------
+
+    def names(self) -> list[str]:
+        with self._lock:
+            return list(self._tunnels)
+
+    def is_hosted(self, name: str) -> bool:
+        with self._lock:
+            return name in self._tunnels
+
+    def profile(self, name: str) -> Profile | None:
+        with self._lock:
+            tunnel = self._tunnels.get(name)
+            return tunnel.profile if tunnel is not None else None
+
+    def status(self, name: str) -> TunnelStatus | None:
+        """The last status tunnel ``name``'s worker reported, or None when not hosted."""
+        with self._lock:
+            return self._status.get(name) if name in self._tunnels else None
+
+    def statuses(self) -> list[TunnelStatus]:
+        with self._lock:
+            return [self._status[name] for name in self._tunnels]
+
+    # --- acting ---------------------------------------------------------------------------
+
+    def start(self, profile: Profile, key: Any) -> bool:
+        """Start hosting ``profile`` with its loaded ``key``; False (nothing done) when it is
+        hosted already or the host is closing."""
+        name = profile.name
+        source = object()
+
+        def sink(event: TunnelEvent) -> None:
+            self._arrived(source, event)
+
+        def on_status(status: TunnelStatus) -> None:
+            self._keep(source, status)
+
+        with self._lock:
+            if self.closing or name in self._tunnels:
+                return False
+            tunnel = self._factory(profile, key, self._known_hosts, sink, on_status=on_status)
+            self._tunnels[name] = tunnel
+            self._sources[name] = source
+            # what a worker is before its first report
+            self._status[name] = TunnelStatus(name, State.STOPPED, "not started.", time.time())
+        tunnel.start()
+        return True
+
+    def stop(self, name: str, timeout: float = STOP_TIMEOUT) -> bool:
+        """Stop hosting ``name`` and wait for its worker (up to ``timeout`` s: a clean stop
+        cancels the forward first). True if it ended in time or was not hosted."""
+        tunnel = self._detach(name)
+        return tunnel is None or tunnel.stop(timeout)
+
+    def stop_all(self, timeout: float = STOP_TIMEOUT, closing: bool = True) -> bool:
+        """Stop every tunnel at once, waiting up to ``timeout`` s in all; with ``closing``
+        nothing starts afterwards. True if all ended in time."""
+        with self._lock:
+            self.closing = self.closing or closing
+            names = list(self._tunnels)
+        tunnels = [t for t in (self._detach(name) for name in names) if t is not None]
+        stoppers = [
+            threading.Thread(target=t.stop, args=(timeout,), name=f"stop-{t.profile.name}")
+            for t in tunnels
+        ]
+        for stopper in stoppers:
+            stopper.start()
+        deadline = time.monotonic() + timeout
+        for stopper in stoppers:
+            stopper.join(max(0.0, deadline - time.monotonic()))
+        return not any(s.is_alive() for s in stoppers)
+
+    def reconnect(self, name: str) -> bool:
+        """Drop ``name``'s connection and connect again now; False when not hosted."""
+        with self._lock:
+            tunnel = self._tunnels.get(name)
+        if tunnel is None:
+            return False
+        tunnel.reconnect_now()
+        return True
+
+    def woke(self) -> None:
+        """The machine woke up (or the process was resumed): check every link now."""
+        for tunnel in self._all():
+            tunnel.woke()
+
+    def network_changed(self) -> None:
+        for tunnel in self._all():
+            tunnel.network_changed()
+
+    # --- internals ------------------------------------------------------------------------
+
+    def _all(self) -> list[Tunnel]:
+        with self._lock:
+            return list(self._tunnels.values())
+
+    def _detach(self, name: str) -> Tunnel | None:
+        with self._lock:
+            self._sources.pop(name, None)
+            self._status.pop(name, None)
+            return self._tunnels.pop(name, None)
+
+    def _keep(self, source: object, status: TunnelStatus) -> None:
+        with self._lock:
+            if self._sources.get(status.tunnel) is source:
+                self._status[status.tunnel] = status
+
+    def _arrived(self, source: object, event: TunnelEvent) -> None:
+        with self._lock:
+            if event.status is not None and self._sources.get(event.tunnel) is source:
+                self._status[event.tunnel] = event.status
+            self.recent.append(event)
+            listeners = list(self._listeners)
+        for listener in listeners:
+            try:
+                listener(event)
+            except Exception:  # one broken listener must not starve the others
+                log.exception("event listener failed")
