@@ -1,24 +1,56 @@
-"""The app's exception tree: one class per cause, each carrying a sentence for people."""
+"""The app's exception tree: one class per cause, each saying what it implies for the job."""
 
 from __future__ import annotations
+
+from enum import StrEnum
 
 from app.core.textsafe import DETAIL_LIMIT, safe_text
 
 
+class Then(StrEnum):
+    """What an error means for the job that met it (a tunnel, a test, a command)."""
+
+    RETRY = "retry"  # something outside went wrong: trying again later may work unaided
+    WAIT_FOR_USER = "wait_for_user"  # the person must act (trust, passphrase, fix a file)
+    STOP = "stop"  # the request cannot succeed as made: the job ends (a tunnel waits in ERROR)
+
+
+class Action(StrEnum):
+    """The remedy a front end can offer its own way (the CLI a command, the GUI a button)."""
+
+    TRUST = "trust"  # trust the jumphost's (new) host key, once checked with the vendor
+    REPAIR = "repair"  # move a file the app cannot read aside
+    PASSPHRASE = "passphrase"  # noqa: S105 - enter the key's passphrase (again)
+    EDIT = "edit"  # change the tunnel's settings (another key, host, port)
+
+
 class TunnelkeeperError(Exception):
-    """Base of every error the app reports to a person; ``str()`` is that sentence."""
+    """Base of every error the app reports to a person; ``str()`` is that sentence: the fact
+    and the remedy in words every front end can show. ``then`` and ``action`` are set per
+    class (per instance only by an error that stands for another, a host's reply); errors
+    whose remedy needs the tunnel carry its ``name``."""
+
+    then: Then = Then.STOP
+    action: Action | None = None
+    remedy: str = ""  # the sentence's remedy on its own, where a class keeps it apart
 
     def __init__(self, *args: object) -> None:
         # Sentences quote servers, files and paths: control characters are escaped and the
         # length bounded here, so no caller can put raw terminal codes in front of a person.
         super().__init__(*(safe_text(a, DETAIL_LIMIT) if isinstance(a, str) else a for a in args))
 
+    @property
+    def fact(self) -> str:
+        """The sentence without its ``remedy`` (all of it, unless a class keeps that apart)."""
+        return str(self).removesuffix(f"; {self.remedy}") if self.remedy else str(self)
+
 
 # --- configuration: the user must change something before it can work -------------
 
 
 class ConfigError(TunnelkeeperError):
-    """The configuration cannot be used as it stands."""
+    """The configuration cannot be used as it stands (``then``: STOP, unless a subclass
+    says otherwise)."""
 
 
 class InvalidField(ConfigError):
@@ -38,22 +70,26 @@ class PasteError(ConfigError):
         self.token = token
 
 
-class CorruptConfigFile(ConfigError):
-    """A file the app keeps could not be parsed; it is left untouched."""
+REPAIR_REMEDY = "fix it, or move it aside with `tunnelkeeper repair`."
 
-    def __init__(
-        self,
-        path: str,
-        detail: str,
-        remedy: str = "fix it, or move it aside with `tunnelkeeper repair`.",
-    ) -> None:
+
+class CorruptConfigFile(ConfigError):
+    """A file the app keeps could not be parsed; it is left untouched until someone fixes
+    or moves it (``action`` is REPAIR unless another ``remedy`` is given)."""
+
+    then = Then.WAIT_FOR_USER
+
+    def __init__(self, path: str, detail: str, remedy: str = REPAIR_REMEDY) -> None:
         super().__init__(
             f"{path} could not be read ({safe_text(detail)}). It has been left as it is; {remedy}"
         )
         self.path = path
+        self.action = Action.REPAIR if remedy == REPAIR_REMEDY else None
 
 
 class ConfigBusy(ConfigError):
+    then = Then.RETRY
+
     def __init__(self, path: str) -> None:
         super().__init__(
             f"another Tunnelkeeper is changing {path} right now; try again in a moment."
@@ -124,24 +160,117 @@ class KeyUnsupportedEncryption(ConfigError):
 
 
 class KeyPassphraseNeeded(ConfigError):
+    then = Then.WAIT_FOR_USER
+    action = Action.PASSPHRASE
+
     def __init__(self, path: str) -> None:
         super().__init__(f"the private key {path} is protected by a passphrase and none was given.")
         self.path = path
 
 
 class KeyPassphraseWrong(ConfigError):
+    then = Then.WAIT_FOR_USER
+    action = Action.PASSPHRASE
+
     def __init__(self, name: str) -> None:
         super().__init__(f"the passphrase for key {name} is wrong.")
         self.name = name
 
 
-class HostKeyNotPinned(ConfigError):
-    def __init__(self, name: str, host: str) -> None:
-        super().__init__(
-            f"the jumphost {host} has no trusted host key yet; run `tunnelkeeper trust {name}`."
-        )
+class StoredPassphraseWrong(ConfigError):
+    """The keychain's passphrase for a key is wrong and nobody could be asked for another:
+    the job stops (no failed check) for each front end to ask for the passphrase its way."""
+
+    then = Then.WAIT_FOR_USER
+    action = Action.PASSPHRASE
+
+    def __init__(self, name: str, key_path: str) -> None:
+        super().__init__(f"the passphrase for key {name} stored in the system keychain is wrong")
+        self.name = name
+        self.key_path = key_path
+
+
+class NoKeyOrTunnel(ConfigError):
+    """Neither a managed key nor a tunnel has this name."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"there is no key or tunnel named {name!r}.")
+        self.name = name
+
+
+class KnownHostsMissing(ConfigError):
+    """A known_hosts file to import from does not exist."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(f"{path} does not exist.")
+        self.path = path
+
+
+class NoKeyForHost(TunnelkeeperError):
+    """A known_hosts file to import from has no usable key for the jumphost."""
+
+    def __init__(self, path: str, pattern: str) -> None:
+        super().__init__(f"{path} has no key for {pattern}")
+        self.path = path
+        self.pattern = pattern
+
+
+# --- host keys: the jumphost's key is not (or no longer) trusted; the person decides --------
+
+TRUST_FIRST = "trust its key once its fingerprint matches the one the vendor shows."
+TRUST_NEW = "ask the vendor whether they changed it, and only then trust the jumphost's new key."
+
+
+class HostKeyTrouble(TunnelkeeperError):
+    """The jumphost's host key cannot be trusted as things stand: nothing is sent until the
+    person has checked it with the vendor. ``fact`` and ``remedy`` are the two halves of the
+    sentence; ``name`` is the tunnel's."""
+
+    then = Then.WAIT_FOR_USER
+    action: Action | None = Action.TRUST
+
+    def __init__(self, name: str, host: str, fact: str, remedy: str) -> None:
+        super().__init__(f"{fact}; {remedy}")
         self.name = name
         self.host = host
+        self.remedy = remedy
+
+
+class HostKeyNotPinned(HostKeyTrouble, ConfigError):
+    """No host key is pinned for the tunnel's jumphost yet (found before connecting)."""
+
+    def __init__(self, name: str, host: str) -> None:
+        fact = f"the jumphost {host} of tunnel {name!r} has no trusted host key yet"
+        super().__init__(name, host, fact, TRUST_FIRST)
+
+
+class HostKeyUnknown(HostKeyTrouble):
+    def __init__(self, name: str, host: str, fingerprint: str) -> None:
+        fact = f"the jumphost {host} presented a host key ({fingerprint}) that is not trusted"
+        super().__init__(name, host, fact, TRUST_FIRST)
+        self.fingerprint = fingerprint
+
+
+class HostKeyChanged(HostKeyTrouble):
+    def __init__(self, name: str, host: str, pinned: str, presented: str) -> None:
+        super().__init__(
+            name,
+            host,
+            f"the host key of {host} has CHANGED: trusted {pinned}, presented {presented}. "
+            "This can mean someone is intercepting the connection",
+            TRUST_NEW,
+        )
+        self.pinned = pinned
+        self.presented = presented
+
+
+class HostKeyRevoked(HostKeyTrouble):
+    action = None  # a revoked key is never trusted again: the vendor must name the new one
+
+    def __init__(self, name: str, host: str, fingerprint: str) -> None:
+        fact = f"the jumphost {host} presented a revoked host key ({fingerprint}), so it is refused"
+        super().__init__(name, host, fact, "ask the vendor for the jumphost's current key.")
+        self.fingerprint = fingerprint
 
 
 # --- connection: something outside went wrong; the engine may retry ----------------
@@ -149,6 +278,8 @@ class HostKeyNotPinned(ConfigError):
 
 class ConnectionTrouble(TunnelkeeperError):
     """The tunnel could not be brought up or was lost; retrying may help."""
+
+    then = Then.RETRY
 
 
 class JumphostUnreachable(ConnectionTrouble):
@@ -159,32 +290,6 @@ class JumphostUnreachable(ConnectionTrouble):
 class HandshakeFailed(ConnectionTrouble):
     def __init__(self, host: str, detail: str) -> None:
         super().__init__(f"the SSH handshake with {host} failed: {safe_text(detail)}")
-
-
-class HostKeyUnknown(ConnectionTrouble):
-    def __init__(self, name: str, host: str, fingerprint: str) -> None:
-        super().__init__(
-            f"the jumphost {host} presented a host key ({fingerprint}) that is not trusted; "
-            f"run `tunnelkeeper trust {name}`."
-        )
-
-
-class HostKeyChanged(ConnectionTrouble):
-    def __init__(self, host: str, pinned: str, presented: str) -> None:
-        super().__init__(
-            f"the host key of {host} has CHANGED: trusted {pinned}, presented {presented}. "
-            "This can mean someone is intercepting the connection; ask the vendor whether "
-            "they changed it, then run `tunnelkeeper trust` again."
-        )
-        self.pinned = pinned
-        self.presented = presented
-
-
-class HostKeyRevoked(ConnectionTrouble):
-    def __init__(self, host: str, fingerprint: str) -> None:
-        super().__init__(
-            f"the jumphost {host} presented a revoked host key ({fingerprint}); refusing it."
-        )
 
 
 class AuthRejected(ConnectionTrouble):
@@ -210,11 +315,27 @@ class ConnectionLost(ConnectionTrouble):
         super().__init__(f"the connection to {host} was lost: {safe_text(detail)}")
 
 
+class HostKeyUnavailable(TunnelkeeperError):
+    """The jumphost's host key could not be fetched; ``str()`` is the cause's sentence."""
+
+    then = Then.RETRY  # the cause is connection trouble
+
+    def __init__(self, cause: TunnelkeeperError) -> None:
+        Exception.__init__(self, str(cause))  # already made safe to print: not again
+        self.cause = cause
+
+
+# --- hosting: which process runs a tunnel -------------------------------------------------
+
+
 # --- keychain: passphrases kept in the OS keychain; without it they are asked for ---------
 
 
 class KeyringUnavailable(ConfigError):
     """The OS keychain cannot keep passphrases; they are asked for instead."""
+
+    then = Then.WAIT_FOR_USER
+    action: Action | None = Action.PASSPHRASE
 
     def __init__(self, detail: str) -> None:
         super().__init__(
@@ -238,20 +359,22 @@ class KeyringLocked(KeyringUnavailable):
 
 
 class KeyringFailed(KeyringUnavailable):
-    """The keychain was reachable but one read, write or delete failed."""
+    """The keychain was reachable but one read, write or delete failed (``operation``)."""
 
-    def __init__(self, action: str, key_name: str, detail: str) -> None:
-        if action == "forget":
+    then = Then.STOP
+    action = None
+
+    def __init__(self, operation: str, key_name: str, detail: str) -> None:
+        remedy = "the passphrase will be asked for each time Tunnelkeeper starts."
+        if operation == "forget":
             remedy = (
                 f"remove the entry {key_name!r} of service 'Tunnelkeeper' with your keychain app."
             )
-        else:
-            remedy = "the passphrase will be asked for each time Tunnelkeeper starts."
         ConfigError.__init__(
             self,
-            f"the system keychain could not {action} the passphrase for key {key_name!r} "
+            f"the system keychain could not {operation} the passphrase for key {key_name!r} "
             f"({safe_text(detail)}): {remedy}",
         )
         self.detail = detail
-        self.action = action
+        self.operation = operation
         self.key_name = key_name

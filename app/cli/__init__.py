@@ -10,8 +10,9 @@ from collections.abc import Callable, Sequence
 from typing import TextIO
 
 from app.cli.check import cmd_test
+from app.cli.control import cmd_connect, cmd_disconnect, cmd_logs, cmd_reconnect
 from app.cli.keys import cmd_import_key, cmd_keygen, cmd_pubkey
-from app.cli.output import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, UserFacingError
+from app.cli.output import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, UserFacingError, error_text
 from app.cli.parser import build_parser
 from app.cli.passphrases import stored_passphrase_wrong
 from app.cli.profiles import cmd_add, cmd_list, cmd_remove, cmd_show
@@ -19,8 +20,7 @@ from app.cli.repair import cmd_repair
 from app.cli.run import cmd_run, cmd_status
 from app.cli.trust import cmd_trust
 from app.core.textsafe import DETAIL_LIMIT, safe_text
-from app.errors import ConfigError, InvalidField, TunnelkeeperError
-from app.services.errors import StoredPassphraseWrong
+from app.errors import ConfigError, StoredPassphraseWrong, TunnelkeeperError
 from app.storage.paths import AppPaths, app_paths
 
 __all__ = [
@@ -59,6 +59,10 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, AppPaths, TextIO], int]] = {
     "pubkey": cmd_pubkey,
     "status": cmd_status,
     "test": cmd_test,
+    "connect": cmd_connect,
+    "disconnect": cmd_disconnect,
+    "reconnect": cmd_reconnect,
+    "logs": cmd_logs,
 }
 
 
@@ -125,12 +129,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         wrong = stored_passphrase_wrong(exc)
         print(f"tunnelkeeper: {safe_text(str(wrong), DETAIL_LIMIT)}", file=sys.stderr)
         return wrong.code
-    except (ConfigError, InvalidField) as exc:
-        print(f"tunnelkeeper: {safe_text(str(exc), DETAIL_LIMIT)}", file=sys.stderr)
-        return EXIT_CONFIG
     except TunnelkeeperError as exc:
-        print(f"tunnelkeeper: {safe_text(str(exc), DETAIL_LIMIT)}", file=sys.stderr)
-        return EXIT_FAILED
+        # the sentence, and the command that does its remedy (`tunnelkeeper trust NAME`)
+        print(f"tunnelkeeper: {safe_text(error_text(exc), DETAIL_LIMIT)}", file=sys.stderr)
+        return EXIT_CONFIG if isinstance(exc, ConfigError) else EXIT_FAILED
     except KeyboardInterrupt:
         print("tunnelkeeper: interrupted.", file=sys.stderr)
         return 130

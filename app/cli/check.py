@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any, TextIO
 
-from app.cli.output import EXIT_FAILED, EXIT_OK
+from app.cli.output import EXIT_FAILED, EXIT_OK, with_command
 from app.cli.passphrases import tell_remembered, terminal_ask
 from app.core.textsafe import DETAIL_LIMIT, safe_text
 from app.storage.paths import AppPaths
@@ -27,7 +27,8 @@ def cmd_test(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
             file=out,
         )
         if result["remedy"] and result["status"] != "pass":
-            print(f"       -> {safe_text(result['remedy'], DETAIL_LIMIT)}", file=out)
+            remedy = with_command(result["remedy"], result.get("action"), args.name)
+            print(f"       -> {safe_text(remedy, DETAIL_LIMIT)}", file=out)
         out.flush()
 
     outcome = Services(paths).checks.run_test(

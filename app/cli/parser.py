@@ -91,7 +91,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     run = sub.add_parser("run", help="run tunnels until interrupted")
-    run.add_argument("names", nargs="+", metavar="NAME")
+    run.add_argument("names", nargs="*", metavar="NAME")
+    run.add_argument(
+        "--all",
+        action="store_true",
+        help="run every tunnel not switched off, following changes to the profiles file",
+    )
     run.add_argument("--events", choices=["json"], help="write one JSON object per event")
     run.add_argument("-v", "--verbose", action="store_true", help="log debug detail")
 
@@ -102,6 +107,19 @@ def build_parser() -> argparse.ArgumentParser:
     status = sub.add_parser("status", help="show the state of running tunnels")
     status.add_argument("names", nargs="*", metavar="NAME")
     status.add_argument("--json", action="store_true")
+
+    for verb, what in (
+        ("connect", "start a tunnel in the process that hosts tunnels (app, run or service)"),
+        ("disconnect", "stop a tunnel wherever it runs"),
+        ("reconnect", "drop a tunnel's connection and connect again now"),
+    ):
+        acting = sub.add_parser(verb, help=what)
+        acting.add_argument("name", metavar="NAME")
+
+    logs = sub.add_parser("logs", help="show the log (of one tunnel)")
+    logs.add_argument("name", nargs="?", metavar="NAME", default="")
+    logs.add_argument("-f", "--follow", action="store_true", help="keep showing new lines")
+    logs.add_argument("-n", "--lines", type=int, default=100, help="how many lines (100)")
     return parser
 
 

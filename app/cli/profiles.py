@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any, TextIO
 
 from app.cli.output import EXIT_CONFIG, EXIT_OK, UserFacingError
+from app.cli.show import listed_briefly, print_json, print_table
 from app.core.profile import format_hostport, parse_hostport, validate_name
 from app.core.textsafe import DETAIL_LIMIT, safe_text
 from app.storage.paths import AppPaths
@@ -74,21 +74,13 @@ def cmd_list(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
     from app.services.api import Services
 
     profiles = Services(paths).profiles.all()
-    if args.json:
-        print(json.dumps(profiles, indent=2), file=out)
-        return EXIT_OK
-    if not profiles:
-        print("No tunnels yet. Add one with `tunnelkeeper add`.", file=out)
+    if listed_briefly(out, profiles, args.json, "No tunnels yet. Add one with `tunnelkeeper add`."):
         return EXIT_OK
     rows = [("NAME", "JUMPHOST", "USER", "REMOTE PORT", "TARGET")]
     for p in profiles:
         endpoint = format_hostport(p["jumphost"], p["ssh_port"])
         rows.append((p["name"], endpoint, p["user"], str(p["remote_port"]), p["target"]))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        print(
-            "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip(), file=out
-        )
+    print_table(out, rows)
     return EXIT_OK
 
 
@@ -97,7 +89,7 @@ def cmd_show(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
 
     view = Services(paths).profiles.show(args.name)
     if args.json:
-        print(json.dumps(view, indent=2), file=out)
+        print_json(out, view)
         return EXIT_OK
     for key, value in view.items():
         shown = "(as ssh -R: localhost)" if key == "remote_bind" and value is None else value

@@ -3,43 +3,113 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
+import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TextIO
 
-from app.cli.output import EXIT_OK
+from app.cli.output import EXIT_OK, UserFacingError, event_text
 from app.cli.passphrases import tell_remembered, terminal_ask
+from app.cli.show import listed_briefly
+from app.control.errors import where
 from app.core.units import byte_size
 from app.storage.paths import AppPaths
 
 if TYPE_CHECKING:
+    from app.control.server import Controller
+    from app.core.control import HostKind
+    from app.core.events import TunnelEvent
+    from app.services.api import PreparedTunnel, Services
     from app.services.host import TunnelHost
+    from app.storage.claims import Claims
 
 log = logging.getLogger("tunnelkeeper")
 
+SERVICE_ENV = "TUNNELKEEPER_SERVICE"  # "system" or "user": set by the service's unit
+
 
 def cmd_run(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
-    from app.core.events import TunnelEvent
+    from app.control.follow import ProfileFollower
+    from app.control.hosting import HeadlessController
+    from app.core.control import HostKind
     from app.services.api import Services
     from app.services.host import TunnelHost
+    from app.storage.claims import Claims
 
-    prepared = Services(paths).prepare_run(
-        list(args.names), terminal_ask(), lambda key: tell_remembered(key.remembered, sys.stderr)
-    )
+    if bool(args.names) == bool(args.all):
+        raise UserFacingError("name the tunnels to run, or use --all (not both).")
+    services = Services(paths)
+    service = os.environ.get(SERVICE_ENV, "")
+    kind = HostKind.SERVICE if service else HostKind.RUN
+    claims = Claims(paths.runtime_dir / "claims", kind.value)
+    prepared = _prepare(services, claims, list(args.names)) if args.names else []
 
     from app.storage.logs import setup_logging
 
     setup_logging(paths, args.verbose)
+    sink = _event_sink(out if args.events == "json" else None)
+
+    from app.platform.limits import raise_open_file_limit
+    from app.storage.runstate import StateWriter
+
+    raise_open_file_limit()
+    done = threading.Event()
+    host = TunnelHost(paths.known_hosts_file, claims=claims)
+    host.listen(sink)
+    controller = HeadlessController(services, host, kind)
+    endpoint = _endpoint(paths, kind, controller, service)
+    follower = ProfileFollower(services, host, controller.start_profile) if args.all else None
+
+    previous = _install_signals(host, done)
+    writer = StateWriter(paths.runtime_dir)
+    try:
+        for tunnel in prepared:
+            controller.keys[tunnel.profile.key_path] = tunnel.key.key
+            host.start(tunnel.profile, tunnel.key.key)
+        endpoint.start()
+        if follower is not None:
+            controller.failed = follower.failed
+            follower.start()
+        writer.update(controller.hosted(), force=True)
+        while not done.wait(1.0):
+            writer.update(controller.hosted())
+    finally:
+        if follower is not None:
+            follower.stop()
+        endpoint.close()
+        host.stop_all()
+        writer.remove()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return EXIT_OK
+
+
+def _prepare(services: Services, claims: Claims, names: list[str]) -> list[PreparedTunnel]:
+    """Refuse tunnels another process of ours hosts (before any passphrase is asked for),
+    then load the keys."""
+    from app.control.errors import HostedElsewhere
+
+    for profile in services.profiles.select(names):
+        holder = claims.holder(profile)
+        if holder is not None:
+            raise HostedElsewhere(holder.tunnel, holder.kind, holder.pid)
+    return services.prepare_run(
+        names, terminal_ask(), lambda key: tell_remembered(key.remembered, sys.stderr)
+    )
+
+
+def _event_sink(out: TextIO | None) -> Callable[[TunnelEvent], None]:
+    """Log every event; with ``out``, also write it there as a JSON line."""
     write_lock = threading.Lock()
     json_broken = threading.Event()
 
     def sink(event: TunnelEvent) -> None:
         level = logging.WARNING if event.state.value in ("error", "retrying") else logging.INFO
-        log.log(level, "%s", event.human())
-        if args.events == "json" and not json_broken.is_set():
+        log.log(level, "%s", event_text(event))
+        if out is not None and not json_broken.is_set():
             with write_lock:
                 try:
                     out.write(event.to_json() + "\n")
@@ -48,28 +118,19 @@ def cmd_run(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
                     json_broken.set()  # the reader went away; keep the tunnels running
                     log.warning("standard output is closed; JSON events are no longer written")
 
-    from app.platform.limits import raise_open_file_limit
-    from app.storage.runstate import StateWriter
+    return sink
 
-    raise_open_file_limit()
-    done = threading.Event()
-    host = TunnelHost(paths.known_hosts_file)
-    host.listen(sink)
 
-    previous = _install_signals(host, done)
-    writer = StateWriter(paths.runtime_dir)
-    try:
-        for tunnel in prepared:
-            host.start(tunnel.profile, tunnel.key.key)
-        writer.update([s.to_dict() for s in host.statuses()], force=True)
-        while not done.wait(1.0):
-            writer.update([s.to_dict() for s in host.statuses()])
-    finally:
-        host.stop_all()
-        writer.remove()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    return EXIT_OK
+def _endpoint(paths: AppPaths, kind: HostKind, controller: Controller, service: str) -> Any:
+    """The control endpoint of this `run` (the system service's in its own place)."""
+    from app.control.addresses import own_address, system_socket_path
+    from app.control.background import BackgroundEndpoint
+    from app.platform.peers import SERVICE_GROUP
+
+    if service == "system":
+        address = own_address(paths, kind, system_socket_path())
+        return BackgroundEndpoint(address, controller, SERVICE_GROUP)
+    return BackgroundEndpoint(own_address(paths, kind), controller)
 
 
 def _install_signals(host: TunnelHost, done: threading.Event) -> dict[int, Any]:
@@ -96,11 +157,8 @@ def cmd_status(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
     for problem in found.problems:  # skipped, like any broken file, and said so
         print(f"tunnelkeeper: {problem}", file=sys.stderr)
     running = found.tunnels
-    if args.json:
-        print(json.dumps(running, indent=2), file=out)
-        return EXIT_OK
-    if not running:
-        print("No tunnel is running (start one with `tunnelkeeper run NAME`).", file=out)
+    none = "No tunnel is running (start one with `tunnelkeeper run NAME`)."
+    if listed_briefly(out, running, args.json, none):
         return EXIT_OK
     for tunnel in running:
         print(f"{tunnel['tunnel']}: {tunnel['state']} since {tunnel['since']}", file=out)
@@ -119,4 +177,5 @@ def cmd_status(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
         if tunnel.get("next_retry_at"):
             print(f"    next retry: {tunnel['next_retry_at']}", file=out)
         print(f"    process: {tunnel['pid']}", file=out)
+        print(f"    hosted by: {where(str(tunnel.get('host', 'run')), tunnel['pid'])}", file=out)
     return EXIT_OK

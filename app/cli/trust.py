@@ -21,8 +21,8 @@ def cmd_trust(
     out: TextIO,
     ask: Callable[[str], str] = input,
 ) -> int:
+    from app.errors import HostKeyUnavailable
     from app.services.api import Services
-    from app.services.errors import HostKeyUnavailable
     from app.services.hostkeys import CHANGED, REVOKED, TRUSTED
 
     hostkeys = Services(paths).hostkeys
@@ -79,7 +79,7 @@ def cmd_trust(
 
 def _import_known_hosts(hostkeys: HostKeyService, name: str, source: str, out: TextIO) -> int:
     """Pin what an OpenSSH known_hosts file (hashed or not) says about the jumphost."""
-    from app.services.errors import KnownHostsMissing, NoKeyForHost
+    from app.errors import KnownHostsMissing, NoKeyForHost
 
     try:
         found = hostkeys.from_known_hosts(name, source)

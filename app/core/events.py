@@ -32,7 +32,9 @@ class TunnelStatus:
     """A snapshot of one tunnel: state and statistics, times as wall-clock seconds.
 
     The engine makes one with every event; front ends draw from it and never ask the
-    engine. ``to_dict`` is the JSON view the CLI's ``status`` and run-state files show.
+    engine. ``to_dict`` is the JSON view the CLI's ``status`` and run-state files show;
+    ``action`` (the remedy a front end can offer in this state, an ``app.errors.Action``
+    value such as ``"trust"``) is not part of it.
     """
 
     tunnel: str
@@ -47,6 +49,7 @@ class TunnelStatus:
     vendor_last_connected: float | None = None  # wall-clock time of the newest connection
     next_retry_at: float | None = None
     warning: str | None = None
+    action: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready, times as ISO text (the keys and their order are a file format)."""
@@ -100,6 +103,12 @@ class TunnelEvent:
             body.setdefault(key, value)  # extras never overwrite the four fixed keys
         # default=str: an odd extra (a Path, an exception) must not stop the event stream.
         return json.dumps(body, ensure_ascii=False, default=str)
+
+    @property
+    def action(self) -> str | None:
+        """The remedy a front end can offer now (``extra["action"]``, e.g. ``"trust"``)."""
+        action = self.extra.get("action")
+        return action if isinstance(action, str) else None
 
     def human(self) -> str:
         return f"{self.tunnel}: {self.state.value} — {self.detail}"

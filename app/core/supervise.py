@@ -8,6 +8,13 @@ from enum import Enum, auto
 
 from app.core.backoff import Backoff
 from app.core.events import State
+from app.errors import (
+    AuthRejected,
+    ForwardRefused,
+    JumphostUnreachable,
+    Then,
+    TunnelkeeperError,
+)
 
 STABLE_AFTER = 60.0
 CLOCK_JUMP = 5.0
@@ -71,8 +78,25 @@ class Failure(Enum):
     NETWORK = auto()  # handshake failed, link lost, no reply
     UNREACHABLE = auto()  # no TCP connection to the jumphost's SSH port at all
     AUTH_REJECTED = auto()  # the vendor has not (yet) added our public key
-    HOST_KEY = auto()  # unknown, changed or revoked host key: needs the user
+    NEEDS_USER = auto()  # retrying cannot help (a host key to trust, a file to fix)
     FORWARD_REFUSED = auto()  # the jumphost would not listen on the port
+
+
+def failure_of(exc: BaseException) -> Failure:
+    """What an attempt's error means for the next one: the error's ``then`` first (the
+    engine never ends a tunnel by itself, so one that cannot go on waits for the user too),
+    then, for trouble worth retrying, how soon. A surprise is retried like a lost link."""
+    if not isinstance(exc, TunnelkeeperError):
+        return Failure.NETWORK
+    if exc.then is not Then.RETRY:
+        return Failure.NEEDS_USER
+    if isinstance(exc, AuthRejected):
+        return Failure.AUTH_REJECTED
+    if isinstance(exc, ForwardRefused):
+        return Failure.FORWARD_REFUSED
+    if isinstance(exc, JumphostUnreachable):
+        return Failure.UNREACHABLE
+    return Failure.NETWORK
 
 
 @dataclass(frozen=True)
@@ -80,6 +104,7 @@ class Decision:
     state: State
     detail: str
     delay: float | None  # seconds until the next attempt; None waits for the user
+    action: str | None = None  # the remedy a front end can offer (an ``app.errors.Action``)
 
 
 @dataclass
@@ -100,11 +125,15 @@ class Policy:
             self.backoff.reset()
         self.connected_at = None
 
-    def failed(self, failure: Failure, reason: str, now: float, port: int = 0) -> Decision:
+    def failed(
+        self, failure: Failure, reason: str, now: float, port: int = 0, action: str | None = None
+    ) -> Decision:
+        """What follows a failed attempt; ``action`` (what the person may do) is passed on
+        only when waiting for them."""
         self._note_end(now)
         reason = reason.rstrip(".")
-        if failure is Failure.HOST_KEY:
-            return Decision(State.ERROR, f"{reason}.", None)
+        if failure is Failure.NEEDS_USER:
+            return Decision(State.ERROR, f"{reason}.", None, action)
         if failure is Failure.AUTH_REJECTED:
             delay = self.backoff.cap
             return Decision(State.ERROR, f"{reason} Trying again in {delay:.0f} s.", delay)
@@ -146,3 +175,21 @@ class RecentCount:
         while self.times and now - self.times[0] > self.window:
             self.times.popleft()
         return len(self.times)
+
+
+@dataclass
+class TargetWarnings:
+    """Refusals by the target in the last minute, and whether to say so now: the first at
+    once, then at most one warning per ``every`` seconds."""
+
+    every: float
+    recent: RecentCount = field(default_factory=RecentCount)
+    last_said: float | None = None
+
+    def refused(self, now: float) -> tuple[int, bool]:
+        """Count one refusal; return the count in the window and whether to warn now."""
+        count = self.recent.add(now)
+        due = count == 1 or self.last_said is None or now - self.last_said >= self.every
+        if due:
+            self.last_said = now
+        return count, due

@@ -13,26 +13,12 @@ from app import ssh
 from app.core.backoff import Backoff
 from app.core.events import State, TunnelEvent, TunnelStatus, iso_time
 from app.core.profile import Profile
-from app.core.supervise import (
-    Decision,
-    Failure,
-    Liveness,
-    Policy,
-    RecentCount,
-)
-from app.core.wake import WakeDetector
-from app.engine.forward import MAX_CHANNELS, Counters, Forwarder
-from app.engine.watch import POLL, RECONNECT_ASKED, Kick, LinkWatch
-from app.errors import (
-    AuthRejected,
-    ConfigError,
-    ForwardRefused,
-    HostKeyChanged,
-    HostKeyRevoked,
-    HostKeyUnknown,
-    JumphostUnreachable,
-    TunnelkeeperError,
-)
+from app.core.supervise import Decision, Failure, Liveness, Policy, TargetWarnings, failure_of
+from app.engine.forward import MAX_CHANNELS, Counters
+from app.engine.link import Link
+from app.engine.pause import Pause, file_stamp
+from app.engine.watch import RECONNECT_ASKED, Kick
+from app.errors import TunnelkeeperError
 from app.storage import hostkeys
 from app.storage.logs import TunnelLog
 
@@ -42,19 +28,10 @@ EventSink = Callable[[TunnelEvent], None]
 StatusSink = Callable[[TunnelStatus], None]
 STOP_TIMEOUT = 5.0
 WARNING_EVERY = 5.0  # at most one target warning event per this many seconds
-PORT_POLL_TIMEOUT = 1.0  # while the jumphost is unreachable, one TCP probe per POLL
 # A key exchange on a live link takes well under a second; one that has not finished in
 # this many seconds (a server that stalls it, however many IGNOREs it sends meanwhile)
 # means the link is lost: nothing else can be sent until it finishes.
 KEX_DEADLINE = 30.0
-
-
-def _file_stamp(path: Path) -> tuple[int, int] | None:
-    try:
-        info = path.stat()
-    except OSError:
-        return None
-    return info.st_mtime_ns, info.st_size
 
 
 class Tunnel:
@@ -94,9 +71,10 @@ class Tunnel:
         self._liveness = Liveness(profile.keepalive_interval, profile.keepalive_count_max)
         self._stop = threading.Event()
         self._kick = Kick()
+        endpoint = ssh.Endpoint(profile.jumphost, profile.ssh_port)
+        self._pause = Pause(self._stop, self._kick, known_hosts, endpoint)
         self._lock = threading.Lock()
-        self._session: ssh.Session | None = None
-        self._forwarder: Forwarder | None = None
+        self._link: Link | None = None  # the current attempt's connection
         self._thread = threading.Thread(
             target=self._run, name=f"tunnel-{profile.name}", daemon=True
         )
@@ -108,11 +86,11 @@ class Tunnel:
         self.connections = 0
         self.next_retry_at: float | None = None
         self.warning: str | None = None
+        self.action: str | None = None  # what the person may do about the current state
         self._poll_port = False  # while waiting, watch for the SSH port to open again
         self._known_hosts_stamp: tuple[int, int] | None = None
-        self._target_failures = RecentCount()
+        self._target_warnings = TargetWarnings(WARNING_EVERY)
         self._warn_lock = threading.Lock()
-        self._last_warning = 0.0
 
     # --- public, callable from any thread ----------------------------------------------
 
@@ -127,6 +105,12 @@ class Tunnel:
             self._abort_connection()  # interrupt a handshake; a live link is shut cleanly
         self._thread.join(timeout)
         return not self._thread.is_alive()
+
+    def rename(self, profile: Profile) -> None:
+        """The profile was renamed or changed in fields the connection does not use: report
+        under its new name from now on; the connection stays."""
+        self.profile = profile
+        self.log = TunnelLog(log, profile.name)
 
     def reconnect_now(self) -> None:
         """The user asked: drop the current link (if any) and connect at once."""
@@ -144,19 +128,19 @@ class Tunnel:
     def local_port(self) -> int | None:
         """The local TCP port of the current connection to the jumphost, if any."""
         with self._lock:
-            session = self._session
-        return None if session is None else session.local_port
+            link = self._link
+        return None if link is None else link.session.local_port
 
     @property
     def _transport(self) -> Any:
         """The current connection's transport (the tests look at its packetizer)."""
-        session = self._session
-        return None if session is None else session.transport
+        link = self._link
+        return None if link is None else link.session.transport
 
     @property
     def _watched(self) -> ssh.WatchedSocket | None:
-        session = self._session
-        return None if session is None else session.watched
+        link = self._link
+        return None if link is None else link.session.watched
 
     @property
     def running(self) -> bool:
@@ -182,6 +166,7 @@ class Tunnel:
             vendor_last_connected=figures["last_connection_at"] or None,
             next_retry_at=self.next_retry_at,
             warning=self.warning,
+            action=self.action,
         )
 
     # --- reporting ---------------------------------------------------------------------
@@ -191,6 +176,7 @@ class Tunnel:
             if state is not self.state:
                 self.since = time.time()
             self.state, self.detail = state, detail
+            self.action = extra.get("action")
             figures = self.counters.snapshot()
             status = self.snapshot(figures)
             self._published = figures
@@ -219,17 +205,12 @@ class Tunnel:
 
     def _target_trouble(self, detail: str) -> None:
         with self._warn_lock:
-            self._target_trouble_locked(detail)
-
-    def _target_trouble_locked(self, detail: str) -> None:
-        now = time.monotonic()
-        count = self._target_failures.add(now)
-        plural = "connection" if count == 1 else "connections"
-        self.warning = f"target {self.profile.target} refused {count} {plural} in the last minute"
-        self.log.warning("%s", detail)
-        if count == 1 or now - self._last_warning >= WARNING_EVERY:
-            self._last_warning = now
-            if self.state is State.CONNECTED:
+            count, due = self._target_warnings.refused(time.monotonic())
+            plural = "connection" if count == 1 else "connections"
+            target = self.profile.target
+            self.warning = f"target {target} refused {count} {plural} in the last minute"
+            self.log.warning("%s", detail)
+            if due and self.state is State.CONNECTED:
                 self._emit(
                     State.CONNECTED,
                     f"{self.warning} ({detail}); the tunnel stays up.",
@@ -250,41 +231,14 @@ class Tunnel:
             self._emit(State.STOPPED, "the tunnel is stopped.")
 
     def _wait(self, decision: Decision) -> None:
-        """Sleep until the next attempt: the backoff, a kick, a wake, or (for host-key
-        trouble) until the known_hosts file changes."""
+        """Report the decision, then pause until the next attempt is due."""
         delay = decision.delay
         self.next_retry_at = None if delay is None else time.time() + delay
-        self._emit(decision.state, decision.detail)
-        deadline = None if delay is None else time.monotonic() + delay
-        # as it was when this attempt read it: a trust that lands while we report counts
-        stamp = self._known_hosts_stamp
-        wake = WakeDetector()
-        while not self._stop.is_set():
-            step = POLL if deadline is None else min(POLL, deadline - time.monotonic())
-            if step <= 0:
-                break
-            before = wake.now()
-            kicked = self._kick.event.wait(step)
-            reasons = self._kick.take() if kicked else set()
-            if "stop" in reasons or self._stop.is_set():
-                break
-            if "reconnect" in reasons:
-                break
-            if delay is None:
-                if _file_stamp(self._known_hosts) != stamp:
-                    break  # the user trusted again
-                continue
-            if reasons & {"network", "wake"} or wake.check(step, before):
-                break
-            if self._poll_port and self._port_is_back():
-                break
+        extra = {} if decision.action is None else {"action": decision.action}
+        self._emit(decision.state, decision.detail, **extra)
+        # the stamp as this attempt read the file: a trust that lands while we report counts
+        self._pause.wait(delay, self._known_hosts_stamp, watch_port=self._poll_port)
         self.next_retry_at = None
-
-    def _port_is_back(self) -> bool:
-        """A bare TCP connect (no SSH, so nothing in the jumphost's logs until it works):
-        when the jumphost comes back we attempt at once instead of sleeping out the backoff."""
-        endpoint = ssh.Endpoint(self.profile.jumphost, self.profile.ssh_port)
-        return ssh.port_open(endpoint, PORT_POLL_TIMEOUT, cancel=self._stop)
 
     def _attempt(self) -> Decision | None:
         """One connection's life; returns what to do next (None: stop)."""
@@ -293,20 +247,13 @@ class Tunnel:
         self._emit(State.CONNECTING, f"connecting to {endpoint.label} as {profile.user}.")
         try:
             self._connect(endpoint)
-        except (HostKeyChanged, HostKeyRevoked, HostKeyUnknown, ConfigError) as exc:
-            # needs the user: wait until the known_hosts file changes (or "reconnect now")
-            return self._failed(endpoint, Failure.HOST_KEY, exc)
-        except AuthRejected as exc:
-            return self._failed(endpoint, Failure.AUTH_REJECTED, exc)
-        except ForwardRefused as exc:
-            return self._failed(endpoint, Failure.FORWARD_REFUSED, exc)
-        except JumphostUnreachable as exc:
-            return self._failed(endpoint, Failure.UNREACHABLE, exc)
         except TunnelkeeperError as exc:
-            return self._failed(endpoint, Failure.NETWORK, exc)
+            # what the error implies decides: retry (how soon), or wait for the user until
+            # the known_hosts file changes or they ask to reconnect
+            return self._failed(exc)
         except Exception as exc:  # never let the worker die silently
             self.log.exception("unexpected failure")
-            return self._failed(endpoint, Failure.NETWORK, Exception(f"unexpected problem: {exc}"))
+            return self._failed(Exception(f"unexpected problem: {exc}"))
 
         now = time.monotonic()
         if self.connections:
@@ -320,7 +267,7 @@ class Tunnel:
             f"{profile.forward_bind or '*'}:{profile.remote_port} and forwards to "
             f"{profile.target}.",
         )
-        reason = self._watch(endpoint)
+        reason = self._watch()
         if self._stop.is_set():
             return None
         # The jumphost may be back (or never gone) long before the backoff ends: watch its
@@ -330,70 +277,43 @@ class Tunnel:
             return Decision(State.CONNECTING, "reconnecting now, as asked.", 0.0)
         return self._policy.failed(Failure.NETWORK, reason, time.monotonic())
 
-    def _failed(self, endpoint: ssh.Endpoint, failure: Failure, exc: Exception) -> Decision | None:
-        self._teardown(endpoint)
+    def _failed(self, exc: Exception) -> Decision | None:
+        self._teardown()
         if self._stop.is_set():
             return None
+        failure = failure_of(exc)
         self._poll_port = failure is Failure.UNREACHABLE
+        action = exc.action if isinstance(exc, TunnelkeeperError) else None
         return self._policy.failed(
-            failure, str(exc), time.monotonic(), port=self.profile.remote_port
+            failure, str(exc), time.monotonic(), port=self.profile.remote_port, action=action
         )
 
     def _connect(self, endpoint: ssh.Endpoint) -> None:
-        profile = self.profile
-        self._known_hosts_stamp = _file_stamp(self._known_hosts)
+        self._known_hosts_stamp = file_stamp(self._known_hosts)
         parsed = hostkeys.read(self._known_hosts)
-        session = ssh.Session(endpoint, self._connect_timeout, cancel=self._stop)
+        link = Link(self.profile, endpoint, self._connect_timeout, self._stop)
         with self._lock:
-            self._session = session
-        session.open(parsed, profile.name, profile.user, self._key)
-        forwarder = Forwarder(
-            profile.forward_bind,
-            profile.remote_port,
-            (profile.target_host, profile.target_port),
-            self._target_trouble,
-            counters=self.counters,
-            max_channels=self._max_channels,
-            host=session.host,
-            tunnel=profile.name,
-        )
-        self._forwarder = forwarder
-        # Installed before asking, so a channel racing the reply is not rejected; the gate
-        # refuses anything but the (address, port) we request, and anything past the limit.
-        session.install_gate(forwarder)
-        forwarder.arm()
-        session.request_forward(profile.forward_bind, profile.remote_port)
+            self._link = link  # from now on stop() can interrupt the handshake
+        link.open(parsed, self._key, self.counters, self._max_channels, self._target_trouble)
 
-    def _watch(self, endpoint: ssh.Endpoint) -> str:
-        """Watch a live link until it is lost or we stop; return why it ended."""
-        session = self._session
-        assert session is not None
-        watch = LinkWatch(
-            session,
-            self._liveness,
-            self._kex_deadline,
-            self._stop,
-            self._kick,
-            lambda cancel: self._teardown(endpoint, cancel=cancel),
-            tick=self._publish_figures,
+    def _watch(self) -> str:
+        """Watch the live link until it is lost or we stop; return why it ended."""
+        link = self._link
+        assert link is not None
+        return link.watch(
+            self._liveness, self._kex_deadline, self._kick, self._teardown, self._publish_figures
         )
-        return watch.run()
 
     # --- cleanup -------------------------------------------------------------------------
 
     def _abort_connection(self) -> None:
         with self._lock:
-            session = self._session
-        if session is not None:
-            session.close()
+            link = self._link
+        if link is not None:
+            link.session.close()
 
-    def _teardown(self, endpoint: ssh.Endpoint, cancel: bool = False) -> None:
-        session = self._session
-        if cancel and session is not None and session.active:
-            session.cancel_forward()
-        forwarder, self._forwarder = self._forwarder, None
-        if forwarder is not None:
-            forwarder.close_all(timeout=1.5)
-        self._abort_connection()
+    def _teardown(self, cancel: bool = False) -> None:
         with self._lock:
-            self._session = None
+            link, self._link = self._link, None
+        if link is not None:
+            link.close(cancel)

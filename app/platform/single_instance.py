@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import ctypes
 import getpass
 import hashlib
 import logging
 import os
-import socket
-import struct
-import sys
 from enum import Enum
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 
+from app.platform.peers import peer_of
 from app.storage.paths import AppPaths, private_dir, user_runtime_dir
 
 log = logging.getLogger(__name__)
@@ -47,31 +44,9 @@ def instance_address(paths: AppPaths) -> str:
 
 
 def peer_uid(descriptor: int) -> int | None:
-    """The user id at the other end of a connected Unix socket, None when it cannot be told:
-    SO_PEERCRED on Linux, getpeereid() on macOS and the BSDs."""
-    if os.name != "posix" or descriptor < 0:
-        return None
-    if sys.platform.startswith("linux"):
-        try:
-            probe = socket.socket(fileno=descriptor)  # Qt's: detached again, never closed
-        except OSError:
-            return None
-        try:
-            raw = probe.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-        except OSError:
-            return None
-        finally:
-            probe.detach()
-        _pid, uid, _gid = struct.unpack("3i", raw)
-        return int(uid)
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        uid, gid = ctypes.c_uint32(), ctypes.c_uint32()
-        if libc.getpeereid(descriptor, ctypes.byref(uid), ctypes.byref(gid)) != 0:
-            return None
-    except (OSError, AttributeError):
-        return None
-    return int(uid.value)
+    """The user id at the other end of a connected Unix socket, None when it cannot be told."""
+    peer = peer_of(descriptor)
+    return peer.uid if peer is not None else None
 
 
 def _trusted(peer: QLocalSocket, also_root: bool) -> bool:

@@ -7,12 +7,15 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol
 
+from app.control.errors import HostedElsewhere
 from app.core.events import State, TunnelEvent, TunnelStatus
 from app.core.profile import Profile
 from app.engine.tunnel import EventSink, StatusSink, Tunnel
+from app.storage.claims import Claims
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +55,7 @@ class TunnelHost:
         known_hosts: Path,
         factory: TunnelFactory | None = None,
         recent: int = RECENT_EVENTS,
+        claims: Claims | None = None,
     ) -> None:
         self._known_hosts = known_hosts
         self._factory: TunnelFactory = factory or Tunnel
@@ -62,6 +66,7 @@ class TunnelHost:
         self._listeners: list[Listener] = []
         self.recent: deque[TunnelEvent] = deque(maxlen=recent)
         self.closing = False  # set by stop_all: nothing starts afterwards
+        self._claims = claims  # one host per tunnel on this machine
 
     # --- listening ------------------------------------------------------------------------
 
@@ -102,11 +107,19 @@ class TunnelHost:
         with self._lock:
             return [self._status[name] for name in self._tunnels]
 
+    def check_free(self, profile: Profile) -> None:
+        """Raise HostedElsewhere when another process of ours hosts ``profile``'s port (a
+        check before a passphrase is asked for; ``start`` takes the port for good)."""
+        holder = self._claims.holder(profile) if self._claims is not None else None
+        if holder is not None:
+            raise HostedElsewhere(holder.tunnel, holder.kind, holder.pid)
+
     # --- acting ---------------------------------------------------------------------------
 
     def start(self, profile: Profile, key: Any) -> bool:
         """Start hosting ``profile`` with its loaded ``key``; False (nothing done) when it is
-        hosted already or the host is closing."""
+        hosted already or the host is closing. Raises HostedElsewhere when another process
+        of ours hosts a tunnel on the same jumphost port."""
         name = profile.name
         source = object()
 
@@ -119,6 +132,10 @@ class TunnelHost:
         with self._lock:
             if self.closing or name in self._tunnels:
                 return False
+            if self._claims is not None:
+                holder = self._claims.claim(profile)
+                if holder is not None:
+                    raise HostedElsewhere(holder.tunnel, holder.kind, holder.pid)
             tunnel = self._factory(profile, key, self._known_hosts, sink, on_status=on_status)
             self._tunnels[name] = tunnel
             self._sources[name] = source
@@ -131,7 +148,12 @@ class TunnelHost:
         """Stop hosting ``name`` and wait for its worker (up to ``timeout`` s: a clean stop
         cancels the forward first). True if it ended in time or was not hosted."""
         tunnel = self._detach(name)
-        return tunnel is None or tunnel.stop(timeout)
+        if tunnel is None:
+            return True
+        try:
+            return tunnel.stop(timeout)
+        finally:
+            self._release(name)
 
     def stop_all(self, timeout: float = STOP_TIMEOUT, closing: bool = True) -> bool:
         """Stop every tunnel at once, waiting up to ``timeout`` s in all; with ``closing``
@@ -149,7 +171,27 @@ class TunnelHost:
         deadline = time.monotonic() + timeout
         for stopper in stoppers:
             stopper.join(max(0.0, deadline - time.monotonic()))
+        for tunnel in tunnels:
+            self._release(tunnel.profile.name)
         return not any(s.is_alive() for s in stoppers)
+
+    def rename(self, old: str, profile: Profile) -> bool:
+        """Tunnel ``old`` is now ``profile`` (a new name or fields that do not change the
+        connection): its worker and live connections stay. False when not hosted."""
+        new = profile.name
+        with self._lock:
+            tunnel = self._tunnels.get(old)
+            if tunnel is None or (new != old and new in self._tunnels):
+                return False
+            if new != old:
+                self._tunnels[new] = self._tunnels.pop(old)
+                self._sources[new] = self._sources.pop(old)
+                status = self._status.pop(old)
+                self._status[new] = replace(status, tunnel=new)
+                if self._claims is not None:
+                    self._claims.rename(old, new)
+            tunnel.rename(profile)
+        return True
 
     def reconnect(self, name: str) -> bool:
         """Drop ``name``'s connection and connect again now; False when not hosted."""
@@ -180,6 +222,12 @@ class TunnelHost:
             self._sources.pop(name, None)
             self._status.pop(name, None)
             return self._tunnels.pop(name, None)
+
+    def _release(self, name: str) -> None:
+        if self._claims is not None:
+            with self._lock:
+                if name not in self._tunnels:
+                    self._claims.release(name)
 
     def _keep(self, source: object, status: TunnelStatus) -> None:
         with self._lock:

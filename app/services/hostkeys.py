@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from app import ssh
 from app.core import knownhosts
@@ -32,6 +33,8 @@ class HostKey:
     description: str  # type, fingerprint and host, for a person to compare
     verdict: str = ""  # TRUSTED, UNKNOWN, CHANGED or REVOKED; "" when not compared
     pinned_before: tuple[str, ...] = ()  # fingerprints pinned for the host until now
+    label: str = ""  # the endpoint as people write it: ``host:port``, ``[v6 address]:port``
+    kind: str = ""  # key type and size for people: "ED25519, 256 bits"
 
 
 class HostKeyService:
@@ -49,7 +52,13 @@ class HostKeyService:
         compare it with the pinned ones. Raises UnknownProfile, CorruptConfigFile (our
         known_hosts) and HostKeyUnavailable (the jumphost did not show one)."""
         profile = ProfileStore(self._paths.profiles_file).get(name)
-        endpoint = ssh.Endpoint(profile.jumphost, profile.ssh_port)
+        return self.fetch_endpoint(profile.jumphost, profile.ssh_port)
+
+    def fetch_endpoint(self, host: str, port: int) -> HostKey:
+        """As :meth:`fetch`, for a jumphost no tunnel names yet (the setup wizard's): connect
+        to ``host`` port ``port`` just long enough to learn its host key. Raises
+        CorruptConfigFile (our known_hosts) and HostKeyUnavailable."""
+        endpoint = ssh.Endpoint(host, port)
         parsed = pins.read(self._paths.known_hosts_file)
         pinned = knownhosts.pinned_for(parsed, endpoint.pattern)
         try:
@@ -65,6 +74,8 @@ class HostKeyService:
             ssh.describe_key(key, endpoint.pattern),
             verdict.value,
             tuple(ssh.fingerprint_of_blob(e.key_blob) for e in pinned),
+            endpoint.label,
+            _kind(key),
         )
 
     def from_known_hosts(self, name: str, source: str) -> list[HostKey]:
@@ -72,7 +83,8 @@ class HostKeyService:
         jumphost, @revoked ones left out. Raises UnknownProfile, CorruptConfigFile (the
         file), KnownHostsMissing and NoKeyForHost."""
         profile = ProfileStore(self._paths.profiles_file).get(name)
-        pattern = knownhosts.host_pattern(profile.jumphost, profile.ssh_port)
+        endpoint = ssh.Endpoint(profile.jumphost, profile.ssh_port)
+        pattern = endpoint.pattern
         path = Path(source).expanduser()
         theirs = pins.read(path, pins.FOREIGN_REMEDY)  # not ours: `repair` can't help
         if not path.exists():
@@ -92,6 +104,8 @@ class HostKeyService:
                     base64.b64encode(entry.key_blob).decode("ascii"),
                     ssh.fingerprint(key),
                     ssh.describe_key(key, pattern),
+                    label=endpoint.label,
+                    kind=_kind(key),
                 )
             )
         return found
@@ -119,6 +133,11 @@ class HostKeyService:
         """Raise HostKeyNotPinned when ``profile``'s jumphost has no pinned key (and
         CorruptConfigFile for a broken known_hosts)."""
         _require(pins.read(self._paths.known_hosts_file), profile)
+
+
+def _kind(key: Any) -> str:
+    """A public key's type and size for people: "ED25519, 256 bits"."""
+    return f"{ssh.display_type(key.get_name())}, {ssh.key_bits(key)} bits"
 
 
 def _require(parsed: knownhosts.ParsedFile, profile: Profile) -> None:

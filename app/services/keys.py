@@ -9,9 +9,14 @@ from typing import Any
 
 from app import ssh
 from app.core.profile import Profile
-from app.errors import KeyPassphraseNeeded, KeyPassphraseWrong, TunnelkeeperError
+from app.errors import (
+    KeyPassphraseNeeded,
+    KeyPassphraseWrong,
+    NoKeyOrTunnel,
+    StoredPassphraseWrong,
+    TunnelkeeperError,
+)
 from app.platform.keychain import Keychain, NoKeychain
-from app.services.errors import NoKeyOrTunnel, StoredPassphraseWrong
 from app.ssh import keys
 from app.storage.paths import AppPaths
 from app.storage.store import ProfileStore

@@ -1,4 +1,4 @@
-"""Running tunnels as their `run` processes publish them (the run-state files)."""
+"""Running tunnels, from every host's control endpoint (and the run-state files)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from app.control.client import Connection, reachable_hosts
+from app.core.control import HostKind, Op
 from app.core.textsafe import DETAIL_LIMIT, safe_value
-from app.errors import CorruptConfigFile
+from app.errors import CorruptConfigFile, TunnelkeeperError
 from app.storage.paths import AppPaths
 from app.storage.runstate import read_running
 
@@ -22,24 +24,64 @@ class RunningTunnels:
 
 
 class StatusService:
-    """What the `run` processes on this machine say about their tunnels."""
+    """What the hosts on this machine (the app, `run` processes, the service) say about
+    their tunnels, asked over their control endpoints; a `run` of an older version that
+    only publishes a run-state file is read from that."""
 
     def __init__(self, paths: AppPaths) -> None:
         self._paths = paths
 
     def running(self, names: list[str] | None = None) -> RunningTunnels:
-        """The live tunnels (only ``names`` when given), text escaped for printing."""
+        """The hosted tunnels (only ``names`` when given), each with ``host`` (app, run or
+        service) and ``pid``, text escaped for printing."""
         unreadable: list[tuple[Path, str]] = []
-        found = read_running(self._paths.runtime_dir, unreadable)
-        problems = [str(CorruptConfigFile(str(path), why)) for path, why in unreadable]
-        tunnels: list[dict[str, Any]] = safe_value(found, DETAIL_LIMIT)
+        tunnels: list[dict[str, Any]] = []
+        answered: set[int] = set()
+        problems: list[str] = []
+        for connection in reachable_hosts(self._paths):
+            try:
+                hello = connection.request(Op.HELLO)
+                listed = connection.request(Op.LIST)
+            except TunnelkeeperError as exc:
+                problems.append(str(exc))
+                continue
+            finally:
+                connection.close()
+            answered.add(int(hello.get("pid", 0)))
+            if isinstance(listed, list):
+                tunnels.extend(t for t in listed if isinstance(t, dict))
+        for tunnel in read_running(self._paths.runtime_dir, unreadable):
+            if tunnel.get("pid") not in answered:
+                tunnels.append({**tunnel, "host": HostKind.RUN.value})
+        problems += [str(CorruptConfigFile(str(path), why)) for path, why in unreadable]
+        tunnels = safe_value(tunnels, DETAIL_LIMIT)
         if names:
             tunnels = [t for t in tunnels if t.get("tunnel") in names]
         return RunningTunnels(tunnels, problems)
 
     def connected_pid(self, name: str) -> int | None:
-        """The process whose tunnel ``name`` is connected now, or None."""
-        for tunnel in read_running(self._paths.runtime_dir):
-            if tunnel.get("tunnel") == name and tunnel.get("state") == "connected":
+        """The process of ours whose tunnel ``name`` is connected now, or None."""
+        for tunnel in self.running([name]).tunnels:
+            if tunnel.get("state") == "connected":
                 return int(tunnel["pid"])
         return None
+
+    def host_of(self, name: str) -> Connection | None:
+        """An open connection to the host that runs tunnel ``name`` now, or None."""
+        found = None
+        for connection in reachable_hosts(self._paths):
+            if found is None:
+                try:
+                    listed = connection.request(Op.LIST)
+                except TunnelkeeperError:
+                    listed = []
+                if any(isinstance(t, dict) and t.get("tunnel") == name for t in listed):
+                    found = connection
+                    continue
+            connection.close()
+        return found
+
+    def hosts(self) -> list[Connection]:
+        """Open connections to every host that answers, the desktop app's first."""
+        order = {HostKind.APP: 0, HostKind.SERVICE: 1, HostKind.RUN: 2}
+        return sorted(reachable_hosts(self._paths), key=lambda c: order[c.address.kind])

@@ -60,8 +60,8 @@ def verify_host_key(
     if verdict is knownhosts.Verdict.TRUSTED:
         return
     if verdict is knownhosts.Verdict.REVOKED:
-        raise HostKeyRevoked(endpoint.label, presented)
+        raise HostKeyRevoked(profile_name, endpoint.label, presented)
     if verdict is knownhosts.Verdict.CHANGED:
         pinned = ", ".join(fingerprint_of_blob(e.key_blob) for e in entries)
-        raise HostKeyChanged(endpoint.label, pinned, presented)
+        raise HostKeyChanged(profile_name, endpoint.label, pinned, presented)
     raise HostKeyUnknown(profile_name, endpoint.label, presented)

@@ -14,6 +14,9 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 from app import __version__
+from app.control.addresses import own_address
+from app.control.server import ControlServer
+from app.core.control import HostKind
 from app.errors import TunnelkeeperError
 from app.platform.autostart import Autostart
 from app.platform.limits import raise_open_file_limit
@@ -21,6 +24,7 @@ from app.platform.single_instance import SingleInstance, instance_address
 from app.storage.logs import setup_logging
 from app.storage.paths import AppPaths, app_paths
 from app.ui import jobs
+from app.ui.controller import AppController
 from app.ui.icons import app_icon
 from app.ui.shell import NO_TRAY, Shell
 from app.ui.wizard import WizardPrefill
@@ -30,6 +34,17 @@ __all__ = ["NO_TRAY", "Shell", "run"]
 log = logging.getLogger(__name__)
 
 SIGNAL_POLL_MS = 250
+
+
+async def _serve(paths: AppPaths, shell: Shell) -> ControlServer | None:
+    """The app's control endpoint, serving its hub; None (said in the log) without one."""
+    try:
+        endpoint = ControlServer(own_address(paths, HostKind.APP), AppController(shell.hub))
+        await endpoint.start()
+    except (OSError, TunnelkeeperError) as exc:  # the app works on without it
+        log.warning("no control endpoint (tunnelkeeper status will not see the app): %s", exc)
+        return None
+    return endpoint
 
 
 def _quit_on_signals(shell: Shell) -> None:
@@ -85,10 +100,16 @@ def run(
     closing = asyncio.Event()
     app.aboutToQuit.connect(closing.set)
     _quit_on_signals(shell)
+    # the control endpoint is the first coroutine on the qasync loop: the CLI's
+    # status / connect / disconnect reach the app's tunnels through it
     shell.start(quiet=quiet)
     log.info("desktop app started (Tunnelkeeper %s, pid %d)", __version__, os.getpid())
     with loop:
+        serving = loop.create_task(_serve(paths, shell))
         loop.run_until_complete(closing.wait())
+        endpoint = serving.result() if serving.done() else None
+        if endpoint is not None:
+            endpoint.close_now()
     jobs.wait_all(2.0)
     guard.release()
     return 0

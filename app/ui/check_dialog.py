@@ -8,21 +8,12 @@ from typing import Any
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QPushButton, QVBoxLayout, QWidget
 
 from app.core.profile import Profile
-from app.engine.checks import NAMES, CheckResult, Outcome
+from app.engine.checks import NAMES, Outcome
 from app.services.api import Services
 from app.ui.icons import app_icon
+from app.ui.wizard.check_list import CheckList
 from app.ui.wizard.task import PageTask
-from app.ui.wizard.widgets import (
-    AMBER,
-    GREEN,
-    GREY,
-    RED,
-    CheckRow,
-    Mark,
-    Note,
-    message_of,
-    show_result,
-)
+from app.ui.wizard.widgets import AMBER, GREEN, GREY, RED, Note, message_of
 
 KeyLookup = Callable[[str], Any]  # key path -> a key the app already holds, or None
 
@@ -44,8 +35,8 @@ class ConnectionTestDialog(QDialog):
         self.setWindowTitle(f"Test connection — {profile.name}")
         self.setWindowIcon(app_icon())
         self.setMinimumWidth(560)
-        self.results: dict[int, CheckResult] = {}
-        self.rows = {number: CheckRow(number, name) for number, name in NAMES.items()}
+        self.check_list = CheckList()
+        self.rows, self.results = self.check_list.rows, self.check_list.results
         self.summary = Note()
         self.again = QPushButton("&Run again")
         self.again.clicked.connect(self.run)
@@ -53,8 +44,7 @@ class ConnectionTestDialog(QDialog):
         buttons.addButton(self.again, QDialogButtonBox.ButtonRole.ActionRole)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
-        for row in self.rows.values():
-            layout.addWidget(row)
+        layout.addWidget(self.check_list)
         layout.addWidget(self.summary)
         layout.addWidget(buttons)
         self._task = PageTask(self, "tray-test", self._finished, self._crashed, self._report)
@@ -67,10 +57,8 @@ class ConnectionTestDialog(QDialog):
     def run(self) -> None:
         if self.testing:
             return
-        self.results = {}
-        for row in self.rows.values():
-            row.show_state(Mark.PENDING)
-        self.rows[1].show_state(Mark.RUNNING)
+        self.check_list.clear()
+        self.check_list.start()
         self.again.setEnabled(False)
         self.summary.say("Testing…", GREY)
         profile, checks, running, load = (
@@ -90,14 +78,12 @@ class ConnectionTestDialog(QDialog):
         return self.services.keys.load_plain(profile).key
 
     def _report(self, value: Any) -> None:
-        result: CheckResult = value
-        self.results[result.number] = result
-        show_result(self.rows, result)
+        self.check_list.record(value)
 
     def _finished(self, _value: object) -> None:
         self.again.setEnabled(True)
-        failed = [r for r in self.results.values() if r.status is Outcome.FAIL]
-        skipped = [r for r in self.results.values() if r.status is Outcome.SKIPPED]
+        failed = self.check_list.with_outcome(Outcome.FAIL)
+        skipped = self.check_list.with_outcome(Outcome.SKIPPED)
         if failed:
             self.summary.say(f"{len(failed)} of {len(NAMES)} checks failed.", RED)
         elif skipped:

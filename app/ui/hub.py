@@ -11,6 +11,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
 
+from app.control.errors import HostedElsewhere
 from app.core.events import State, TunnelEvent, TunnelStatus
 from app.core.profile import Profile
 from app.errors import KeyPassphraseWrong, TunnelkeeperError, UnknownProfile
@@ -18,6 +19,7 @@ from app.platform.keychain import open_keychain
 from app.services.api import Services
 from app.services.host import TunnelFactory, TunnelHost
 from app.services.keys import LoadedKey
+from app.storage.claims import Claims
 from app.storage.paths import AppPaths
 from app.ui import jobs
 from app.ui.key_loader import PassphraseWanted, ask_later
@@ -58,7 +60,8 @@ class TunnelHub(QObject):
         self.profiles: dict[str, Profile] = {}
         self.problem: TunnelkeeperError | None = None
         self.recent: deque[TunnelEvent] = deque(maxlen=RECENT_EVENTS)
-        self.host = TunnelHost(services.paths.known_hosts_file, tunnel_factory)
+        claims = Claims(services.paths.runtime_dir / "claims", "app")
+        self.host = TunnelHost(services.paths.known_hosts_file, tunnel_factory, claims=claims)
         self.host.listen(self._arrived.emit)  # engine threads: only hand it over
         self._keys: dict[str, Any] = {}  # key path -> loaded key, so a reconnect never re-asks
         self._loading: set[str] = set()
@@ -118,9 +121,14 @@ class TunnelHub(QObject):
         if self.is_running(name):
             return
         try:
+            self.host.check_free(profile)
+        except HostedElsewhere as exc:
+            self._report(profile, State.STOPPED, f"not connected here: {exc}.")
+            return
+        try:
             self._check_pinned(profile)
         except TunnelkeeperError as exc:
-            self._report(profile, State.ERROR, str(exc))
+            self._report(profile, State.ERROR, str(exc), exc.action)
             return
         cached = self._keys.get(profile.key_path)
         if cached is not None:
@@ -274,15 +282,24 @@ class TunnelHub(QObject):
         if self.closing:
             return
         self._last.pop(profile.name, None)
-        self.host.start(profile, key)
+        try:
+            self.host.start(profile, key)
+        except HostedElsewhere as exc:
+            self._report(profile, State.STOPPED, f"not connected here: {exc}.")
+        except TunnelkeeperError as exc:
+            self._report(profile, State.ERROR, str(exc))
 
-    def _report(self, profile: Profile, state: State, detail: str) -> None:
-        """An event the hub itself makes (before or after an engine worker exists)."""
+    def _report(
+        self, profile: Profile, state: State, detail: str, action: str | None = None
+    ) -> None:
+        """An event the hub itself makes (before or after an engine worker exists);
+        ``action`` is the remedy the GUI may offer (``app.errors.Action``)."""
         status = None
         if not self.host.is_hosted(profile.name):
-            status = TunnelStatus(profile.name, state, detail, since=time.time())
+            status = TunnelStatus(profile.name, state, detail, since=time.time(), action=action)
             self._last[profile.name] = status
-        self._deliver(TunnelEvent(profile.name, state, detail, status=status))
+        extra = {"action": action} if action else {}
+        self._deliver(TunnelEvent(profile.name, state, detail, extra=extra, status=status))
 
     @Slot(object)
     def _deliver(self, event: TunnelEvent) -> None:

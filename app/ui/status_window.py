@@ -30,6 +30,7 @@ from app import __version__
 from app.core.events import State
 from app.core.textsafe import DETAIL_LIMIT, safe_text
 from app.core.units import byte_size
+from app.errors import Action
 from app.ssh.about import library_version
 from app.ui import diagnostics
 from app.ui.hub import TunnelHub
@@ -113,6 +114,7 @@ class StatusWindow(QWidget):
         self.resize(1100, 560)
         self._lines: deque[str] = deque(maxlen=LOG_LINES)
         self.buttons: dict[str, QPushButton] = {}
+        self._actions: dict[str, str | None] = {}  # tunnel -> the remedy its state offers
         self.banner = QLabel()
         self.banner.setWordWrap(True)
         self.banner.setTextFormat(Qt.TextFormat.PlainText)  # it quotes files and errors
@@ -169,6 +171,13 @@ class StatusWindow(QWidget):
             button.clicked.connect(self._on_selected(slot))
             actions.addWidget(button)
             self.buttons[label.replace("&", "")] = button
+        # Shown while the selected tunnel waits for its jumphost's key to be trusted: the
+        # wizard's Host key page is where a key is checked and trusted.
+        self.trust = QPushButton("Trust the ne&w key…")
+        self.trust.setToolTip("Check the jumphost's key with the vendor, then trust it")
+        self.trust.clicked.connect(self._on_selected(self.edit_requested.emit))
+        self.trust.hide()
+        actions.addWidget(self.trust)
         actions.addStretch(1)
         add = QPushButton("&Add tunnel…")
         add.clicked.connect(self.add_requested)
@@ -201,6 +210,7 @@ class StatusWindow(QWidget):
     def refresh(self) -> None:
         rows = self.hub.rows()
         selected = self.selected()
+        self._actions = {row.profile.name: row.snapshot.action for row in rows}
         self.table.setRowCount(len(rows))
         for r, row in enumerate(rows):
             for c, text in enumerate(cells(row)):
@@ -261,6 +271,8 @@ class StatusWindow(QWidget):
                 button.setEnabled(running)
             else:
                 button.setEnabled(True)
+        offers_trust = name is not None and self._actions.get(name) == Action.TRUST
+        self.trust.setVisible(offers_trust)
 
     # --- banner, log, diagnostics ---------------------------------------------------------
 

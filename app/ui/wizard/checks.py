@@ -6,24 +6,15 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFrame, QPushButton, QScrollArea, QVBoxLayout, QWidget, QWizardPage
+from PySide6.QtWidgets import QFrame, QPushButton, QScrollArea, QVBoxLayout, QWizardPage
 
-from app.engine.checks import NAMES, CheckResult, Outcome
+from app.engine.checks import NAMES, Outcome
 from app.errors import TunnelkeeperError
 from app.ui.wizard import keying
+from app.ui.wizard.check_list import CheckList
 from app.ui.wizard.draft import Draft
 from app.ui.wizard.task import PageTask
-from app.ui.wizard.widgets import (
-    AMBER,
-    GREEN,
-    GREY,
-    RED,
-    CheckRow,
-    Mark,
-    Note,
-    message_of,
-    show_result,
-)
+from app.ui.wizard.widgets import AMBER, GREEN, GREY, RED, Note, message_of
 
 END_TO_END = 7
 
@@ -36,21 +27,15 @@ class ChecksPage(QWizardPage):
         self._running = running
         self.setTitle("Test the tunnel")
         self.setSubTitle("Every step from this computer to the vendor, tried for real.")
-        self.results: dict[int, CheckResult] = {}
         self._showing = True  # progress belongs to the run the rows show
         self._rerun = False  # the settings changed while a run was still going
         self._task = PageTask(self, "connection-test", self._finished, self._crashed, self._report)
 
-        self.rows = {number: CheckRow(number, name) for number, name in NAMES.items()}
-        list_widget = QWidget()
-        rows = QVBoxLayout(list_widget)
-        rows.setContentsMargins(0, 0, 4, 0)
-        rows.setSpacing(4)
-        for row in self.rows.values():
-            rows.addWidget(row)
-        rows.addStretch(1)
+        self.check_list = CheckList()
+        self.check_list.column.setContentsMargins(0, 0, 4, 0)  # room for the scroll bar
+        self.rows, self.results = self.check_list.rows, self.check_list.results
         scroll = QScrollArea()
-        scroll.setWidget(list_widget)
+        scroll.setWidget(self.check_list)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
@@ -75,9 +60,7 @@ class ChecksPage(QWizardPage):
         self.run()  # each time: any page before may have changed something
 
     def run(self) -> None:
-        self.results = {}
-        for row in self.rows.values():
-            row.show_state(Mark.PENDING)
+        self.check_list.clear()
         self.again.setEnabled(False)
         self.completeChanged.emit()
         if self._task.in_flight:
@@ -94,16 +77,14 @@ class ChecksPage(QWizardPage):
         load = keying.key_loader(draft.passphrase, draft.services.keys)
         checks, running = draft.services.checks, self._running
         self._showing = True
-        self.rows[1].show_state(Mark.RUNNING)
+        self.check_list.start()
         self.summary.say("Testing…", GREY)
         self._task.start(lambda progress: checks.run_checks(profile, load, running, progress))
 
     def _report(self, value: Any) -> None:
         if not self._showing:
             return
-        result: CheckResult = value
-        self.results[result.number] = result
-        show_result(self.rows, result)
+        self.check_list.record(value)
 
     def _finished(self, _value: object) -> None:
         if self._rerun:
@@ -115,9 +96,7 @@ class ChecksPage(QWizardPage):
         self.completeChanged.emit()
 
     def _crashed(self, exc: Exception) -> None:
-        for row in self.rows.values():
-            if row.mark is Mark.RUNNING:
-                row.show_state(Mark.PENDING)
+        self.check_list.halt()
         if self._rerun:
             self._finished(None)
             return
@@ -126,7 +105,7 @@ class ChecksPage(QWizardPage):
         self.completeChanged.emit()
 
     def _summarise(self) -> None:
-        failed = [r for r in self.results.values() if r.status is Outcome.FAIL]
+        failed = self.check_list.with_outcome(Outcome.FAIL)
         skipped = self.results.get(END_TO_END)
         if failed:
             self.summary.say(

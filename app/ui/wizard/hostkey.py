@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt
@@ -17,10 +15,8 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
-from app import ssh
-from app.core import knownhosts
-from app.core.knownhosts import Verdict
-from app.storage import hostkeys
+from app.core.profile import format_hostport
+from app.services.hostkeys import CHANGED, REVOKED, TRUSTED, UNKNOWN, HostKey
 from app.ui.wizard.draft import Draft
 from app.ui.wizard.task import PageTask
 from app.ui.wizard.widgets import (
@@ -43,40 +39,6 @@ EXPLAIN = (
 )
 
 
-@dataclass(frozen=True)
-class Presented:
-    """The key a jumphost presented, and how it compares with what is pinned."""
-
-    pattern: str  # how known_hosts files the host: host, or [host]:port
-    label: str
-    key_type: str
-    blob: bytes = b""
-    kind: str = ""  # "ED25519, 256 bits"
-    fingerprint: str = ""
-    verdict: Verdict = Verdict.UNKNOWN
-    pinned: tuple[str, ...] = ()  # fingerprints trusted before, when it changed
-
-
-def fetch(known_hosts: Path, host: str, port: int) -> Presented:
-    """Connect just long enough to learn the host key (as ``tunnelkeeper trust`` does)."""
-    endpoint = ssh.Endpoint(host, port)
-    parsed = hostkeys.read(known_hosts)
-    pinned = knownhosts.pinned_for(parsed, endpoint.pattern)
-    key = ssh.fetch_host_key(endpoint, ssh.algorithms_for(pinned))
-    verdict, entries = knownhosts.check(parsed, endpoint.pattern, key.asbytes())
-    before = tuple(ssh.fingerprint_of_blob(e.key_blob) for e in entries)
-    return Presented(
-        endpoint.pattern,
-        endpoint.label,
-        key.get_name(),
-        key.asbytes(),
-        f"{ssh.display_type(key.get_name())}, {ssh.key_bits(key)} bits",
-        ssh.fingerprint(key),
-        verdict,
-        before if verdict is Verdict.CHANGED else (),
-    )
-
-
 class HostKeyPage(QWizardPage):
     def __init__(self, draft: Draft) -> None:
         super().__init__()
@@ -84,8 +46,8 @@ class HostKeyPage(QWizardPage):
         self.draft = draft
         self.setTitle("Check the jumphost's identity")
         self.setSubTitle("Its host key proves the connection reaches the vendor and no one else.")
-        self.presented: Presented | None = None
-        self._pinned: tuple[str, bytes] | None = None  # pinned on this page, this run
+        self.presented: HostKey | None = None
+        self._pinned: tuple[str, str] | None = None  # pattern, key: pinned on this page, this run
         self._fetch = PageTask(self, "fetch-host-key", self._fetched, self._failed)
         self._pin = PageTask(self, "pin-host-key", self._was_pinned, self._pin_failed)
 
@@ -134,39 +96,38 @@ class HostKeyPage(QWizardPage):
         host, port = self.draft.endpoint["jumphost"], self.draft.endpoint["ssh_port"]
         self._show(None)
         self.light.set_mark(Mark.RUNNING)
-        self.status.say(f"Fetching the host key of {ssh.Endpoint(host, port).label}…", GREY)
-        known_hosts = self.draft.paths.known_hosts_file
-        self._fetch.start(lambda _progress: fetch(known_hosts, host, port))
+        self.status.say(f"Fetching the host key of {format_hostport(host, port)}…", GREY)
+        hostkeys = self.draft.services.hostkeys
+        self._fetch.start(lambda _progress: hostkeys.fetch_endpoint(host, port))
         self.completeChanged.emit()
 
-    def _show(self, presented: Presented | None) -> None:
+    def _show(self, presented: HostKey | None) -> None:
         self.presented = presented
         self.host.setText(presented.pattern if presented else "")
         self.kind.setText(presented.kind if presented else "")
         self.fingerprint.setText(presented.fingerprint if presented else "")
         self.confirm.setChecked(False)
-        self.confirm.setVisible(
-            presented is not None and presented.verdict in (Verdict.UNKNOWN, Verdict.CHANGED)
-        )
+        self.confirm.setVisible(presented is not None and presented.verdict in (UNKNOWN, CHANGED))
         self.verdict.say("")
         self.again.setEnabled(True)
 
     def _fetched(self, value: Any) -> None:
-        presented: Presented = value
+        presented: HostKey = value
         self._show(presented)
         verdict = presented.verdict
-        self.light.set_mark(Mark.FAIL if verdict is Verdict.REVOKED else Mark.PASS)
+        self.light.set_mark(Mark.FAIL if verdict == REVOKED else Mark.PASS)
         self.status.say(f"{presented.label} presented this key:", GREY)
-        if verdict is Verdict.TRUSTED:
+        if verdict == TRUSTED:
             self.verdict.say(f"This key is already trusted for {presented.pattern}.", GREEN)
-        elif verdict is Verdict.REVOKED:
+        elif verdict == REVOKED:
             self.verdict.say("This host key is marked @revoked; it cannot be trusted.", RED)
-        elif verdict is Verdict.CHANGED:
+        elif verdict == CHANGED:
             self.light.set_mark(Mark.FAIL)
+            before = ", ".join(presented.pinned_before)
             self.verdict.say(
-                "Warning: this key differs from the one trusted before "
-                f"({', '.join(presented.pinned)}). This can mean someone is intercepting the "
-                "connection. Ask the vendor whether they changed it before you go on.",
+                f"Warning: this key differs from the one trusted before ({before}). This can "
+                "mean someone is intercepting the connection. Ask the vendor whether they "
+                "changed it before you go on.",
                 RED,
             )
             self.confirm.setText("The vendor confirmed the new key: &replace the trusted one")
@@ -190,12 +151,12 @@ class HostKeyPage(QWizardPage):
 
     def _pin_done(self) -> bool:
         shown = self.presented
-        return shown is not None and self._pinned == (shown.pattern, shown.blob)
+        return shown is not None and self._pinned == (shown.pattern, shown.key_base64)
 
     def _was_pinned(self, _value: object) -> None:
         shown = self.presented
         if shown is not None:
-            self._pinned = (shown.pattern, shown.blob)
+            self._pinned = (shown.pattern, shown.key_base64)
             self.verdict.say(f"Trusted: {shown.fingerprint} is pinned for {shown.pattern}.", GREEN)
             self.again.setEnabled(True)
             self.wizard().next()
@@ -204,18 +165,18 @@ class HostKeyPage(QWizardPage):
         shown = self.presented
         if shown is None or self.busy:
             return False
-        if shown.verdict is Verdict.TRUSTED or self._pin_done():
+        if shown.verdict == TRUSTED or self._pin_done():
             return True
-        return shown.verdict is not Verdict.REVOKED and self.confirm.isChecked()
+        return shown.verdict != REVOKED and self.confirm.isChecked()
 
     def validatePage(self) -> bool:
         shown = self.presented
         if not self.isComplete() or shown is None:
             return False
-        if shown.verdict is Verdict.TRUSTED or self._pin_done():
+        if shown.verdict == TRUSTED or self._pin_done():
             return True
-        path = self.draft.paths.known_hosts_file
+        hostkeys = self.draft.services.hostkeys
         self.again.setEnabled(False)
-        self._pin.start(lambda _p: hostkeys.pin(path, shown.pattern, shown.key_type, shown.blob))
+        self._pin.start(lambda _p: hostkeys.pin([shown]))  # replaces what was trusted before
         self.completeChanged.emit()
         return False  # moves on by itself once the key is pinned

@@ -90,3 +90,13 @@ def test_an_event_carries_it_but_its_json_line_does_not() -> None:
     assert with_status.status is status and without.status is None
     assert with_status.to_json() == without.to_json()
     assert with_status == without  # the snapshot is not part of the event's identity
+
+
+def test_the_action_on_offer_is_typed_data_but_not_in_the_file_format() -> None:
+    status = TunnelStatus("db", State.ERROR, "not trusted; trust it.", action="trust")
+    assert status.action == "trust"
+    assert list(status.to_dict()) == KEYS
+    event = TunnelEvent("db", State.ERROR, status.detail, extra={"action": "trust"}, status=status)
+    assert event.action == "trust"
+    assert json.loads(event.to_json())["action"] == "trust"  # programs reading `run` see it
+    assert TunnelEvent("db", State.CONNECTED, "up").action is None

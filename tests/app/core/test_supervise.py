@@ -16,8 +16,23 @@ from app.core.supervise import (
     Policy,
     Probe,
     RecentCount,
+    TargetWarnings,
     clock_jumped,
+    failure_of,
     was_frozen,
+)
+from app.errors import (
+    AuthRejected,
+    ConnectionLost,
+    CorruptConfigFile,
+    ForwardRefused,
+    HandshakeFailed,
+    HostKeyChanged,
+    HostKeyRevoked,
+    HostKeyUnknown,
+    JumphostUnreachable,
+    TunnelkeeperError,
+    UnknownProfile,
 )
 
 
@@ -83,10 +98,17 @@ class TestPolicy:
         assert decision.delay == 60
         assert "rejected key X" in decision.detail
 
-    def test_host_key_trouble_waits_for_the_user(self) -> None:
-        decision = policy().failed(Failure.HOST_KEY, "the host key has CHANGED", now=0)
+    def test_what_needs_the_user_waits_for_them_offering_the_action(self) -> None:
+        decision = policy().failed(
+            Failure.NEEDS_USER, "the host key has CHANGED", now=0, action="trust"
+        )
         assert decision.state is State.ERROR
         assert decision.delay is None
+        assert decision.action == "trust"
+
+    def test_the_action_is_offered_only_when_waiting_for_the_user(self) -> None:
+        decision = policy().failed(Failure.NETWORK, "lost", now=0, action="trust")
+        assert decision.action is None
 
     def test_forward_refused_before_any_grant_is_an_error(self) -> None:
         decision = policy().failed(Failure.FORWARD_REFUSED, "refused", now=0, port=5000)
@@ -145,3 +167,33 @@ def test_every_failure_has_a_sentence(failure: Failure) -> None:
     decision = policy().failed(failure, "something specific happened", now=0, port=1)
     assert decision.detail
     assert decision.state in (State.ERROR, State.RETRYING)
+
+
+def test_target_warnings_say_the_first_at_once_then_at_most_one_per_interval() -> None:
+    warnings = TargetWarnings(every=5.0)
+    assert warnings.refused(100.0) == (1, True)
+    assert warnings.refused(101.0) == (2, False)
+    assert warnings.refused(104.9) == (3, False)
+    assert warnings.refused(105.0) == (4, True)
+    assert warnings.refused(300.0) == (1, True)  # the minute before is forgotten
+
+
+@pytest.mark.parametrize(
+    ("error", "failure"),
+    [
+        (HostKeyUnknown("t1", "h:22", "SHA256:x"), Failure.NEEDS_USER),
+        (HostKeyChanged("t1", "h:22", "SHA256:a", "SHA256:b"), Failure.NEEDS_USER),
+        (HostKeyRevoked("t1", "h:22", "SHA256:x"), Failure.NEEDS_USER),
+        (CorruptConfigFile("/k", "not UTF-8"), Failure.NEEDS_USER),
+        (UnknownProfile("t1"), Failure.NEEDS_USER),  # stops: a tunnel waits in ERROR
+        (TunnelkeeperError("odd"), Failure.NEEDS_USER),
+        (AuthRejected("u", "h:22", "SHA256:x"), Failure.AUTH_REJECTED),
+        (ForwardRefused("*", 5000, "h:22"), Failure.FORWARD_REFUSED),
+        (JumphostUnreachable("h", 22, "refused"), Failure.UNREACHABLE),
+        (HandshakeFailed("h:22", "no answer"), Failure.NETWORK),
+        (ConnectionLost("h:22", "reset"), Failure.NETWORK),
+        (RuntimeError("a surprise"), Failure.NETWORK),
+    ],
+)
+def test_what_an_error_implies_decides_the_failure(error: Exception, failure: Failure) -> None:
+    assert failure_of(error) is failure

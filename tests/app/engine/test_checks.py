@@ -13,6 +13,7 @@ from app import ssh
 from app.core.events import State
 from app.core.profile import Profile
 from app.engine.checks import CheckResult, ConnectionTest, Outcome
+from app.errors import StoredPassphraseWrong
 from app.storage.paths import AppPaths
 from tests.conftest import EventLog, Jumphost, start_jumphost, start_tunnel
 from tests.support.cli import add_profile, tk
@@ -93,7 +94,10 @@ def test_wrong_key_fails_authentication_and_skips_what_depends_on_it(
 def test_unknown_host_key_fails_check_three(jumphost: Jumphost, tk_home: AppPaths) -> None:
     results = run_test(jumphost.profile(jumphost.port), tk_home)
     assert statuses(results)[:3] == ["pass", "pass", "fail"]
-    assert "tunnelkeeper trust t1" in results[2].remedy
+    assert "not trusted" in results[2].detail
+    assert results[2].remedy.startswith("trust its key once its fingerprint matches")
+    assert "tunnelkeeper" not in results[2].detail + results[2].remedy
+    assert results[2].action == "trust" and results[2].to_dict()["action"] == "trust"
 
 
 def test_unreachable_jumphost_fails_check_two(jumphost: Jumphost, tk_home: AppPaths) -> None:
@@ -107,6 +111,27 @@ def test_unreadable_key_fails_check_one(jumphost: Jumphost, tk_home: AppPaths) -
     results = run_test(jumphost.profile(jumphost.port, key_path="/nonexistent"), tk_home)
     assert statuses(results)[0] == "fail"
     assert "does not exist" in results[0].detail
+    assert results[0].remedy == "fix the key file, or choose another key for this tunnel."
+    assert results[0].action == "edit"
+
+
+def test_a_wrong_stored_passphrase_ends_the_test_instead_of_failing_a_check(
+    jumphost: Jumphost, tk_home: AppPaths
+) -> None:
+    def wrong(profile: Profile) -> object:
+        raise StoredPassphraseWrong(profile.name, profile.key_path)
+
+    reported: list[CheckResult] = []
+    test = ConnectionTest(
+        jumphost.profile(jumphost.port),
+        tk_home.known_hosts_file,
+        wrong,
+        lambda n: None,
+        reported.append,
+    )
+    with pytest.raises(StoredPassphraseWrong):
+        test.run()
+    assert reported == []  # the front end asks for the passphrase; nothing was checked
 
 
 def test_port_held_by_the_running_tunnel_is_reported_not_failed(
@@ -149,3 +174,17 @@ def test_cli_test_command_json_and_exit_codes(jumphost: Jumphost, tk_home: AppPa
     assert down.returncode == 1
     assert "[FAIL] 2. jumphost reachable" in down.stdout
     assert "Traceback" not in down.stderr
+
+
+def test_cli_test_command_adds_the_trust_command_to_the_remedy(
+    jumphost: Jumphost, tk_home: AppPaths
+) -> None:
+    add_profile(jumphost, jumphost.port)
+    unpinned = tk("test", "db")
+    assert unpinned.returncode == 1
+    assert "[FAIL] 3. host key matches: the jumphost" in unpinned.stdout
+    assert "-> trust its key once its fingerprint matches" in unpinned.stdout
+    assert "run `tunnelkeeper trust db`" in unpinned.stdout
+    document = json.loads(tk("test", "db", "--json").stdout)
+    assert document["checks"][2]["action"] == "trust"
+    assert "tunnelkeeper" not in document["checks"][2]["remedy"]

@@ -287,7 +287,11 @@ def test_unknown_host_key_is_refused(
     finally:
         assert tunnel.stop()
     assert "not trusted" in error.detail
-    assert "tunnelkeeper trust t1" in error.detail
+    # the remedy in words for every front end; each adds its own way to do it
+    assert "trust its key once its fingerprint matches" in error.detail
+    assert "tunnelkeeper" not in error.detail
+    assert error.extra["action"] == "trust" and error.action == "trust"
+    assert error.status is not None and error.status.action == "trust"
     assert not port_is_listening(jumphost.remote_port)
 
 
@@ -310,6 +314,8 @@ def test_changed_host_key_is_refused_showing_both_fingerprints(
     pinned = ssh.fingerprint(ssh.load_private_key(other))
     assert "CHANGED" in error.detail
     assert real in error.detail and pinned in error.detail
+    assert "only then trust the jumphost's new key" in error.detail
+    assert error.action == "trust"
     assert not port_is_listening(jumphost.remote_port)
 
 
@@ -452,8 +458,10 @@ def test_host_key_trouble_waits_for_trust_then_recovers(
         error = events.wait_for(State.ERROR)
         assert "not trusted" in error.detail
         assert tunnel.status()["next_retry_at"] is None  # no retry until the user acts
+        assert tunnel.snapshot().action == "trust"
         jumphost.pin(tk_home)  # what `tunnelkeeper trust` does
-        events.wait_for(State.CONNECTED, timeout=15)
+        connected = events.wait_for(State.CONNECTED, timeout=15)
+        assert connected.action is None and tunnel.snapshot().action is None
     finally:
         assert tunnel.stop()
 

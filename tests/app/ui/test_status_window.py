@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 import socket
+from pathlib import Path
 
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
+from app.core import knownhosts
 from app.core.events import State
 from app.storage.paths import AppPaths
 from app.ui.hub import TunnelHub
@@ -16,6 +18,7 @@ from app.ui.status_window import COLUMNS, LOG_LINES, StatusWindow
 from tests.app.ui.conftest import DEADLINE_MS, add
 from tests.conftest import Jumphost
 from tests.support.net import TcpServer, recv_exact
+from tests.support.sshd import ssh_keygen
 
 
 def cell(window: StatusWindow, column: str, row: int = 0) -> str:
@@ -106,3 +109,32 @@ def test_closing_the_window_only_hides_it(qtbot: QtBot, hub: TunnelHub) -> None:
     assert window.isVisible()
     assert window.close() is False
     assert not window.isVisible()
+
+
+def test_a_changed_host_key_offers_to_trust_the_new_one(
+    qtbot: QtBot,
+    hub: TunnelHub,
+    tk_home: AppPaths,
+    jumphost: Jumphost,
+    echo: TcpServer,
+    tmp_path: Path,
+) -> None:
+    add(tk_home, jumphost, echo.port)
+    impostor = Path(f"{ssh_keygen(tmp_path / 'impostor')}.pub").read_text().split()
+    pattern = knownhosts.host_pattern("127.0.0.1", jumphost.port)
+    tk_home.known_hosts_file.write_text(f"{pattern} {impostor[0]} {impostor[1]}\n")
+    hub.reload()
+    window = StatusWindow(hub)
+    qtbot.addWidget(window)
+    window.show()
+    assert not window.trust.isVisible()  # nothing to trust while stopped
+
+    hub.connect_tunnel("db")
+    qtbot.waitUntil(lambda: cell(window, "State") == "error", timeout=DEADLINE_MS)
+    qtbot.waitUntil(window.trust.isVisible, timeout=DEADLINE_MS)
+    detail = cell(window, "Detail")
+    assert "CHANGED" in detail and "trust the jumphost's new key" in detail
+    assert "tunnelkeeper" not in detail  # the command line's way is not the app's
+    with qtbot.waitSignal(window.edit_requested, timeout=DEADLINE_MS) as asked:
+        window.trust.click()  # the wizard's Host key page is where a key is trusted
+    assert asked.args == ["db"]

@@ -1,0 +1,80 @@
+"""The controller of a headless host (`run`, `run --all`, the service) over its TunnelHost."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from app.control.errors import NotHosted
+from app.core.control import HostKind
+from app.core.events import State, TunnelEvent, TunnelStatus
+from app.core.profile import Profile
+from app.services.api import Services
+from app.services.host import TunnelHost
+
+
+class HeadlessController:
+    """Serves a ``TunnelHost`` to controllers. Keys are loaded without asking anyone (the
+    keychain, or a key without a passphrase); a key loaded at start-up is reused."""
+
+    def __init__(self, services: Services, host: TunnelHost, kind: HostKind) -> None:
+        self.kind = kind
+        self.log_file: Path = services.paths.log_file
+        self._services = services
+        self._host = host
+        self.keys: dict[str, Any] = {}  # key path -> loaded key
+        self.failed: dict[str, str] = {}  # tunnels `run --all` could not start, and why
+
+    def hosted(self) -> list[dict[str, Any]]:
+        pid = os.getpid()
+        hosted = [
+            {**status.to_dict(), "host": self.kind.value, "pid": pid}
+            for status in self._host.statuses()
+        ]
+        for name, why in list(self.failed.items()):
+            failed = TunnelStatus(name, State.ERROR, f"not started: {why}")
+            hosted.append({**failed.to_dict(), "host": self.kind.value, "pid": pid})
+        return hosted
+
+    def start(self, name: str) -> str:
+        """Blocking: load the profile and its key, then host it."""
+        self.start_profile(self._services.profiles.get(name))
+        self.failed.pop(name, None)
+        return f"{name} is connecting."
+
+    def start_profile(self, profile: Profile) -> None:
+        """Blocking: check the host key is pinned, load the key (no one is asked), host."""
+        self._services.hostkeys.check_pinned(profile)
+        key = self.keys.get(profile.key_path)
+        if key is None:
+            key = self._services.keys.load_for(profile, None).key
+            self.keys[profile.key_path] = key
+        self._host.start(profile, key)
+
+    async def connect(self, name: str) -> str:
+        if self._host.is_hosted(name):
+            return f"{name} is already running here."
+        return await asyncio.get_running_loop().run_in_executor(None, self.start, name)
+
+    async def disconnect(self, name: str) -> str:
+        if not self._host.is_hosted(name):
+            raise NotHosted(name)
+        await asyncio.get_running_loop().run_in_executor(None, self._host.stop, name)
+        return f"{name} is disconnected."
+
+    async def reconnect(self, name: str) -> str:
+        if not self._host.reconnect(name):
+            raise NotHosted(name)
+        return f"{name} is reconnecting."
+
+    async def test(self, name: str) -> list[dict[str, Any]]:
+        def run() -> list[dict[str, Any]]:
+            return self._services.checks.run_test(name, None).checks
+
+        return await asyncio.get_running_loop().run_in_executor(None, run)
+
+    def listen(self, listener: Callable[[TunnelEvent], None]) -> Callable[[], None]:
+        return self._host.listen(listener)

@@ -1,0 +1,69 @@
+"""The pause between two attempts: the backoff, cut short when trying again is worth it."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+from app import ssh
+from app.core.wake import WakeDetector
+from app.engine.watch import POLL, Kick
+
+PORT_POLL_TIMEOUT = 1.0  # while the jumphost is unreachable, one TCP probe per POLL
+
+Stamp = tuple[int, int] | None  # a file's (mtime in ns, size in bytes); None: no file
+
+
+def file_stamp(path: Path) -> Stamp:
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return info.st_mtime_ns, info.st_size
+
+
+class Pause:
+    """Sleeps on a tunnel's worker thread until its next attempt is due.
+
+    A pause ends when ``stop`` is set or a reconnect is asked for. A backoff (a delay) also
+    ends on a network change or a wake, and, when watching the port, the moment the
+    jumphost's SSH port accepts TCP again. A wait for the user (no delay) ends only when
+    the known_hosts file changes: the user trusted a key.
+    """
+
+    def __init__(
+        self, stop: threading.Event, kick: Kick, known_hosts: Path, endpoint: ssh.Endpoint
+    ) -> None:
+        self._stop = stop
+        self._kick = kick
+        self._known_hosts = known_hosts
+        self._endpoint = endpoint
+
+    def wait(self, delay: float | None, stamp: Stamp, watch_port: bool) -> None:
+        """Sleep up to ``delay`` seconds (None: until the user acts); ``stamp`` is the
+        known_hosts file as the last attempt read it."""
+        deadline = None if delay is None else time.monotonic() + delay
+        wake = WakeDetector()
+        while not self._stop.is_set():
+            step = POLL if deadline is None else min(POLL, deadline - time.monotonic())
+            if step <= 0:
+                return
+            before = wake.now()
+            kicked = self._kick.event.wait(step)
+            reasons = self._kick.take() if kicked else set()
+            if reasons & {"stop", "reconnect"} or self._stop.is_set():
+                return
+            if delay is None:
+                if file_stamp(self._known_hosts) != stamp:
+                    return  # the user trusted again
+                continue
+            if reasons & {"network", "wake"} or wake.check(step, before):
+                return
+            if watch_port and self._port_is_back():
+                return
+
+    def _port_is_back(self) -> bool:
+        """A bare TCP connect (no SSH, so nothing in the jumphost's logs until it works):
+        when the jumphost comes back we attempt at once instead of sleeping out the backoff."""
+        return ssh.port_open(self._endpoint, PORT_POLL_TIMEOUT, cancel=self._stop)

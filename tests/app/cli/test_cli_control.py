@@ -1,0 +1,117 @@
+"""One host per tunnel, and the CLI as a controller of whichever process hosts it."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+from collections.abc import Iterator
+
+import pytest
+
+from app.storage.paths import AppPaths
+from tests.conftest import Jumphost
+from tests.support.cli import APP, ROOT, add_profile, next_event, spawn_run, stop, tk
+from tests.support.net import (
+    TcpServer,
+    echo_handler,
+    port_is_listening,
+    recv_exact,
+    tcp_server,
+    wait_until,
+)
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def echo() -> Iterator[TcpServer]:
+    with tcp_server(echo_handler) as server:
+        yield server
+
+
+def status_json() -> list[dict[str, object]]:
+    result = tk("status", "--json")
+    assert result.returncode == 0, result.stderr
+    listed: list[dict[str, object]] = json.loads(result.stdout)
+    return listed
+
+
+def state(name: str) -> object:
+    return next((t["state"] for t in status_json() if t["tunnel"] == name), None)
+
+
+def test_status_disconnect_connect_and_a_second_run_refused(
+    jumphost: Jumphost, tk_home: AppPaths, echo: TcpServer
+) -> None:
+    add_profile(jumphost, echo.port)
+    assert tk("trust", "db", "--yes").returncode == 0
+    proc = spawn_run("db")
+    try:
+        assert next_event(proc)["state"] == "connecting"
+        assert next_event(proc)["state"] == "connected"
+        (listed,) = status_json()
+        assert (listed["tunnel"], listed["host"], listed["pid"]) == ("db", "run", proc.pid)
+        assert f"`tunnelkeeper run` (process {proc.pid})" in tk("status").stdout
+
+        second = tk("run", "db")  # would fight the first for the jumphost's port
+        assert second.returncode != 0
+        assert (
+            f"`tunnelkeeper run` (process {proc.pid}) already runs db; "
+            "use `tunnelkeeper disconnect db` first"
+        ) in second.stderr
+        with socket.create_connection(("127.0.0.1", jumphost.remote_port), timeout=30) as conn:
+            conn.sendall(b"still here")  # the first one carries data all along
+            assert recv_exact(conn, 10) == b"still here"
+
+        result = tk("disconnect", "db")
+        assert result.returncode == 0, result.stderr
+        assert "db is disconnected." in result.stdout
+        assert not port_is_listening(jumphost.remote_port)
+        assert status_json() == []
+        assert tk("disconnect", "db").returncode != 0  # not running anywhere
+
+        result = tk("connect", "db")
+        assert result.returncode == 0, result.stderr
+        assert wait_until(lambda: state("db") == "connected", 30)
+        assert port_is_listening(jumphost.remote_port)
+        assert tk("reconnect", "db").returncode == 0
+        assert tk("connect", "db").stdout.startswith("db already runs in `tunnelkeeper run`")
+    finally:
+        stop(proc)
+
+
+def test_connect_with_no_host_says_how_to_start_one(
+    jumphost: Jumphost, tk_home: AppPaths, echo: TcpServer
+) -> None:
+    add_profile(jumphost, echo.port)
+    result = tk("connect", "db")
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert "no Tunnelkeeper is running to host db" in result.stderr
+    assert "tunnelkeeper run db" in result.stderr
+
+
+def test_run_all_follows_the_profiles_file(
+    jumphost: Jumphost, tk_home: AppPaths, echo: TcpServer
+) -> None:
+    proc = subprocess.Popen(
+        [*APP, "run", "--all"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env=os.environ.copy(),
+    )
+    try:
+        assert wait_until(lambda: tk("status", "--json").returncode == 0, 10)
+        add_profile(jumphost, echo.port)
+        assert tk("trust", "db", "--yes").returncode == 0
+        assert wait_until(lambda: state("db") == "connected", 10), status_json()
+        assert tk("remove", "db").returncode == 0
+        assert wait_until(lambda: not port_is_listening(jumphost.remote_port), 10)
+        assert status_json() == []
+    finally:
+        _out, err = stop(proc)
+    assert "Traceback" not in err
