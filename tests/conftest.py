@@ -25,7 +25,7 @@ from app.core.profile import Profile
 from app.engine.tunnel import Tunnel
 from app.storage.paths import AppPaths, app_paths
 from tests.support.mariadb import MariaDB, mariadb_available, running_mariadb
-from tests.support.net import free_port
+from tests.support.net import TcpServer, echo_handler, free_port, tcp_server
 from tests.support.sshd import Sshd, ssh_keygen
 
 
@@ -138,6 +138,13 @@ class EventLog:
     def states(self) -> list[State]:
         with self._lock:
             return [e.state for e in self.events]
+
+
+@pytest.fixture
+def echo() -> Iterator[TcpServer]:
+    """A real TCP echo server on 127.0.0.1: the tunnel's target in most tests."""
+    with tcp_server(echo_handler) as server:
+        yield server
 
 
 @pytest.fixture

@@ -74,7 +74,7 @@ def cmd_reconnect(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int
 
 def cmd_logs(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
     """The last lines of this user's log (one tunnel's, with NAME); ``-f`` follows it."""
-    from app.control.logtail import last_lines, new_lines
+    from app.control.logtail import LogFollower, last_lines
 
     if not 0 <= args.lines <= 10_000:
         raise UserFacingError("--lines takes a number from 0 to 10000.")
@@ -84,7 +84,7 @@ def cmd_logs(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
     out.flush()
     if not args.follow:
         return EXIT_OK
-    reader = new_lines(path, args.name)
+    reader = LogFollower(path, args.name)
     try:
         while True:
             for line in reader.read():

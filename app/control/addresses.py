@@ -69,18 +69,3 @@ def user_addresses(paths: AppPaths) -> list[Address]:
         if match:
             found.append(Address(entry, HostKind(match.group(1)), int(match.group(2))))
     return found
-
-
-def alive(pid: int) -> bool:
-    """Whether process ``pid`` exists (ours or not)."""
-    if pid <= 0:
-        return False
-    if os.name != "posix":
-        return True  # os.kill(pid, 0) would end the process there
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -9,13 +9,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from app.control.addresses import Address, alive, system_address, user_addresses
+from app.control.addresses import Address, system_address, user_addresses
 from app.control.errors import HostRefused, HostUnavailable
 from app.core import control
 from app.core.control import BadRequest, Op
 from app.core.textsafe import DETAIL_LIMIT, safe_value
 from app.platform.peers import peer_of
 from app.storage.paths import AppPaths
+from app.storage.runstate import process_alive
 
 CONNECT_TIMEOUT = 2.0
 REPLY_TIMEOUT = 60.0  # a connection test takes up to ~30 s
@@ -120,7 +121,7 @@ def reachable_hosts(paths: AppPaths, system: bool = True) -> list[Connection]:
         try:
             found.append(open_connection(address))
         except HostUnavailable:
-            if not alive(address.pid):
+            if not process_alive(address.pid):
                 with contextlib.suppress(OSError):
                     address.path.unlink()
     service = system_address() if system else None

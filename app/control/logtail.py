@@ -38,7 +38,7 @@ def last_lines(path: Path, name: str, count: int) -> list[str]:
     return list(kept)
 
 
-class new_lines:
+class LogFollower:
     """Lines added to the log since the last ``read()`` (the first call: since this was
     made); a rotated log (it got smaller) is read again from its start."""
 
@@ -81,7 +81,7 @@ class new_lines:
 
 async def follow_lines(path: Path, name: str, until: asyncio.Future[bytes]) -> AsyncIterator[str]:
     """Lines added to the log from now on, until ``until`` is done."""
-    reader = new_lines(path, name)
+    reader = LogFollower(path, name)
     while not until.done():
         for line in reader.read():
             yield line

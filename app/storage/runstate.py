@@ -49,9 +49,13 @@ class StateWriter:
             self.path.unlink()
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (ours or not); always True off POSIX, where
+    ``os.kill(pid, 0)`` would end it (freshness decides there)."""
+    if pid <= 0:
+        return False
     if os.name != "posix":
-        return True  # freshness of the heartbeat decides on other systems
+        return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -123,7 +127,7 @@ def read_running(
             if problems is not None:
                 problems.append((path, str(exc)))
             continue
-        if not _alive(pid) or time.time() - updated > STALE_AFTER:
+        if not process_alive(pid) or time.time() - updated > STALE_AFTER:
             continue
         for tunnel in tunnels:
             if isinstance(tunnel, dict):

@@ -8,10 +8,7 @@ import shutil
 import signal
 import socket
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from app import __version__
 from app.storage.paths import AppPaths
@@ -19,10 +16,8 @@ from tests.conftest import Jumphost
 from tests.support.cli import add_profile, next_event, spawn_run, stop, tk
 from tests.support.net import (
     TcpServer,
-    echo_handler,
     port_is_listening,
     recv_exact,
-    tcp_server,
     wait_until,
 )
 from tests.support.secret_service import (
@@ -32,12 +27,6 @@ from tests.support.secret_service import (
 
 MAX_BUNDLE_MB = 150.0
 DEADLINE = 60.0  # seconds; generous for a loaded 2-core machine
-
-
-@pytest.fixture
-def echo() -> Iterator[TcpServer]:
-    with tcp_server(echo_handler) as server:
-        yield server
 
 
 def _app(frozen_app: Path) -> tuple[str, ...]:

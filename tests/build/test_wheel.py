@@ -12,7 +12,6 @@ import socket
 import subprocess
 import sys
 import zipfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from app import __version__
 from app.storage.paths import AppPaths
 from tests.conftest import Jumphost
 from tests.support.cli import ROOT, add_profile, next_event, spawn_run, stop, tk
-from tests.support.net import TcpServer, echo_handler, recv_exact, tcp_server
+from tests.support.net import TcpServer, recv_exact
 
 pytestmark = pytest.mark.slow
 
@@ -103,12 +102,6 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
         "".join(f"{folder}\n" for folder in site.getsitepackages())
     )
     return Installed(wheel, source, venv)
-
-
-@pytest.fixture
-def echo() -> Iterator[TcpServer]:
-    with tcp_server(echo_handler) as server:
-        yield server
 
 
 def test_the_wheel_holds_every_package_and_the_icons(installed: Installed) -> None:

@@ -102,3 +102,16 @@ def stop(proc: subprocess.Popen[str], timeout: float = 10) -> tuple[str, str]:
             proc.kill()
             proc.wait(10)
     return out or "", err or ""
+
+
+def status_json() -> list[dict[str, object]]:
+    """`tunnelkeeper status --json`: every hosted tunnel, from whichever process hosts it."""
+    result = tk("status", "--json")
+    assert result.returncode == 0, result.stderr
+    listed: list[dict[str, object]] = json.loads(result.stdout)
+    return listed
+
+
+def tunnel_state(name: str) -> object:
+    """Tunnel ``name``'s state as `status` shows it, or None when nothing hosts it."""
+    return next((t["state"] for t in status_json() if t["tunnel"] == name), None)

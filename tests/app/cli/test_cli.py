@@ -9,7 +9,6 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,6 @@ from tests.conftest import Jumphost
 from tests.support.cli import ROOT, add_profile, next_event, spawn_run, tk
 from tests.support.net import (
     TcpServer,
-    echo_handler,
     port_is_listening,
     recv_exact,
     tcp_server,
@@ -27,12 +25,6 @@ from tests.support.net import (
 )
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def echo() -> Iterator[TcpServer]:
-    with tcp_server(echo_handler) as server:
-        yield server
 
 
 def test_version_prints_without_importing_qt() -> None:

@@ -2,44 +2,33 @@
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import subprocess
-from collections.abc import Iterator
 
 import pytest
 
 from app.storage.paths import AppPaths
 from tests.conftest import Jumphost
-from tests.support.cli import APP, ROOT, add_profile, next_event, spawn_run, stop, tk
+from tests.support.cli import (
+    APP,
+    ROOT,
+    add_profile,
+    next_event,
+    spawn_run,
+    status_json,
+    stop,
+    tk,
+    tunnel_state,
+)
 from tests.support.net import (
     TcpServer,
-    echo_handler,
     port_is_listening,
     recv_exact,
-    tcp_server,
     wait_until,
 )
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def echo() -> Iterator[TcpServer]:
-    with tcp_server(echo_handler) as server:
-        yield server
-
-
-def status_json() -> list[dict[str, object]]:
-    result = tk("status", "--json")
-    assert result.returncode == 0, result.stderr
-    listed: list[dict[str, object]] = json.loads(result.stdout)
-    return listed
-
-
-def state(name: str) -> object:
-    return next((t["state"] for t in status_json() if t["tunnel"] == name), None)
 
 
 def test_status_disconnect_connect_and_a_second_run_refused(
@@ -74,7 +63,7 @@ def test_status_disconnect_connect_and_a_second_run_refused(
 
         result = tk("connect", "db")
         assert result.returncode == 0, result.stderr
-        assert wait_until(lambda: state("db") == "connected", 30)
+        assert wait_until(lambda: tunnel_state("db") == "connected", 30)
         assert port_is_listening(jumphost.remote_port)
         assert tk("reconnect", "db").returncode == 0
         assert tk("connect", "db").stdout.startswith("db already runs in `tunnelkeeper run`")
@@ -108,10 +97,26 @@ def test_run_all_follows_the_profiles_file(
         assert wait_until(lambda: tk("status", "--json").returncode == 0, 10)
         add_profile(jumphost, echo.port)
         assert tk("trust", "db", "--yes").returncode == 0
-        assert wait_until(lambda: state("db") == "connected", 10), status_json()
+        assert wait_until(lambda: tunnel_state("db") == "connected", 10), status_json()
         assert tk("remove", "db").returncode == 0
         assert wait_until(lambda: not port_is_listening(jumphost.remote_port), 10)
         assert status_json() == []
     finally:
         _out, err = stop(proc)
     assert "Traceback" not in err
+
+
+def test_logs_shows_one_tunnels_last_lines_escaped(tk_home: AppPaths) -> None:
+    tk_home.log_dir.mkdir(parents=True, exist_ok=True)
+    lines = [f"2026-11-27 10:00:0{i} INFO app.engine: [db] line {i}" for i in range(5)]
+    lines.insert(2, "2026-11-27 10:00:02 INFO app.engine: [crm] not this one")
+    lines.append("2026-11-27 10:00:09 INFO app.engine: [db] bell \x07 and \x1b[31mred")
+    tk_home.log_file.write_text("\n".join(lines) + "\n")
+    result = tk("logs", "db", "-n", "3")
+    assert result.returncode == 0, result.stderr
+    shown = result.stdout.splitlines()
+    assert shown[:2] == [lines[4], lines[5]]
+    assert "\x07" not in shown[2] and "\x1b" not in shown[2] and "bell" in shown[2]
+    everything = tk("logs").stdout.splitlines()
+    assert len(everything) == len(lines) and "[crm]" in everything[2]
+    assert tk("logs", "-n", "20000").returncode != 0

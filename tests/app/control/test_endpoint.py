@@ -24,7 +24,7 @@ from app.services.host import TunnelHost
 from app.storage.claims import Claims
 from app.storage.paths import AppPaths
 from tests.conftest import Jumphost
-from tests.support.net import TcpServer, echo_handler, port_is_listening, tcp_server, wait_until
+from tests.support.net import TcpServer, port_is_listening, wait_until
 from tests.support.users import LocalUser, local_user
 
 pytestmark = pytest.mark.integration
@@ -38,12 +38,6 @@ class Hosting:
 
     def connect(self) -> Connection:
         return open_connection(self.endpoint.server.address)
-
-
-@pytest.fixture
-def echo() -> Iterator[TcpServer]:
-    with tcp_server(echo_handler) as server:
-        yield server
 
 
 @pytest.fixture

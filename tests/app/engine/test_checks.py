@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,7 @@ from app.storage.paths import AppPaths
 from tests.conftest import EventLog, Jumphost, start_jumphost, start_tunnel
 from tests.support.cli import add_profile, tk
 from tests.support.mariadb import MariaDB
-from tests.support.net import TcpServer, echo_handler, free_port, tcp_server
+from tests.support.net import echo_handler, free_port, tcp_server
 
 pytestmark = pytest.mark.integration
 
@@ -146,12 +145,6 @@ def test_port_held_by_the_running_tunnel_is_reported_not_failed(
             assert tunnel.stop()
     assert results[4].status is Outcome.PASS
     assert f"held by this tunnel, running now (process {os.getpid()})" in results[4].detail
-
-
-@pytest.fixture
-def echo() -> Iterator[TcpServer]:
-    with tcp_server(echo_handler) as server:
-        yield server
 
 
 def test_cli_test_command_json_and_exit_codes(jumphost: Jumphost, tk_home: AppPaths) -> None:

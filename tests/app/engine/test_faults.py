@@ -59,12 +59,6 @@ def vendor_jumphost(tmp_path: Path, client_key: Path) -> Iterator[Jumphost]:
         host.sshd.stop()
 
 
-@pytest.fixture
-def echo() -> Iterator[TcpServer]:
-    with tcp_server(echo_handler) as server:
-        yield server
-
-
 def forwarding_works(host: Jumphost, payload: bytes = b"ping") -> bool:
     try:
         with socket.create_connection(("127.0.0.1", host.remote_port), timeout=2) as conn:

@@ -34,12 +34,6 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def echo() -> Iterator[TcpServer]:
-    with tcp_server(echo_handler) as server:
-        yield server
-
-
-@pytest.fixture
 def running(
     jumphost: Jumphost, tk_home: AppPaths, events: EventLog, echo: TcpServer
 ) -> Iterator[Tunnel]:

@@ -14,20 +14,12 @@ from app.storage.paths import AppPaths
 from tests.conftest import EventLog, Jumphost
 from tests.support.net import (
     TcpServer,
-    echo_handler,
     port_is_listening,
     recv_exact,
-    tcp_server,
     wait_until,
 )
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def echo() -> Iterator[TcpServer]:
-    with tcp_server(echo_handler) as server:
-        yield server
 
 
 @pytest.fixture

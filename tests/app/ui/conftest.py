@@ -12,7 +12,6 @@ from app.storage.paths import AppPaths
 from app.storage.store import ProfileStore
 from app.ui.hub import TunnelHub
 from tests.conftest import Jumphost
-from tests.support.net import TcpServer, echo_handler, tcp_server
 
 
 @pytest.fixture(autouse=True)
@@ -21,13 +20,6 @@ def _join_jobs() -> Iterator[None]:
     from app.ui import jobs
 
     assert jobs.wait_all(15.0), "a background job was still running 15 s after the test"
-
-
-@pytest.fixture
-def echo() -> Iterator[TcpServer]:
-    """A real echo server on loopback: the tunnel's target."""
-    with tcp_server(echo_handler) as server:
-        yield server
 
 
 def no_keychain() -> Keychain:

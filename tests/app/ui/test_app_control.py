@@ -2,45 +2,28 @@
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
 
 import pytest
 
 from app.storage.paths import AppPaths
 from tests.conftest import Jumphost
-from tests.support.cli import ROOT, add_profile, stop, tk
+from tests.support.cli import ROOT, add_profile, status_json, stop, tk, tunnel_state
 from tests.support.net import (
     TcpServer,
-    echo_handler,
     port_is_listening,
     recv_exact,
-    tcp_server,
     wait_until,
 )
 
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-def echo() -> Iterator[TcpServer]:
-    with tcp_server(echo_handler) as server:
-        yield server
-
-
-def listed() -> list[dict[str, object]]:
-    result = tk("status", "--json")
-    assert result.returncode == 0, result.stderr
-    found: list[dict[str, object]] = json.loads(result.stdout)
-    return found
-
-
 def connected(name: str) -> bool:
-    return any(t["tunnel"] == name and t["state"] == "connected" for t in listed())
+    return tunnel_state(name) == "connected"
 
 
 def test_the_cli_sees_and_controls_the_apps_tunnel(
@@ -59,8 +42,8 @@ def test_the_cli_sees_and_controls_the_apps_tunnel(
         text=True,
     )
     try:
-        assert wait_until(lambda: connected("db"), 30), listed()
-        (tunnel,) = listed()
+        assert wait_until(lambda: connected("db"), 30), status_json()
+        (tunnel,) = status_json()
         assert (tunnel["host"], tunnel["pid"]) == ("app", app.pid)
 
         with socket.create_connection(("127.0.0.1", jumphost.remote_port), timeout=30) as conn:
@@ -76,12 +59,12 @@ def test_the_cli_sees_and_controls_the_apps_tunnel(
         result = tk("disconnect", "db")
         assert result.returncode == 0, result.stderr
         assert not port_is_listening(jumphost.remote_port)
-        assert listed() == []
+        assert status_json() == []
 
         result = tk("connect", "db")
         assert result.returncode == 0, result.stderr
         assert "connecting in the Tunnelkeeper app" in result.stdout
-        assert wait_until(lambda: connected("db"), 30), listed()
+        assert wait_until(lambda: connected("db"), 30), status_json()
         assert port_is_listening(jumphost.remote_port)
     finally:
         _out, err = stop(app)
