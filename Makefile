@@ -45,6 +45,7 @@ prereqs:
 	command -v gnome-keyring-daemon >/dev/null 2>&1 || missing="$$missing gnome-keyring"; \
 	command -v secret-tool >/dev/null 2>&1 || missing="$$missing libsecret-tools"; \
 	command -v readelf >/dev/null 2>&1 || missing="$$missing binutils"; \
+	command -v systemd-analyze >/dev/null 2>&1 || missing="$$missing systemd"; \
 	$(PYTHON) -c 'import ensurepip, venv' >/dev/null 2>&1 || missing="$$missing python3-venv"; \
 	if [ -n "$$missing" ]; then \
 	  if command -v apt-get >/dev/null 2>&1; then \

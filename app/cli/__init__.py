@@ -18,6 +18,7 @@ from app.cli.passphrases import stored_passphrase_wrong
 from app.cli.profiles import cmd_add, cmd_list, cmd_remove, cmd_show
 from app.cli.repair import cmd_repair
 from app.cli.run import cmd_run, cmd_status
+from app.cli.service import cmd_service
 from app.cli.trust import cmd_trust
 from app.core.textsafe import DETAIL_LIMIT, safe_text
 from app.errors import ConfigError, StoredPassphraseWrong, TunnelkeeperError
@@ -63,6 +64,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, AppPaths, TextIO], int]] = {
     "disconnect": cmd_disconnect,
     "reconnect": cmd_reconnect,
     "logs": cmd_logs,
+    "service": cmd_service,
 }
 
 

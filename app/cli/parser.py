@@ -9,6 +9,7 @@ from typing import Any
 
 from app import __version__
 from app.cli.output import EXIT_CONFIG
+from app.cli.service import add_service_commands
 
 
 class _Parser(argparse.ArgumentParser):
@@ -115,6 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         acting = sub.add_parser(verb, help=what)
         acting.add_argument("name", metavar="NAME")
+
+    add_service_commands(sub)
 
     logs = sub.add_parser("logs", help="show the log (of one tunnel)")
     logs.add_argument("name", nargs="?", metavar="NAME", default="")

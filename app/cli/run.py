@@ -16,12 +16,15 @@ from app.cli.passphrases import tell_remembered, terminal_ask
 from app.cli.show import listed_briefly
 from app.control.errors import where
 from app.core.units import byte_size
+from app.platform.sdnotify import notify
 from app.storage.paths import AppPaths
 
 if TYPE_CHECKING:
     from app.control.server import Controller
     from app.core.control import HostKind
     from app.core.events import TunnelEvent
+    from app.platform.keychain import Keychain
+    from app.platform.sdnotify import Watchdog
     from app.services.api import PreparedTunnel, Services
     from app.services.host import TunnelHost
     from app.storage.claims import Claims
@@ -29,6 +32,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("tunnelkeeper")
 
 SERVICE_ENV = "TUNNELKEEPER_SERVICE"  # "system" or "user": set by the service's unit
+STALL_LIMIT = 120.0  # an engine without progress this long is hung: the watchdog goes quiet
 
 
 def cmd_run(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
@@ -41,8 +45,8 @@ def cmd_run(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
 
     if bool(args.names) == bool(args.all):
         raise UserFacingError("name the tunnels to run, or use --all (not both).")
-    services = Services(paths)
     service = os.environ.get(SERVICE_ENV, "")
+    services = Services(paths, _service_keychain() if service else None)
     kind = HostKind.SERVICE if service else HostKind.RUN
     claims = Claims(paths.runtime_dir / "claims", kind.value)
     prepared = _prepare(services, claims, list(args.names)) if args.names else []
@@ -63,6 +67,7 @@ def cmd_run(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
     endpoint = _endpoint(paths, kind, controller, service)
     follower = ProfileFollower(services, host, controller.start_profile) if args.all else None
 
+    watchdog: Watchdog | None = None
     previous = _install_signals(host, done)
     writer = StateWriter(paths.runtime_dir)
     try:
@@ -73,10 +78,14 @@ def cmd_run(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
         if follower is not None:
             controller.failed = follower.failed
             follower.start()
+        watchdog = _ready(host)  # systemd (Type=notify) hears we are up, and the pings
         writer.update(controller.hosted(), force=True)
         while not done.wait(1.0):
             writer.update(controller.hosted())
     finally:
+        notify("STOPPING=1")
+        if watchdog is not None:
+            watchdog.stop()
         if follower is not None:
             follower.stop()
         endpoint.close()
@@ -85,6 +94,33 @@ def cmd_run(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return EXIT_OK
+
+
+def _service_keychain() -> Callable[[], Keychain] | None:
+    """A service's passphrases: systemd credentials when it has any; else none are kept
+    (a service has no unlocked desktop keychain) and keys need no passphrase."""
+    from app.errors import KeyringUnavailable
+    from app.platform.credentials import service_keychain
+    from app.platform.keychain import NullKeychain
+
+    found = service_keychain()
+    if found is not None:
+        return lambda: found
+    none = KeyringUnavailable("a service has no desktop keychain")
+    return lambda: NullKeychain(none)
+
+
+def _ready(host: TunnelHost) -> Watchdog | None:
+    """Tell systemd we serve, and start vouching for the engines when it wants pings."""
+    from app.platform.sdnotify import Watchdog, watchdog_interval
+
+    notify("READY=1\nSTATUS=hosting tunnels")
+    interval = watchdog_interval()
+    if interval is None:
+        return None
+    watchdog = Watchdog(interval, lambda: host.stalled(STALL_LIMIT))
+    watchdog.start()
+    return watchdog
 
 
 def _prepare(services: Services, claims: Claims, names: list[str]) -> list[PreparedTunnel]:

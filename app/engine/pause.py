@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from app import ssh
@@ -33,8 +34,14 @@ class Pause:
     """
 
     def __init__(
-        self, stop: threading.Event, kick: Kick, known_hosts: Path, endpoint: ssh.Endpoint
+        self,
+        stop: threading.Event,
+        kick: Kick,
+        known_hosts: Path,
+        endpoint: ssh.Endpoint,
+        beat: Callable[[], None] = lambda: None,
     ) -> None:
+        self._beat = beat  # called on every turn: the worker is alive
         self._stop = stop
         self._kick = kick
         self._known_hosts = known_hosts
@@ -46,6 +53,7 @@ class Pause:
         deadline = None if delay is None else time.monotonic() + delay
         wake = WakeDetector()
         while not self._stop.is_set():
+            self._beat()
             step = POLL if deadline is None else min(POLL, deadline - time.monotonic())
             if step <= 0:
                 return

@@ -72,7 +72,7 @@ class Tunnel:
         self._stop = threading.Event()
         self._kick = Kick()
         endpoint = ssh.Endpoint(profile.jumphost, profile.ssh_port)
-        self._pause = Pause(self._stop, self._kick, known_hosts, endpoint)
+        self._pause = Pause(self._stop, self._kick, known_hosts, endpoint, self._beat)
         self._lock = threading.Lock()
         self._link: Link | None = None  # the current attempt's connection
         self._thread = threading.Thread(
@@ -82,6 +82,7 @@ class Tunnel:
         self.state = State.STOPPED
         self.detail = "not started."
         self.since = time.time()
+        self.last_beat = time.monotonic()  # when the worker last showed progress
         self.reconnects = 0
         self.connections = 0
         self.next_retry_at: float | None = None
@@ -189,8 +190,13 @@ class Tunnel:
             except Exception:
                 self.log.exception("event sink failed")
 
+    def _beat(self) -> None:
+        """The worker is making progress (a watchdog reads ``last_beat``)."""
+        self.last_beat = time.monotonic()
+
     def _publish_figures(self) -> None:
         """While connected (about once a second): the status, if the figures changed."""
+        self._beat()
         if self._on_status is None:
             return
         with self._publish_lock:
@@ -242,6 +248,7 @@ class Tunnel:
 
     def _attempt(self) -> Decision | None:
         """One connection's life; returns what to do next (None: stop)."""
+        self._beat()
         profile = self.profile
         endpoint = ssh.Endpoint(profile.jumphost, profile.ssh_port)
         self._emit(State.CONNECTING, f"connecting to {endpoint.label} as {profile.user}.")

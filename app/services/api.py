@@ -12,6 +12,7 @@ from app.services.checks import CheckService
 from app.services.hostkeys import HostKeyService
 from app.services.keys import Ask, KeyService, LoadedKey
 from app.services.profiles import ProfileService
+from app.services.service import ServiceManager
 from app.services.status import StatusService
 from app.storage.paths import AppPaths
 
@@ -43,6 +44,7 @@ class Services:
         self.hostkeys = HostKeyService(paths)
         self.status = StatusService(paths)
         self.checks = CheckService(paths, self.keys, self.status)
+        self.service = ServiceManager(paths, self.keys, self.profiles, self.status)
 
     def keychain(self) -> Keychain:
         """The keychain, opened once."""

@@ -114,6 +114,12 @@ class TunnelHost:
         if holder is not None:
             raise HostedElsewhere(holder.tunnel, holder.kind, holder.pid)
 
+    def stalled(self, limit: float) -> list[str]:
+        """Tunnels whose worker has shown no progress for ``limit`` seconds: it is hung
+        (a watchdog stops vouching for the process)."""
+        now = time.monotonic()
+        return [t.profile.name for t in self._all() if t.running and now - t.last_beat > limit]
+
     # --- acting ---------------------------------------------------------------------------
 
     def start(self, profile: Profile, key: Any) -> bool:

@@ -17,6 +17,7 @@ from app.errors import FolderNotPrivate
 
 APP_NAME = "Tunnelkeeper"
 HOME_ENV = "TUNNELKEEPER_HOME"
+CONFIG_ENV = "TUNNELKEEPER_CONFIG_DIR"  # profiles, known_hosts and keys elsewhere (a service)
 RUNTIME_ENV = "XDG_RUNTIME_DIR"
 MISSING = "does not exist"
 
@@ -52,15 +53,19 @@ class AppPaths:
 
 
 def app_paths(environ: dict[str, str] | None = None) -> AppPaths:
-    """Locations under ``$TUNNELKEEPER_HOME`` when set, else the OS's usual places (the
-    runtime folder as ``user_runtime_dir`` picks it)."""
+    """Locations under ``$TUNNELKEEPER_HOME`` when set (profiles, known_hosts and keys in
+    ``$TUNNELKEEPER_CONFIG_DIR`` when that is set too: the system service's read-only
+    configuration), else the OS's usual places (the runtime folder as ``user_runtime_dir``
+    picks it)."""
     env = os.environ if environ is None else environ
     home = env.get(HOME_ENV)
+    config = env.get(CONFIG_ENV)
     if home:
         root = Path(home).expanduser().resolve()
+        settings = Path(config).expanduser().resolve() if config else root
         return AppPaths(
-            config_dir=root,
-            data_dir=root,
+            config_dir=settings,
+            data_dir=settings,
             log_dir=root / "logs",
             runtime_dir=root / "run",
         )

@@ -1,0 +1,239 @@
+"""The boot-time service: what to install, tunnels moved into it, and what protects their keys."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+from app.control.errors import HostRefused, HostUnavailable
+from app.core import knownhosts
+from app.core.control import Op
+from app.core.profile import Profile
+from app.core.service_bundle import MovedTunnel
+from app.core.service_units import SERVICE_USER, UNIT_NAME, Scope, ServiceSpec, systemd_unit
+from app.errors import HostKeyNotPinned, KeyPassphraseNeeded, TunnelkeeperError
+from app.platform import service_install as install
+from app.platform.credentials import credential_name
+from app.platform.service_install import Call, Run, Step, WriteFile
+from app.services.keys import KeyService
+from app.services.profiles import ProfileService
+from app.services.status import StatusService
+from app.storage import hostkeys as pins
+from app.storage.paths import AppPaths
+from app.storage.store import ProfileStore
+
+AskSecret = Callable[[str], str | None]  # prompt -> the passphrase typed, or None
+
+
+class ServiceManager:
+    """Installs the service for this user (``--user``) or the machine (``--system``) and
+    moves tunnels into the system service."""
+
+    def __init__(
+        self, paths: AppPaths, keys: KeyService, profiles: ProfileService, status: StatusService
+    ) -> None:
+        self._paths = paths
+        self._keys = keys
+        self._profiles = profiles
+        self._status = status
+
+    # --- the unprivileged half ------------------------------------------------------------
+
+    def bundle(self, names: list[str], ask: AskSecret | None) -> list[MovedTunnel]:
+        """Tunnels ``names`` as the service will keep them: profile, key bytes, pinned host
+        keys, and the passphrase of an encrypted key (from the keychain, else ``ask``)."""
+        parsed = pins.read(self._paths.known_hosts_file)
+        moved = []
+        for profile in self._profiles.select(names):
+            pattern = knownhosts.host_pattern(profile.jumphost, profile.ssh_port)
+            pinned = knownhosts.pinned_for(parsed, pattern)
+            if not pinned:
+                raise HostKeyNotPinned(profile.name, pattern)
+            key = Path(profile.key_path).read_bytes()
+            moved.append(
+                MovedTunnel(
+                    profile,
+                    f"{profile.name}-{Path(profile.key_path).name}",
+                    key,
+                    tuple((e.key_type, e.key_blob) for e in pinned),
+                    self._passphrase_of(profile.key_path, profile.name, ask),
+                )
+            )
+        return moved
+
+    def _passphrase_of(self, key_path: str, name: str, ask: AskSecret | None) -> str | None:
+        try:
+            self._keys.open_key(key_path, name)  # unencrypted, or the keychain's works
+        except KeyPassphraseNeeded:
+            typed = ask(f"Passphrase for the key of {name} (for the service): ") if ask else None
+            if typed is None:
+                raise
+            self._keys.open_key(key_path, name, typed)  # KeyPassphraseWrong if not
+            return typed
+        return self._keys.stored(key_path)
+
+    def hand_over(self, names: list[str]) -> list[str]:
+        """After a move: stop ``names`` wherever this user runs them and remove them from
+        this user's profiles; returns a sentence for each that could not be stopped."""
+        problems = []
+        for name in names:
+            host = self._status.host_of(name)
+            if host is not None:
+                try:
+                    host.request(Op.DISCONNECT, name=name)
+                except (HostRefused, HostUnavailable) as exc:
+                    problems.append(f"{name}: {exc}")
+                finally:
+                    host.close()
+            self._profiles.remove(name)
+        return problems
+
+    # --- the privileged half --------------------------------------------------------------
+
+    def receive(self, spec: ServiceSpec, moved: list[MovedTunnel]) -> list[Step]:
+        """The steps that put ``moved`` into the system service's configuration: the key
+        its account's alone (0600), a passphrase as an encrypted systemd credential, the
+        profile and its pinned host keys readable by the service."""
+        config = Path(spec.config)
+        owner = f"{spec.user}:{spec.user}"
+        steps: list[Step] = install.folder_steps(spec)
+        for tunnel in moved:
+            key_path = config / "keys" / tunnel.key_file
+            steps.append(WriteFile(key_path, tunnel.key, 0o600, owner, secret=True))
+            if tunnel.passphrase is not None:
+                cred = credential_name(str(key_path))
+                target = config / "credentials" / f"{cred}.cred"
+                steps.append(
+                    Run(
+                        ("systemd-creds", "encrypt", f"--name={cred}", "-", str(target)),
+                        stdin=tunnel.passphrase.encode(),
+                    )
+                )
+            profile = replace(tunnel.profile, key_path=str(key_path))
+            steps.append(
+                Call(
+                    f"add tunnel {profile.name} to {config / 'profiles.toml'} and pin its "
+                    f"jumphost's host key in {config / 'known_hosts'}",
+                    _adder(config, profile, tunnel.pins, spec.user),
+                )
+            )
+        return steps
+
+    def install_spec(self, scope: Scope, run_as: str = SERVICE_USER) -> ServiceSpec:
+        command = install.service_command()
+        if scope is Scope.USER:
+            return ServiceSpec(Scope.USER, command)
+        return install.system_spec(command, run_as)
+
+    def install_steps(self, spec: ServiceSpec, moved: list[MovedTunnel]) -> list[Step]:
+        """Everything ``service install`` does, in order (files, then the manager's commands)."""
+        if sys.platform == "darwin":
+            steps = install.macos_steps(spec, Path.home())
+        elif os.name == "nt":
+            return install.windows_steps(spec, "SYSTEM", Path(self._paths.data_dir))
+        else:
+            steps = install.linux_steps(spec, Path.home(), _me())
+        if not moved:
+            return steps
+        # the tunnels go in before the unit that loads their credentials is written
+        spec = replace(spec, credentials=_credentials(spec, moved))
+        unit = next(i for i, step in enumerate(steps) if _is_unit(step))
+        return [
+            *steps[:unit],
+            *self.receive(spec, moved),
+            *(_unit_with(step, spec) for step in steps[unit:]),
+        ]
+
+    def warnings(self, spec: ServiceSpec) -> list[str]:
+        """What would stop the installed service from starting, said before installing."""
+        program = Path(spec.command[0])
+        found = []
+        if spec.scope is Scope.SYSTEM and any(
+            program.is_relative_to(p) for p in (Path("/home"), Path("/root"), Path("/run/user"))
+        ):
+            found.append(
+                f"the system service cannot run {program}: it lies in a home folder, which "
+                "the service may not enter (ProtectHome). Install Tunnelkeeper for the whole "
+                "machine first (the .deb, or pipx as root with PIPX_HOME=/opt/pipx "
+                "PIPX_BIN_DIR=/usr/local/bin)."
+            )
+        return found
+
+    def protection(self, spec: ServiceSpec, moved: list[MovedTunnel]) -> str:
+        """What protects the keys, in plain words (``service install`` says it)."""
+        if spec.scope is Scope.USER:
+            return (
+                "The service runs as you and uses your tunnels and keys where they are (each "
+                "key readable by you alone, mode 0600). A service has no unlocked keychain, so "
+                "a key with a passphrase cannot be opened by it: use a key without one, or "
+                "install the system service, which keeps passphrases as encrypted credentials."
+            )
+        said = (
+            f"The service runs as the account {spec.user!r}. Its keys are in "
+            f"{spec.config}/keys, readable by that account alone (mode 0600, folder 0700)."
+        )
+        if any(t.passphrase is not None for t in moved):
+            said += (
+                " Passphrases are systemd credentials encrypted with this machine's key "
+                f"(systemd-creds, in {spec.config}/credentials, root only); systemd decrypts "
+                "them into the service's private memory at start. No passphrase is written "
+                "in plain text anywhere."
+            )
+        return said
+
+
+def _adder(
+    config: Path, profile: Profile, keys: tuple[tuple[str, bytes], ...], group: str
+) -> Callable[[], None]:
+    """Add ``profile`` to the service's profiles and pin ``keys`` for its jumphost; both
+    files readable by the service's group (0640), written by root alone."""
+
+    def add() -> None:
+        profiles = config / "profiles.toml"
+        ProfileStore(profiles).add(profile, replace=True)
+        pattern = knownhosts.host_pattern(profile.jumphost, profile.ssh_port)
+        pins.pin_all(config / "known_hosts", pattern, list(keys))
+        for path in (profiles, config / "known_hosts"):
+            os.chmod(path, 0o640)
+            _group(path, group)
+
+    return add
+
+
+def _group(path: Path, group: str) -> None:
+    import grp  # noqa: PLC0415 - POSIX only
+
+    try:
+        os.chown(path, -1, grp.getgrnam(group).gr_gid)
+    except (KeyError, OSError) as exc:
+        raise TunnelkeeperError(f"cannot give {path} to the group {group}: {exc}") from None
+
+
+def _credentials(spec: ServiceSpec, moved: list[MovedTunnel]) -> tuple[tuple[str, str], ...]:
+    found = dict(spec.credentials)
+    for tunnel in moved:
+        if tunnel.passphrase is not None:
+            key_path = Path(spec.config) / "keys" / tunnel.key_file
+            cred = credential_name(str(key_path))
+            found[cred] = str(Path(spec.config) / "credentials" / f"{cred}.cred")
+    return tuple(sorted(found.items()))
+
+
+def _is_unit(step: Step) -> bool:
+    return isinstance(step, WriteFile) and step.path.name == UNIT_NAME
+
+
+def _unit_with(step: Step, spec: ServiceSpec) -> Step:
+    """The unit file step again, now loading the moved tunnels' credentials too."""
+    if isinstance(step, WriteFile) and _is_unit(step):
+        return replace(step, data=systemd_unit(spec).encode())
+    return step
+
+
+def _me() -> str:
+    import getpass  # noqa: PLC0415 - only the installer needs it
+
+    return getpass.getuser()

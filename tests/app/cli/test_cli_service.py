@@ -1,0 +1,71 @@
+"""`tunnelkeeper service`: --dry-run shows every file and command and changes nothing."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from app.platform.service_install import ROOT_ENV
+from app.storage.paths import AppPaths
+from tests.support.cli import APP, ROOT, tk
+
+
+def everything_under(root: Path) -> list[Path]:
+    return sorted(root.rglob("*"))
+
+
+def test_system_dry_run_shows_the_unit_and_commands_and_changes_nothing(
+    tk_home: AppPaths, tmp_path: Path
+) -> None:
+    root = tmp_path / "system"
+    root.mkdir()
+    env = {**os.environ, ROOT_ENV: str(root)}
+    result = tk("service", "install", "--system", "--dry-run", env=env)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "runs as the account 'tunnelkeeper'" in out and "mode 0600" in out
+    assert f"write {root}/etc/systemd/system/tunnelkeeper.service (mode 0644)" in out
+    assert "Type=notify" in out and "ExecStart=" in out and " run --all" in out
+    assert "run systemctl enable --now tunnelkeeper.service" in out
+    assert everything_under(root) == []  # nothing written
+    assert not (root / "etc").exists()
+
+
+def test_user_dry_run_enables_lingering(tk_home: AppPaths) -> None:
+    result = tk("service", "install", "--user", "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert "run loginctl enable-linger" in result.stdout
+    assert "run systemctl --user enable --now tunnelkeeper.service" in result.stdout
+    assert "a key with a passphrase cannot be opened" in result.stdout
+    removal = tk("service", "uninstall", "--user", "--dry-run")
+    assert "run systemctl --user disable --now tunnelkeeper.service" in removal.stdout
+
+
+def test_move_needs_the_system_service(tk_home: AppPaths) -> None:
+    result = tk("service", "install", "--user", "--move", "db")
+    assert result.returncode != 0 and "--move goes with --system" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "bundle", [b"", b"{not json", b'{"version": 1, "tunnels": [{"profile": {"name": "x"}}]}']
+)
+def test_a_bad_bundle_on_stdin_is_a_sentence_and_changes_nothing(
+    tk_home: AppPaths, tmp_path: Path, bundle: bytes
+) -> None:
+    root = tmp_path / "system"
+    root.mkdir()
+    done = subprocess.run(
+        [*APP, "service", "install", "--system", "--from-stdin"],
+        input=bundle,
+        capture_output=True,
+        cwd=ROOT,
+        env={**os.environ, ROOT_ENV: str(root)},
+        timeout=60,
+    )
+    assert done.returncode != 0
+    err = done.stderr.decode()
+    assert "could not be read" in err and "nothing was changed" in err and "Traceback" not in err
+    assert everything_under(root) == []
