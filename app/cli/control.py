@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import time
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from app.cli.output import EXIT_FAILED, EXIT_OK, UserFacingError
 from app.storage.paths import AppPaths
+
+if TYPE_CHECKING:
+    from app.control.client import Connection
 
 FOLLOW_POLL = 0.5
 
@@ -73,11 +76,19 @@ def cmd_reconnect(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int
 
 
 def cmd_logs(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
-    """The last lines of this user's log (one tunnel's, with NAME); ``-f`` follows it."""
+    """The last lines of this user's log (one tunnel's, with NAME); ``-f`` follows it. A
+    tunnel the system service runs is read from the service, over its control socket."""
     from app.control.logtail import LogFollower, last_lines
+    from app.services.api import Services
 
     if not 0 <= args.lines <= 10_000:
         raise UserFacingError("--lines takes a number from 0 to 10000.")
+    host = Services(paths).status.host_of(args.name) if args.name else None
+    if host is not None and host.address.system:
+        with host:
+            return _service_logs(host, args, out)
+    if host is not None:
+        host.close()
     path = paths.log_file
     for line in last_lines(path, args.name, args.lines):
         print(line, file=out)
@@ -93,3 +104,19 @@ def cmd_logs(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
             time.sleep(FOLLOW_POLL)
     except KeyboardInterrupt:
         return EXIT_OK
+
+
+def _service_logs(host: Connection, args: argparse.Namespace, out: TextIO) -> int:
+    from app.core.control import Op
+
+    for line in host.request(Op.LOGS, name=args.name, lines=args.lines, follow=args.follow):
+        print(line, file=out)
+    out.flush()
+    if args.follow:
+        try:
+            for item in host.stream():
+                print(item.get("line", ""), file=out)
+                out.flush()
+        except KeyboardInterrupt:
+            pass
+    return EXIT_OK

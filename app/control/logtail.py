@@ -16,7 +16,9 @@ FOLLOW_CHUNK = 256 * 1024
 
 
 def _mine(line: str, name: str) -> bool:
-    return not name or f"[{name}]" in line
+    """Whether a log line is tunnel ``name``'s: an engine line ("[name] …") or one of its
+    events ("…: name: connected — …")."""
+    return not name or f"[{name}]" in line or f": {name}: " in line
 
 
 def last_lines(path: Path, name: str, count: int) -> list[str]:

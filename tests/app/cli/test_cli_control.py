@@ -108,7 +108,8 @@ def test_run_all_follows_the_profiles_file(
 
 def test_logs_shows_one_tunnels_last_lines_escaped(tk_home: AppPaths) -> None:
     tk_home.log_dir.mkdir(parents=True, exist_ok=True)
-    lines = [f"2026-11-27 10:00:0{i} INFO app.engine: [db] line {i}" for i in range(5)]
+    lines = [f"2026-11-27 10:00:0{i} INFO app.engine: [db] line {i}" for i in range(4)]
+    lines.append("2026-11-27 10:00:04 INFO tunnelkeeper: db: connected — the jumphost …")
     lines.insert(2, "2026-11-27 10:00:02 INFO app.engine: [crm] not this one")
     lines.append("2026-11-27 10:00:09 INFO app.engine: [db] bell \x07 and \x1b[31mred")
     tk_home.log_file.write_text("\n".join(lines) + "\n")

@@ -20,7 +20,7 @@ from app.platform.service_install import ROOT_ENV, Run, perform
 from app.services.api import Services
 from app.storage.paths import AppPaths
 from tests.conftest import Jumphost, start_jumphost
-from tests.support.cli import ROOT, status_json
+from tests.support.cli import ROOT, status_json, tk
 from tests.support.net import TcpServer, port_is_listening, recv_exact, wait_until
 from tests.support.sshd import ssh_keygen
 
@@ -146,6 +146,9 @@ def test_a_moved_tunnel_runs_in_the_service_started_as_its_unit_says(
             )
             (tunnel,) = status_json()
             assert (tunnel["tunnel"], tunnel["host"], tunnel["pid"]) == ("db", "service", proc.pid)
+            logs = tk("logs", "db")  # the service's log, read through its socket
+            assert logs.returncode == 0, logs.stderr
+            assert "db: connected" in logs.stdout
         finally:
             del os.environ["TUNNELKEEPER_SYSTEM_SOCKET"]
         with socket.create_connection(("127.0.0.1", jumphost.remote_port), timeout=30) as conn:
