@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 
 from app.core import reconcile
@@ -16,6 +17,7 @@ from app.services.host import TunnelHost
 log = logging.getLogger(__name__)
 
 POLL = 1.0  # seconds between looks at the profiles file
+RETRY_FAILED = 30.0  # seconds before a tunnel that could not start is tried again
 
 Stamp = tuple[int, int, int] | None
 
@@ -40,7 +42,8 @@ class ProfileFollower:
         self._host = host
         self._start_one = start_one
         self._poll = poll
-        self._stamp: Stamp = None
+        self._stamp: tuple[Stamp, Stamp] | None = None
+        self._failed_at = 0.0
         self._hosted: dict[str, Profile] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="follow-profiles", daemon=True)
@@ -63,9 +66,12 @@ class ProfileFollower:
                 log.exception("following the profiles file failed")
 
     def sync(self) -> None:
-        """Bring the host in line with the file, if it changed since the last look."""
-        stamp = _stamp(str(self._services.paths.profiles_file))
-        if stamp == self._stamp:
+        """Bring the host in line with the file, if it (or known_hosts) changed since the
+        last look; tunnels that could not start are tried again every ``RETRY_FAILED`` s."""
+        paths = self._services.paths
+        stamp = (_stamp(str(paths.profiles_file)), _stamp(str(paths.known_hosts_file)))
+        retry = bool(self.failed) and time.monotonic() - self._failed_at >= RETRY_FAILED
+        if stamp == self._stamp and not retry:
             return
         try:
             wanted = {n: p for n, p in self._services.profiles.load().items() if switched_on(p)}
@@ -74,8 +80,11 @@ class ProfileFollower:
             self._stamp = stamp
             return
         self._stamp = stamp
+        for name in [n for n in self.failed if n not in wanted]:  # removed or switched off
+            self.failed.pop(name)
+            self._hosted.pop(name, None)
+        # a tunnel that failed to start is not hosted: the plan starts it again
         hosted = {n: p for n, p in self._hosted.items() if self._host.is_hosted(n)}
-        hosted.update({n: p for n, p in self._hosted.items() if n in self.failed})
         steps = reconcile.plan(hosted, wanted)
         for name in steps.stop:
             log.info("[%s] stopping: removed, switched off or changed", name)
@@ -97,6 +106,7 @@ class ProfileFollower:
                 self.failed.pop(profile.name, None)
             except TunnelkeeperError as exc:
                 self.failed[profile.name] = str(exc)
+                self._failed_at = time.monotonic()
                 log.warning("[%s] not started: %s", profile.name, exc)
 
 

@@ -95,8 +95,11 @@ def test_run_all_follows_the_profiles_file(
     )
     try:
         assert wait_until(lambda: tk("status", "--json").returncode == 0, 10)
-        add_profile(jumphost, echo.port)
-        assert tk("trust", "db", "--yes").returncode == 0
+        add_profile(jumphost, echo.port)  # its host key is not trusted yet: it waits
+        assert wait_until(lambda: tunnel_state("db") == "error", 10), status_json()
+        (waiting,) = status_json()
+        assert "no trusted host key" in str(waiting["detail"]), waiting
+        assert tk("trust", "db", "--yes").returncode == 0  # known_hosts changes: tried again
         assert wait_until(lambda: tunnel_state("db") == "connected", 10), status_json()
         assert tk("remove", "db").returncode == 0
         assert wait_until(lambda: not port_is_listening(jumphost.remote_port), 10)
