@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from app.cli.output import EXIT_FAILED, EXIT_OK, UserFacingError
 from app.core.service_units import SERVICE_USER, UNIT_NAME, Scope
-from app.platform.service_install import ROOT_ENV
+from app.platform.service_install import ROOT_ENV, starts_it
 from app.storage.paths import AppPaths
 
 if TYPE_CHECKING:
@@ -46,6 +46,11 @@ def add_service_commands(sub: Any) -> None:
         metavar="USER",
         help=f"(--system) the account the service runs as (default: {SERVICE_USER})",
     )
+    install.add_argument(
+        "--no-start",
+        action="store_true",
+        help="write everything but do not enable or start it (images, packaging)",
+    )
     install.add_argument("--from-stdin", action="store_true", help=argparse.SUPPRESS)
 
 
@@ -76,6 +81,8 @@ def _install(args: argparse.Namespace, scope: Scope, paths: AppPaths, out: TextI
         return _handed_over(manager.hand_over([t.profile.name for t in moved]), out)
     spec = manager.install_spec(scope, args.run_as)
     steps = manager.install_steps(spec, moved)
+    if args.no_start:
+        steps = [step for step in steps if not starts_it(step)]
     for warning in manager.warnings(spec):
         print(f"tunnelkeeper: warning: {warning}", file=sys.stderr)
     print(manager.protection(spec, moved), file=out)
@@ -105,7 +112,7 @@ def _as_root(args: argparse.Namespace, bundle: bytes) -> None:
     from app.platform.service_install import service_command
 
     argv = ["sudo", "--", *service_command(), "service", "install", "--system", "--from-stdin"]
-    argv += ["--run-as", args.run_as]
+    argv += ["--run-as", args.run_as, *(["--no-start"] if args.no_start else [])]
     try:
         done = subprocess.run(argv, input=bundle, timeout=SUDO_TIMEOUT, check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:

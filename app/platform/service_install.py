@@ -88,6 +88,14 @@ class Call:
 Step = WriteFile | MakeDir | Run | Call
 
 
+SERVICE_MANAGERS = {"systemctl", "loginctl", "launchctl", "schtasks"}
+
+
+def starts_it(step: Step) -> bool:
+    """A step that enables or starts the service (left out by ``--no-start``)."""
+    return isinstance(step, Run) and step.argv[0] in SERVICE_MANAGERS
+
+
 def system_root() -> Path:
     return Path(os.environ.get(ROOT_ENV) or "/")
 

@@ -10,7 +10,9 @@ import pytest
 
 from app.platform.service_install import ROOT_ENV
 from app.storage.paths import AppPaths
-from tests.support.cli import APP, ROOT, tk
+from tests.conftest import Jumphost
+from tests.support.cli import APP, ROOT, add_profile, next_event, spawn_run, stop, tk
+from tests.support.net import TcpServer, port_is_listening
 
 
 def everything_under(root: Path) -> list[Path]:
@@ -69,3 +71,36 @@ def test_a_bad_bundle_on_stdin_is_a_sentence_and_changes_nothing(
     err = done.stderr.decode()
     assert "could not be read" in err and "nothing was changed" in err and "Traceback" not in err
     assert everything_under(root) == []
+
+
+@pytest.mark.integration
+def test_move_copies_the_tunnel_into_the_service_and_stops_it_here(
+    jumphost: Jumphost, tk_home: AppPaths, echo: TcpServer, tmp_path: Path
+) -> None:
+    root = tmp_path / "system"
+    root.mkdir()
+    add_profile(jumphost, echo.port)
+    assert tk("trust", "db", "--yes").returncode == 0
+    proc = spawn_run("db")
+    try:
+        assert next_event(proc)["state"] == "connecting"
+        assert next_event(proc)["state"] == "connected"
+        env = {**os.environ, ROOT_ENV: str(root)}
+        moved = tk(
+            "service", "install", "--system", "--move", "db", "--run-as", "root", "--no-start",
+            env=env,
+        )  # fmt: skip
+        assert moved.returncode == 0, moved.stderr
+        assert "removed from yours" in moved.stdout
+        assert not port_is_listening(jumphost.remote_port)  # stopped where it ran
+        assert proc.poll() is None  # the `run` process itself goes on
+        assert "db" not in tk("list").stdout
+        config = root / "etc/tunnelkeeper"
+        assert "[tunnels.db]" in (config / "profiles.toml").read_text()
+        assert (config / "known_hosts").read_text().startswith(f"[127.0.0.1]:{jumphost.port} ")
+        (key,) = (config / "keys").iterdir()
+        assert key.stat().st_mode & 0o777 == 0o600
+        unit = (root / "etc/systemd/system/tunnelkeeper.service").read_text()
+        assert f"Environment=TUNNELKEEPER_CONFIG_DIR={config}" in unit
+    finally:
+        stop(proc)
