@@ -17,8 +17,6 @@ from app.storage.paths import AppPaths
 if TYPE_CHECKING:
     from app.platform.service_install import Step
 
-SUDO_TIMEOUT = 600.0
-
 
 def add_service_commands(sub: Any) -> None:
     service = sub.add_parser("service", help="run tunnels at boot, with nobody logged in")
@@ -74,11 +72,17 @@ def _install(args: argparse.Namespace, scope: Scope, paths: AppPaths, out: TextI
         if os.name == "posix" and os.geteuid() != 0 and not os.environ.get(ROOT_ENV):
             raise UserFacingError("--from-stdin is the installer's own step, run as root.")
         moved = service_bundle.decode(sys.stdin.buffer.read(service_bundle.MAX_BUNDLE + 1))
+    elif args.move and not args.dry_run:
+        problems = manager.move_to_system(
+            list(args.move),
+            _ask,
+            run_as=args.run_as,
+            start=not args.no_start,
+            on_step=lambda step: print(f"done: {step.describe().splitlines()[0]}", file=out),
+        )
+        return _handed_over(problems, out)
     else:
         moved = manager.bundle(list(args.move), _ask) if args.move else []
-    if moved and scope is Scope.SYSTEM and os.geteuid() != 0 and not args.dry_run:
-        _as_root(args, service_bundle.encode(moved))
-        return _handed_over(manager.hand_over([t.profile.name for t in moved]), out)
     spec = manager.install_spec(scope, args.run_as)
     steps = manager.install_steps(spec, moved)
     if args.no_start:
@@ -94,8 +98,6 @@ def _install(args: argparse.Namespace, scope: Scope, paths: AppPaths, out: TextI
     _perform(steps, out)
     where = "at boot, for the whole machine" if scope is Scope.SYSTEM else "at boot, as you"
     print(f"The service is installed and runs {where} (`tunnelkeeper service status`).", file=out)
-    if moved and not args.from_stdin:
-        return _handed_over(manager.hand_over([t.profile.name for t in moved]), out)
     return EXIT_OK
 
 
@@ -105,20 +107,6 @@ def _perform(steps: list[Step], out: TextIO) -> None:
     for step in steps:
         perform(step)
         print(f"done: {step.describe().splitlines()[0]}", file=out)
-
-
-def _as_root(args: argparse.Namespace, bundle: bytes) -> None:
-    """The privileged half through sudo; the bundle (keys, a passphrase) on its stdin."""
-    from app.platform.service_install import service_command
-
-    argv = ["sudo", "--", *service_command(), "service", "install", "--system", "--from-stdin"]
-    argv += ["--run-as", args.run_as, *(["--no-start"] if args.no_start else [])]
-    try:
-        done = subprocess.run(argv, input=bundle, timeout=SUDO_TIMEOUT, check=False)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise UserFacingError(f"could not run the installation as root: {exc}") from None
-    if done.returncode != 0:
-        raise UserFacingError("the installation as root failed (see above); nothing was moved.")
 
 
 def _handed_over(problems: list[str], out: TextIO) -> int:

@@ -9,7 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from app.control.errors import HostRefused, HostUnavailable
-from app.core import knownhosts
+from app.core import knownhosts, service_bundle
 from app.core.control import Op
 from app.core.profile import Profile
 from app.core.service_bundle import MovedTunnel
@@ -90,6 +90,34 @@ class ServiceManager:
                     host.close()
             self._profiles.remove(name)
         return problems
+
+    def move_to_system(
+        self,
+        names: list[str],
+        ask: AskSecret | None,
+        *,
+        run_as: str = SERVICE_USER,
+        start: bool = True,
+        elevation: tuple[str, ...] = ("sudo", "--"),
+        on_step: Callable[[Step], None] | None = None,
+    ) -> list[str]:
+        """Install the system service with tunnels ``names`` moved into it, then stop them
+        here and remove them from this user's profiles. Not root: the privileged half runs
+        through ``elevation`` (sudo for a terminal, pkexec for the desktop), the tunnels on
+        its standard input. Returns a sentence for each tunnel that could not be stopped."""
+        moved = self.bundle(names, ask)
+        if os.name == "posix" and os.geteuid() == 0:
+            spec = self.install_spec(Scope.SYSTEM, run_as)
+            for step in self.install_steps(spec, moved):
+                if start or not install.starts_it(step):
+                    install.perform(step)
+                    if on_step is not None:
+                        on_step(step)
+        else:
+            argv = [*elevation, *install.service_command(), "service", "install", "--system"]
+            argv += ["--from-stdin", "--run-as", run_as, *([] if start else ["--no-start"])]
+            install.perform(Run(tuple(argv), stdin=service_bundle.encode(moved)))
+        return self.hand_over([t.profile.name for t in moved])
 
     # --- the privileged half --------------------------------------------------------------
 
