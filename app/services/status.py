@@ -31,14 +31,21 @@ class StatusService:
     def __init__(self, paths: AppPaths) -> None:
         self._paths = paths
 
-    def running(self, names: list[str] | None = None) -> RunningTunnels:
+    def running(
+        self, names: list[str] | None = None, skip_pid: int | None = None
+    ) -> RunningTunnels:
         """The hosted tunnels (only ``names`` when given), each with ``host`` (app, run or
-        service) and ``pid``, text escaped for printing."""
+        service) and ``pid``, text escaped for printing. The host in process ``skip_pid``
+        (the caller itself, which knows its own tunnels) is not asked."""
         unreadable: list[tuple[Path, str]] = []
         tunnels: list[dict[str, Any]] = []
         answered: set[int] = set()
         problems: list[str] = []
         for connection in reachable_hosts(self._paths):
+            if skip_pid is not None and connection.address.pid == skip_pid:
+                answered.add(skip_pid)
+                connection.close()
+                continue
             try:
                 hello = connection.request(Op.HELLO)
                 listed = connection.request(Op.LIST)

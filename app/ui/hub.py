@@ -1,4 +1,5 @@
-"""The app's tunnels: starts and stops engine workers and hands their events to the GUI thread."""
+"""The app's tunnels: starts and stops engine workers and hands their events to the GUI thread;
+tunnels another process of ours hosts are shown and controlled through the same calls."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal, Slot
 
 from app.control.errors import HostedElsewhere
+from app.core.control import HostKind, Op
 from app.core.events import State, TunnelEvent, TunnelStatus
 from app.core.profile import Profile
 from app.errors import KeyPassphraseWrong, TunnelkeeperError, UnknownProfile
@@ -23,6 +25,7 @@ from app.storage.claims import Claims
 from app.storage.paths import AppPaths
 from app.ui import jobs
 from app.ui.key_loader import PassphraseWanted, ask_later
+from app.ui.remote import RemoteTunnels
 from app.ui.rows import Row, stopped_status
 
 __all__ = ["PassphraseWanted", "Row", "TunnelFactory", "TunnelHub"]
@@ -45,12 +48,19 @@ class TunnelHub(QObject):
     emit ``_arrived``, which Qt queues to this object's (the GUI) thread, where
     ``tunnel_event`` is re-emitted for the tray and windows. Drawing reads the kept
     statuses (``rows``): nothing on the GUI thread asks an engine.
+
+    A profile another process of ours hosts (a `run`, the service) shows that process's
+    status (``remote``, asked every 2 s off the GUI thread), and disconnect, reconnect and
+    restart go there; its changes come as ``remote_event``, never as ``tunnel_event``
+    (which is what this app's own control endpoint streams).
     """
 
     tunnel_event = Signal(object)  # TunnelEvent, on the GUI thread
     profiles_changed = Signal()
     passphrase_wanted = Signal(str, bool)  # tunnel name, the last one was wrong
     stopped_all = Signal()
+    remote_event = Signal(object)  # TunnelEvent of a tunnel another process hosts
+    remote_failed = Signal(str, str)  # tunnel, what a request to its host could not do
     _arrived = Signal(object)  # TunnelEvent
 
     def __init__(self, services: Services, tunnel_factory: TunnelFactory | None = None) -> None:
@@ -69,6 +79,10 @@ class TunnelHub(QObject):
         self._last: dict[str, TunnelStatus] = {}  # detail shown for stopped tunnels
         self.closing = False  # set by stop_all: nothing starts after Quit
         self._arrived.connect(self._deliver)
+        self.remote = RemoteTunnels(services.status)
+        self.remote.changed.connect(self._remote_event)
+        self.remote.failed.connect(self._remote_failed)
+        self.remote.start()
 
     # --- profiles -------------------------------------------------------------------------
 
@@ -85,31 +99,50 @@ class TunnelHub(QObject):
 
     def rows(self) -> list[Row]:
         out = []
+        own = os.getpid()
+        app = HostKind.APP.value
         for name, profile in self.profiles.items():
             live = self.host.status(name) if name not in self._stopping else None
+            elsewhere = self.remote.get(name) if not self.is_running(name) else None
             if live is not None:
-                out.append(Row(profile, live, True))
+                out.append(Row(profile, live, True, app, own, here=True))
+            elif elsewhere is not None:
+                status = self.remote.shown(name) or elsewhere.status
+                out.append(Row(profile, status, True, elsewhere.host, elsewhere.pid))
             else:
                 status = self._last.get(name) or stopped_status(profile, "not connected.")
                 if name in self._stopping:
                     status = stopped_status(profile, "disconnecting…")
-                out.append(Row(profile, status, self.is_running(name)))
+                here = self.is_running(name)  # loading its key, or stopping
+                host, pid = (app, own) if here else ("", 0)
+                out.append(Row(profile, status, here, host, pid, here))
         return out
 
     def states(self) -> dict[str, State]:
         return {row.profile.name: row.state for row in self.rows()}
 
     def is_running(self, name: str) -> bool:
+        """This app runs (or is starting, or stopping) ``name``."""
         return self.host.is_hosted(name) or name in self._loading or name in self._stopping
+
+    def runs(self, name: str) -> bool:
+        """This app or another process of ours runs ``name``."""
+        return self.is_running(name) or self.remote.get(name) is not None
 
     def held_key(self, key_path: str) -> Any:
         """A key already loaded (and decrypted) in this session, or None."""
         return self._keys.get(key_path)
 
     def connected_pid(self, name: str) -> int | None:
-        """For the connection test: this process holds the forward when the tunnel is up."""
+        """For the connection test (on a worker thread): the process of ours that holds the
+        forward when the tunnel is up, this one or another."""
         live = self.host.status(name)
-        return os.getpid() if live is not None and live.state is State.CONNECTED else None
+        if live is not None:
+            return os.getpid() if live.state is State.CONNECTED else None
+        elsewhere = self.remote.get(name)
+        if elsewhere is not None and elsewhere.status.state is State.CONNECTED:
+            return elsewhere.pid
+        return None
 
     # --- start and stop -------------------------------------------------------------------
 
@@ -118,12 +151,13 @@ class TunnelHub(QObject):
         profile = self.profiles.get(name)
         if profile is None:
             raise UnknownProfile(name)
-        if self.is_running(name):
+        if self.runs(name):
             return
         try:
             self.host.check_free(profile)
         except HostedElsewhere as exc:
             self._report(profile, State.STOPPED, f"not connected here: {exc}.")
+            self.remote.poll()  # and show it as that process has it
             return
         try:
             self._check_pinned(profile)
@@ -163,8 +197,13 @@ class TunnelHub(QObject):
             self._report(profile, State.STOPPED, "not connected: the key's passphrase is needed.")
 
     def disconnect_tunnel(self, name: str, on_done: Callable[[], None] | None = None) -> None:
-        """Stop ``name`` off the GUI thread (a clean stop may take up to 5 s)."""
+        """Stop ``name`` off the GUI thread (a clean stop may take up to 5 s), here or in
+        the process of ours that hosts it."""
         profile = self.host.profile(name)
+        if profile is None and not self.is_running(name) and self.remote.get(name) is not None:
+            showing = TunnelStatus(name, State.STOPPED, "disconnecting…")
+            self.remote.request(name, (Op.DISCONNECT,), showing, on_done)
+            return
         if profile is None or name in self._stopping:
             if on_done is not None:
                 on_done()
@@ -183,7 +222,11 @@ class TunnelHub(QObject):
         )
 
     def reconnect_now(self, name: str) -> None:
-        if not self.host.reconnect(name):
+        if self.host.reconnect(name):
+            return
+        if not self.is_running(name) and self.remote.get(name) is not None:
+            self.remote.request(name, (Op.RECONNECT,))
+        else:
             self.connect_tunnel(name)
 
     def network_changed(self) -> None:
@@ -193,9 +236,13 @@ class TunnelHub(QObject):
         self.host.woke()
 
     def restart(self, name: str) -> None:
-        """After an edit: stop the old worker (if any) and start with the new profile."""
+        """After an edit: stop the old worker (if any) and start with the new profile; a
+        tunnel another process hosts is restarted there (it reads the profile again)."""
         if self.host.is_hosted(name):
             self.disconnect_tunnel(name, on_done=lambda: self.connect_tunnel(name))
+        elif not self.is_running(name) and self.remote.get(name) is not None:
+            showing = TunnelStatus(name, State.CONNECTING, "restarting with the new settings…")
+            self.remote.request(name, (Op.DISCONNECT, Op.CONNECT), showing)
         else:
             self.connect_tunnel(name)
 
@@ -234,6 +281,7 @@ class TunnelHub(QObject):
         """Stop every tunnel at once, off the GUI thread; ``stopped_all`` when done."""
         self.closing = True
         self.host.closing = True
+        self.remote.stop()
 
         def work(_: object) -> bool:
             return self.host.stop_all(timeout)
@@ -300,6 +348,25 @@ class TunnelHub(QObject):
             self._last[profile.name] = status
         extra = {"action": action} if action else {}
         self._deliver(TunnelEvent(profile.name, state, detail, extra=extra, status=status))
+
+    @Slot(object)
+    def _remote_event(self, event: TunnelEvent) -> None:
+        """A tunnel another process hosts changed; shown if it is one of our profiles."""
+        name = event.tunnel
+        if name not in self.profiles or self.is_running(name):
+            return
+        if event.state is State.STOPPED and event.status is not None:
+            self._last[name] = event.status  # what the row shows once it runs nowhere
+        self.recent.append(event)
+        hosted = self.remote.get(name)
+        place = f" (in {hosted.where})" if hosted is not None else ""
+        log.info("%s%s", event.human(), place)
+        self.remote_event.emit(event)
+
+    @Slot(str, str)
+    def _remote_failed(self, name: str, sentence: str) -> None:
+        log.warning("%s", sentence)
+        self.remote_failed.emit(name, sentence)
 
     @Slot(object)
     def _deliver(self, event: TunnelEvent) -> None:

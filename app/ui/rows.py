@@ -5,17 +5,39 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from app.core.control import HostKind
 from app.core.events import State, TunnelStatus
 from app.core.profile import Profile
+
+NOWHERE = "—"  # the "Runs in" of a tunnel nobody hosts
+
+
+def runs_in(host: str, pid: int, own: bool = False) -> str:
+    """Where a tunnel runs, in the words the status window and the tray show: "this app",
+    "tunnelkeeper run (process 4711)", "service: keeps running when you log out"."""
+    if not host:
+        return NOWHERE
+    if own:
+        return "this app"
+    if host == HostKind.SERVICE:
+        return "service: keeps running when you log out"
+    if host == HostKind.RUN:
+        return f"tunnelkeeper run (process {pid})"
+    if host == HostKind.APP:
+        return f"the Tunnelkeeper app (process {pid})"
+    return f"another Tunnelkeeper (process {pid})"
 
 
 @dataclass(frozen=True)
 class Row:
-    """What the GUI shows of one tunnel, whether it runs or not."""
+    """What the GUI shows of one tunnel, whether it runs or not, and where."""
 
     profile: Profile
     snapshot: TunnelStatus  # the last status the hub has (from events; never asked for)
     running: bool
+    host: str = ""  # who runs it: "app", "run" or "service" (a HostKind); "" for nobody
+    pid: int = 0  # the process that runs it
+    here: bool = False  # this process runs it (its controls act on the engine directly)
 
     @property
     def state(self) -> State:
@@ -25,6 +47,16 @@ class Row:
     def status(self) -> dict[str, Any]:
         """The JSON view of ``snapshot`` (as ``tunnelkeeper status`` shows it)."""
         return self.snapshot.to_dict()
+
+    @property
+    def runs_in(self) -> str:
+        """Where it runs, in words ("this app", "tunnelkeeper run (process 4711)"…)."""
+        return runs_in(self.host, self.pid, self.here)
+
+    @property
+    def elsewhere(self) -> bool:
+        """Another process of ours runs it: its controls go there over the control API."""
+        return bool(self.host) and not self.here
 
 
 def stopped_status(profile: Profile, detail: str) -> TunnelStatus:

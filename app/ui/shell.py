@@ -93,6 +93,8 @@ class Shell(QObject):
         hub.passphrase_wanted.connect(self.ask_passphrase)
         hub.stopped_all.connect(self._stopped)
         hub.tunnel_event.connect(self._track_left_off)
+        hub.remote_event.connect(self._track_left_off)  # one the user stops in a `run`, too
+        hub.remote_failed.connect(self._remote_failed)
         hub.profiles_changed.connect(self._prune_left_off)
         tray.autostart_action.blockSignals(True)
         tray.autostart_action.setChecked(self._autostart_enabled())
@@ -152,7 +154,7 @@ class Shell(QObject):
 
     def _wizard_done(self, old: str | None, name: str, connect: bool, login: bool) -> None:
         self.hub.reload()
-        if old and old != name and self.hub.is_running(old):
+        if old and old != name and self.hub.runs(old):
             self.hub.disconnect_tunnel(old)
         if connect:
             self.settings.left_off.discard(name)
@@ -224,6 +226,11 @@ class Shell(QObject):
                 QSystemTrayIcon.MessageIcon.Information,
                 3000,
             )
+
+    def _remote_failed(self, _name: str, sentence: str) -> None:
+        """A request to the process that hosts a tunnel failed (asked from the tray too)."""
+        self.window.show_banner(sentence)
+        self.window.bring_forward()
 
     def open_logs(self) -> None:
         self.paths.log_dir.mkdir(parents=True, exist_ok=True)

@@ -7,6 +7,7 @@ import sys
 from collections import deque
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 import PySide6
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -42,6 +43,7 @@ REFRESH_MS = 1000
 COLUMNS = (
     "Tunnel",
     "State",
+    "Runs in",
     "Detail",
     "Since",
     "To target",
@@ -51,6 +53,7 @@ COLUMNS = (
     "Reconnects",
     "Next retry",
 )
+STATE, RUNS_IN, DETAIL = (COLUMNS.index(c) for c in ("State", "Runs in", "Detail"))
 _COLOURS = {
     State.CONNECTED: "#1e8e3e",
     State.CONNECTING: "#b06000",
@@ -76,6 +79,7 @@ def cells(row: Row) -> list[str]:
     return [
         row.profile.name,
         row.state.value,
+        row.runs_in,
         safe_text(s.warning or s.detail or "", DETAIL_LIMIT),
         local_time(s.since),
         byte_size(s.bytes_to_target),
@@ -85,6 +89,12 @@ def cells(row: Row) -> list[str]:
         str(s.reconnects),
         local_time(s.next_retry_at),
     ]
+
+
+def status_view(row: Row) -> dict[str, Any]:
+    """A row's status as `tunnelkeeper status --json` shows it: with where it runs, if it does."""
+    where = {"host": row.host, "pid": row.pid} if row.host else {}
+    return {**row.status, **where}
 
 
 def versions() -> dict[str, str]:
@@ -111,10 +121,11 @@ class StatusWindow(QWidget):
         self.hub = hub
         self.setWindowTitle("Tunnelkeeper — status")
         self.setWindowIcon(app_icon())
-        self.resize(1100, 560)
+        self.resize(1240, 560)  # wide enough for "Runs in" and a retry time without a scroll
         self._lines: deque[str] = deque(maxlen=LOG_LINES)
         self.buttons: dict[str, QPushButton] = {}
         self._actions: dict[str, str | None] = {}  # tunnel -> the remedy its state offers
+        self._running: dict[str, bool] = {}  # tunnel -> it runs, here or elsewhere
         self.banner = QLabel()
         self.banner.setWordWrap(True)
         self.banner.setTextFormat(Qt.TextFormat.PlainText)  # it quotes files and errors
@@ -136,6 +147,7 @@ class StatusWindow(QWidget):
 
         hub.tunnel_event.connect(lambda _event: self._refresh_if_shown())
         hub.profiles_changed.connect(self.refresh)
+        hub.remote_event.connect(lambda _event: self._refresh_if_shown())
         self._timer = QTimer(self)
         self._timer.timeout.connect(self._refresh_if_shown)
         self._timer.start(REFRESH_MS)
@@ -152,7 +164,7 @@ class StatusWindow(QWidget):
         table.setTextElideMode(Qt.TextElideMode.ElideRight)
         header = table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(DETAIL, QHeaderView.ResizeMode.Stretch)
         table.itemSelectionChanged.connect(self._update_buttons)
         return table
 
@@ -211,6 +223,7 @@ class StatusWindow(QWidget):
         rows = self.hub.rows()
         selected = self.selected()
         self._actions = {row.profile.name: row.snapshot.action for row in rows}
+        self._running = {row.profile.name: row.running for row in rows}
         self.table.setRowCount(len(rows))
         for r, row in enumerate(rows):
             for c, text in enumerate(cells(row)):
@@ -220,8 +233,8 @@ class StatusWindow(QWidget):
                     self.table.setItem(r, c, item)
                 if item.text() != text:
                     item.setText(text)
-                    item.setToolTip(text if c == 2 else "")
-                if c == 1:
+                    item.setToolTip(text if c in (RUNS_IN, DETAIL) else "")
+                if c == STATE:
                     item.setForeground(QBrush(QColor(_COLOURS[row.state])))
             if row.profile.name == selected:
                 self.table.selectRow(r)
@@ -256,12 +269,13 @@ class StatusWindow(QWidget):
             name = self.selected()
             if name is not None:
                 slot(name)
+                self.refresh()  # "disconnecting…" at once, not at the next tick
 
         return run
 
     def _update_buttons(self) -> None:
         name = self.selected()
-        running = name is not None and self.hub.is_running(name)
+        running = name is not None and self._running.get(name, False)
         for label, button in self.buttons.items():
             if name is None:
                 button.setEnabled(False)
@@ -293,7 +307,7 @@ class StatusWindow(QWidget):
         self.log.verticalScrollBar().setValue(self.log.verticalScrollBar().maximum())
 
     def diagnostics_text(self) -> str:
-        rows = [(row.profile, row.status) for row in self.hub.rows()]
+        rows = [(row.profile, status_view(row)) for row in self.hub.rows()]
         return diagnostics.build(rows, self.hub.recent, versions())
 
     def copy_diagnostics(self) -> None:

@@ -10,6 +10,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
+from app.core.control import HostKind
 from app.core.events import State, TunnelEvent
 from app.core.textsafe import DETAIL_LIMIT, safe_text
 from app.ui.hub import TunnelHub
@@ -37,10 +38,19 @@ def status_line(row: Row) -> str:
     return text if len(text) <= STATUS_CHARS else text[: STATUS_CHARS - 1].rstrip() + "…"
 
 
+def where_line(row: Row) -> str:
+    """The second, disabled entry of a running tunnel's submenu: where it runs, in the
+    status window's words ("Runs in this app", "Runs as a service: keeps running…")."""
+    if row.elsewhere and row.host == HostKind.SERVICE:
+        return f"Runs as a {row.runs_in}"
+    return f"Runs in {row.runs_in}"
+
+
 @dataclass
 class _TunnelMenu:
     menu: QMenu
     status: QAction
+    where: QAction
     connect: QAction
     disconnect: QAction
     reconnect: QAction
@@ -90,6 +100,7 @@ class Tray(QObject):
         self._timer.start(TOOLTIP_REFRESH_MS)
         hub.tunnel_event.connect(self._on_event)
         hub.profiles_changed.connect(self.rebuild)
+        hub.remote_event.connect(self._on_event)  # another process's tunnel, shown as ours
         self.rebuild()
 
     # --- visibility -----------------------------------------------------------------------
@@ -136,6 +147,8 @@ class Tray(QObject):
         sub = self.menu.addMenu(name)
         status = sub.addAction("")
         status.setEnabled(False)
+        where = sub.addAction("")
+        where.setEnabled(False)
         sub.addSeparator()
         connect = sub.addAction("Connect")
         connect.triggered.connect(lambda: self.hub.connect_tunnel(name))
@@ -150,7 +163,7 @@ class Tray(QObject):
         sub.addAction("Test connection…").triggered.connect(lambda: self.test_requested.emit(name))
         sub.addAction("Edit…").triggered.connect(lambda: self.edit_requested.emit(name))
         sub.addAction("Remove…").triggered.connect(lambda: self.remove_requested.emit(name))
-        return _TunnelMenu(sub, status, connect, disconnect, reconnect)
+        return _TunnelMenu(sub, status, where, connect, disconnect, reconnect)
 
     def refresh(self) -> None:
         """Icon, tooltip and each submenu's status line from the statuses the hub keeps
@@ -160,8 +173,10 @@ class Tray(QObject):
             entry = self._tunnels.get(row.profile.name)
             if entry is None:
                 continue
-            running = self.hub.is_running(row.profile.name)
+            running = row.running
             entry.status.setText(status_line(row))
+            entry.where.setText(where_line(row))
+            entry.where.setVisible(bool(row.host))
             entry.connect.setEnabled(not running)
             entry.disconnect.setEnabled(running)
             entry.reconnect.setEnabled(row.state is not State.CONNECTING or running)

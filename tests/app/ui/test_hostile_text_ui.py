@@ -15,7 +15,7 @@ from app.core.textsafe import DETAIL_LIMIT
 from app.ui import diagnostics
 from app.ui.hub import Row
 from app.ui.logfeed import LogFeed
-from app.ui.status_window import cells
+from app.ui.status_window import DETAIL, cells
 from app.ui.summary import Notifier
 from app.ui.tray import STATUS_CHARS, status_line
 
@@ -46,7 +46,7 @@ def _row() -> Row:
 
 def test_status_window_tray_and_diagnostics_show_it_escaped_and_cut() -> None:
     row = _row()
-    detail = cells(row)[2]
+    detail = cells(row)[DETAIL]
     assert _clean(detail) and len(detail) <= DETAIL_LIMIT
     assert detail.startswith("\\x1b[31m\\x1b]0;pwned\\x07AAA")
     line = status_line(row)

@@ -18,7 +18,8 @@ from tests.support.net import TcpServer
 
 
 def texts(menu: QMenu) -> list[str]:
-    return [a.text() for a in menu.actions() if not a.isSeparator()]
+    """The entries as the user sees them (no separators, nothing hidden)."""
+    return [a.text() for a in menu.actions() if not a.isSeparator() and a.isVisible()]
 
 
 def action(menu: QMenu, text: str) -> QAction:
@@ -65,6 +66,7 @@ def test_menu_lists_tunnels_and_the_app_entries(
     assert "db: connected, up" in tray.icon.toolTip()
     assert action(sub, "Disconnect").isEnabled() and not action(sub, "Connect").isEnabled()
     assert texts(sub)[0].startswith("Connected:")
+    assert texts(sub)[1] == "Runs in this app"
 
     asked: list[str] = []
     tray.edit_requested.connect(asked.append)
