@@ -16,6 +16,12 @@ from app.services.api import Services
 from app.services.host import TunnelHost
 
 
+def profile_view(profile: Profile) -> dict[str, Any]:
+    """A hosted tunnel's settings as its controllers see them (the key's path left out):
+    enough for a controller without the profile (the service's tunnels) to show it."""
+    return {k: v for k, v in profile.to_dict().items() if k != "key_path"}
+
+
 class HeadlessController:
     """Serves a ``TunnelHost`` to controllers. Keys are loaded without asking anyone (the
     keychain, or a key without a passphrase); a key loaded at start-up is reused."""
@@ -30,10 +36,13 @@ class HeadlessController:
 
     def hosted(self) -> list[dict[str, Any]]:
         pid = os.getpid()
-        hosted = [
-            {**status.to_dict(), "host": self.kind.value, "pid": pid}
-            for status in self._host.statuses()
-        ]
+        hosted = []
+        for status in self._host.statuses():
+            profile = self._host.profile(status.tunnel)
+            shown = profile_view(profile) if profile is not None else None
+            hosted.append(
+                {**status.to_dict(), "host": self.kind.value, "pid": pid, "profile": shown}
+            )
         for name, why in list(self.failed.items()):
             failed = TunnelStatus(name, State.ERROR, f"not started: {why}")
             hosted.append({**failed.to_dict(), "host": self.kind.value, "pid": pid})

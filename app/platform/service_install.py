@@ -126,8 +126,22 @@ def user_exists(name: str) -> bool:
     return True
 
 
+def invoking_user() -> str | None:
+    """Who asked for root (sudo, pkexec) to install: they may control the service."""
+    if os.environ.get("SUDO_USER"):
+        return os.environ["SUDO_USER"]
+    uid = os.environ.get("PKEXEC_UID", "")
+    if uid.isdigit():
+        import pwd  # noqa: PLC0415 - POSIX only
+
+        with contextlib.suppress(KeyError):
+            return pwd.getpwuid(int(uid)).pw_name
+    return None
+
+
 def linux_steps(spec: ServiceSpec, home: Path, user: str) -> list[Step]:
-    """Install and start the systemd unit: the service account, its folders, the unit."""
+    """Install and start the systemd unit: the service account, its folders, the unit;
+    the person who asked for root joins the service's group (they may control it)."""
     unit = systemd_unit(spec).encode()
     if spec.scope is Scope.USER:
         path = home / ".config/systemd/user" / UNIT_NAME
@@ -155,6 +169,9 @@ def linux_steps(spec: ServiceSpec, home: Path, user: str) -> list[Step]:
                 )
             )
         )
+    controller = invoking_user()
+    if controller and controller != "root" and spec.user == SERVICE_USER:
+        steps.append(Run(("usermod", "--append", "--groups", spec.user, controller)))
     return [
         *steps,
         MakeDir(Path(spec.home), 0o700, f"{spec.user}:{spec.user}"),

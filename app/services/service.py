@@ -157,7 +157,14 @@ class ServiceManager:
         return install.system_spec(command, run_as)
 
     def install_steps(self, spec: ServiceSpec, moved: list[MovedTunnel]) -> list[Step]:
-        """Everything ``service install`` does, in order (files, then the manager's commands)."""
+        """Everything ``service install`` does, in order (files, then the manager's commands);
+        under another installation root (packaging, tests) nothing is enabled or started."""
+        steps = self._all_steps(spec, moved)
+        if install.system_root() != Path("/"):
+            return [step for step in steps if not install.starts_it(step)]
+        return steps
+
+    def _all_steps(self, spec: ServiceSpec, moved: list[MovedTunnel]) -> list[Step]:
         if sys.platform == "darwin":
             steps = install.macos_steps(spec, Path.home())
         elif os.name == "nt":

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from app.control.errors import NotHosted
+from app.control.hosting import profile_view
 from app.core.control import HostKind
 from app.core.events import TunnelEvent
 from app.errors import UnknownProfile
@@ -27,7 +28,12 @@ class AppController:
     def hosted(self) -> list[dict[str, Any]]:
         pid = os.getpid()
         return [
-            {**row.status, "host": self.kind.value, "pid": pid}
+            {
+                **row.status,
+                "host": self.kind.value,
+                "pid": pid,
+                "profile": profile_view(row.profile),
+            }
             for row in self.hub.rows()
             if self.hub.is_running(row.profile.name)
         ]

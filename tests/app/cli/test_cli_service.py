@@ -24,16 +24,22 @@ def test_system_dry_run_shows_the_unit_and_commands_and_changes_nothing(
 ) -> None:
     root = tmp_path / "system"
     root.mkdir()
-    env = {**os.environ, ROOT_ENV: str(root)}
+    env = {**os.environ, ROOT_ENV: str(root), "SUDO_USER": "alice"}
     result = tk("service", "install", "--system", "--dry-run", env=env)
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "runs as the account 'tunnelkeeper'" in out and "mode 0600" in out
     assert f"write {root}/etc/systemd/system/tunnelkeeper.service (mode 0644)" in out
     assert "Type=notify" in out and "ExecStart=" in out and " run --all" in out
-    assert "run systemctl enable --now tunnelkeeper.service" in out
+    assert "run usermod --append --groups tunnelkeeper alice" in out  # who asked controls it
+    assert f"create folder {root}/etc/tunnelkeeper (mode 0750, owner root:tunnelkeeper)" in out
+    assert "systemctl" not in out  # under another root nothing is enabled or started
     assert everything_under(root) == []  # nothing written
     assert not (root / "etc").exists()
+    real = tk("service", "install", "--system", "--dry-run")  # the machine's own root
+    assert real.returncode == 0, real.stderr
+    assert "run systemctl daemon-reload" in real.stdout
+    assert "run systemctl enable --now tunnelkeeper.service" in real.stdout
 
 
 def test_user_dry_run_enables_lingering(tk_home: AppPaths) -> None:
