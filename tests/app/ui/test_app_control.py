@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -45,6 +46,9 @@ def test_the_cli_sees_and_controls_the_apps_tunnel(
         assert wait_until(lambda: connected("db"), 30), status_json()
         (tunnel,) = status_json()
         assert (tunnel["host"], tunnel["pid"]) == ("app", app.pid)
+        tested = tk("test", "db", "--json")  # knows the port is held by our own host
+        forward = json.loads(tested.stdout)["checks"][4]
+        assert forward["status"] == "pass" and f"process {app.pid}" in forward["detail"]
 
         with socket.create_connection(("127.0.0.1", jumphost.remote_port), timeout=30) as conn:
             refused = tk("run", "db")  # while the vendor's connection is open
