@@ -21,6 +21,7 @@ class RunningTunnels:
 
     tunnels: list[dict[str, Any]]
     problems: list[str] = field(default_factory=list)
+    answered: frozenset[int] = frozenset()  # the processes of the hosts that answered
 
 
 class StatusService:
@@ -64,7 +65,7 @@ class StatusService:
         tunnels = safe_value(tunnels, DETAIL_LIMIT)
         if names:
             tunnels = [t for t in tunnels if t.get("tunnel") in names]
-        return RunningTunnels(tunnels, problems)
+        return RunningTunnels(tunnels, problems, frozenset(answered))
 
     def connected_pid(self, name: str) -> int | None:
         """The process of ours whose tunnel ``name`` is connected now, or None."""
@@ -88,7 +89,30 @@ class StatusService:
             connection.close()
         return found
 
+    def host_in(self, pid: int) -> Connection | None:
+        """An open connection to the host in process ``pid`` (whether it hosts anything
+        now or not), or None when no such host answers."""
+        found = None
+        for connection in reachable_hosts(self._paths):
+            if found is None and _serves_from(connection, pid):
+                found = connection
+            else:
+                connection.close()
+        return found
+
     def hosts(self) -> list[Connection]:
         """Open connections to every host that answers, the desktop app's first."""
         order = {HostKind.APP: 0, HostKind.SERVICE: 1, HostKind.RUN: 2}
         return sorted(reachable_hosts(self._paths), key=lambda c: order[c.address.kind])
+
+
+def _serves_from(connection: Connection, pid: int) -> bool:
+    """The host at the end of ``connection`` is process ``pid`` (a socket whose name says
+    no process, the system service's, is asked)."""
+    if connection.address.pid:
+        return connection.address.pid == pid
+    try:
+        hello = connection.request(Op.HELLO)
+    except TunnelkeeperError:
+        return False
+    return isinstance(hello, dict) and hello.get("pid") == pid

@@ -24,6 +24,7 @@ from app.services.keys import LoadedKey
 from app.storage.claims import Claims
 from app.storage.paths import AppPaths
 from app.ui import jobs
+from app.ui.foreign import foreign_rows
 from app.ui.key_loader import PassphraseWanted, ask_later
 from app.ui.remote import RemoteTunnels
 from app.ui.rows import Row, stopped_status
@@ -52,7 +53,8 @@ class TunnelHub(QObject):
     A profile another process of ours hosts (a `run`, the service) shows that process's
     status (``remote``, asked every 2 s off the GUI thread), and disconnect, reconnect and
     restart go there; its changes come as ``remote_event``, never as ``tunnel_event``
-    (which is what this app's own control endpoint streams).
+    (which is what this app's own control endpoint streams). A tunnel whose host listed
+    its settings shows without a profile of the user's too (``foreign_rows``).
     """
 
     tunnel_event = Signal(object)  # TunnelEvent, on the GUI thread
@@ -61,6 +63,7 @@ class TunnelHub(QObject):
     stopped_all = Signal()
     remote_event = Signal(object)  # TunnelEvent of a tunnel another process hosts
     remote_failed = Signal(str, str)  # tunnel, what a request to its host could not do
+    foreign_changed = Signal()  # tunnels shown without the user's profile came or went
     _arrived = Signal(object)  # TunnelEvent
 
     def __init__(self, services: Services, tunnel_factory: TunnelFactory | None = None) -> None:
@@ -82,6 +85,7 @@ class TunnelHub(QObject):
         self.remote = RemoteTunnels(services.status)
         self.remote.changed.connect(self._remote_event)
         self.remote.failed.connect(self._remote_failed)
+        self.remote.known_changed.connect(self.foreign_changed)
         self.remote.start()
 
     # --- profiles -------------------------------------------------------------------------
@@ -116,7 +120,7 @@ class TunnelHub(QObject):
                 here = self.is_running(name)  # loading its key, or stopping
                 host, pid = (app, own) if here else ("", 0)
                 out.append(Row(profile, status, here, host, pid, here))
-        return out
+        return out + foreign_rows(self.remote, self.profiles, self._last)
 
     def states(self) -> dict[str, State]:
         return {row.profile.name: row.state for row in self.rows()}
@@ -149,6 +153,12 @@ class TunnelHub(QObject):
     def connect_tunnel(self, name: str) -> None:
         """Start ``name`` unless it runs; the key is loaded off the GUI thread."""
         profile = self.profiles.get(name)
+        known = self.remote.known.get(name)
+        if profile is None and known is not None:  # started where its settings are
+            if not self.runs(name):
+                showing = TunnelStatus(name, State.CONNECTING, f"connecting in {known.where}…")
+                self.remote.request(name, (Op.CONNECT,), showing, at=known)
+            return
         if profile is None:
             raise UnknownProfile(name)
         if self.runs(name):
@@ -351,9 +361,11 @@ class TunnelHub(QObject):
 
     @Slot(object)
     def _remote_event(self, event: TunnelEvent) -> None:
-        """A tunnel another process hosts changed; shown if it is one of our profiles."""
+        """A tunnel another process hosts changed; shown if it is one of our profiles, or
+        its host listed its settings."""
         name = event.tunnel
-        if name not in self.profiles or self.is_running(name):
+        shown = name in self.profiles or name in self.remote.known
+        if not shown or self.is_running(name):
             return
         if event.state is State.STOPPED and event.status is not None:
             self._last[name] = event.status  # what the row shows once it runs nowhere

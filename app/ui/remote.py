@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Set
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import MappingProxyType
@@ -14,10 +14,12 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from app.control.errors import HostRefused, NotHosted, where
+from app.control.errors import HostRefused, HostUnavailable, NotHosted, where
 from app.core.control import Op
 from app.core.events import State, TunnelEvent, TunnelStatus
-from app.services.status import StatusService
+from app.core.profile import Profile, profile_from_dict
+from app.errors import TunnelkeeperError
+from app.services.status import RunningTunnels, StatusService
 from app.ui import jobs
 
 log = logging.getLogger(__name__)
@@ -25,16 +27,19 @@ log = logging.getLogger(__name__)
 POLL_MS = 2000
 
 _VERBS = {Op.DISCONNECT: "disconnect", Op.RECONNECT: "reconnect", Op.CONNECT: "connect"}
+KEPT_BY_HOST = "(kept by its host)"  # the key path of settings a host listed (never sent)
 
 
 @dataclass(frozen=True)
 class Hosted:
     """A tunnel another process of ours hosts: its last status, the kind of host ("run",
-    "service", "app") and its process."""
+    "service", "app"), its process, and its settings as the host listed them (None when
+    it did not)."""
 
     status: TunnelStatus
     host: str
     pid: int
+    profile: Profile | None = None
 
     @property
     def where(self) -> str:
@@ -90,6 +95,19 @@ def status_from_dict(data: Mapping[str, Any]) -> TunnelStatus | None:
     )
 
 
+def listed_profile(name: str, data: object) -> Profile | None:
+    """The settings a host listed for tunnel ``name`` (``profile_view``'s dict: no key
+    path, so ``KEPT_BY_HOST`` stands in), or None when there are none or they are not
+    valid settings."""
+    if not isinstance(data, Mapping):
+        return None
+    try:
+        fields = {k: v for k, v in data.items() if k != "name"}  # the name is the tunnel's
+        return profile_from_dict(name, {**fields, "key_path": KEPT_BY_HOST})
+    except (TunnelkeeperError, TypeError, ValueError):
+        return None
+
+
 def hosted_elsewhere(listed: Iterable[Mapping[str, Any]], own_pid: int) -> dict[str, Hosted]:
     """The tunnels in ``listed`` (``StatusService.running``'s dicts) by name, without those
     of process ``own_pid``; a tunnel listed twice keeps its first entry."""
@@ -100,8 +118,24 @@ def hosted_elsewhere(listed: Iterable[Mapping[str, Any]], own_pid: int) -> dict[
             continue
         status = status_from_dict(entry)
         if status is not None and status.tunnel not in found:
-            found[status.tunnel] = Hosted(status, str(entry.get("host", "")), pid)
+            profile = listed_profile(status.tunnel, entry.get("profile"))
+            found[status.tunnel] = Hosted(status, str(entry.get("host", "")), pid, profile)
     return found
+
+
+def remembered(
+    old: Mapping[str, Hosted], found: Mapping[str, Hosted], answered: Set[int]
+) -> dict[str, Hosted]:
+    """The tunnels whose settings another host listed: as listed now, else as listed
+    before while their host still answers (stopped there, it can be started there
+    again). A tunnel listed without settings keeps those listed before."""
+    known = {
+        name: hosted
+        for name, hosted in old.items()
+        if hosted.pid in answered and (name not in found or found[name].profile is None)
+    }
+    known.update({name: h for name, h in found.items() if h.profile is not None})
+    return known
 
 
 def _where_and_state(hosted: Hosted) -> tuple[str, int, State]:
@@ -128,10 +162,15 @@ def changes(old: Mapping[str, Hosted], new: Mapping[str, Hosted], now: float) ->
 class RemoteTunnels(QObject):
     """What the other hosts of this user (and the system service) host, asked every
     ``poll_ms`` on a worker thread; ``tunnels`` is replaced whole on the GUI thread, so a
-    worker thread may read it too. Requests to those hosts run on worker threads."""
+    worker thread may read it too. Requests to those hosts run on worker threads.
+
+    ``known`` keeps each tunnel whose settings a host listed (see ``remembered``), also
+    once it stopped there: the app shows the service's tunnels the user has no profile
+    for, and starts a stopped one where it ran."""
 
     changed = Signal(object)  # TunnelEvent: a remote tunnel changed state (on the GUI thread)
     failed = Signal(str, str)  # tunnel, the sentence saying what could not be done
+    known_changed = Signal()  # a tunnel joined or left ``known``
 
     def __init__(
         self, status: StatusService, own_pid: int | None = None, poll_ms: int = POLL_MS
@@ -140,6 +179,7 @@ class RemoteTunnels(QObject):
         self._status = status
         self._own = own_pid if own_pid is not None else os.getpid()
         self.tunnels: Mapping[str, Hosted] = MappingProxyType({})
+        self.known: Mapping[str, Hosted] = MappingProxyType({})
         self._pending: dict[str, TunnelStatus] = {}  # shown while a request is on its way
         self._polling = False
         self._again = False
@@ -162,11 +202,12 @@ class RemoteTunnels(QObject):
         return self.tunnels.get(name)
 
     def shown(self, name: str) -> TunnelStatus | None:
-        """What to show of ``name`` hosted elsewhere: "disconnecting…" while asked to, else
-        its host's last status; None when no other process hosts it."""
+        """What to show of ``name`` hosted elsewhere: "disconnecting…" (or "connecting…")
+        while asked to, else its host's last status; None when no other process hosts it
+        and nothing was asked."""
         hosted = self.tunnels.get(name)
         if hosted is None:
-            return None
+            return self._pending.get(name)
         return self._pending.get(name, hosted.status)
 
     # --- looking --------------------------------------------------------------------------
@@ -184,19 +225,19 @@ class RemoteTunnels(QObject):
         status = self._status
         jobs.start(
             "remote-tunnels",
-            lambda _: status.running(skip_pid=own).tunnels,
+            lambda _: status.running(skip_pid=own),
             on_done=lambda listed: self._listed(generation, listed),
             on_failed=self._list_failed,
         )
 
-    def _listed(self, generation: int, listed: list[dict[str, Any]]) -> None:
+    def _listed(self, generation: int, listed: RunningTunnels) -> None:
         self._polling = False
         if self.stopped:
             return
         if generation != self._generation:
             self.poll()  # a request was answered meanwhile: look again
             return
-        self._replace(hosted_elsewhere(listed, self._own))
+        self._replace(hosted_elsewhere(listed.tunnels, self._own), listed.answered)
         if self._again:
             self._again = False
             self.poll()
@@ -205,11 +246,14 @@ class RemoteTunnels(QObject):
         self._polling = False
         log.debug("could not ask the other hosts: %s", exc)
 
-    def _replace(self, found: dict[str, Hosted]) -> None:
-        old = self.tunnels
+    def _replace(self, found: dict[str, Hosted], answered: Set[int]) -> None:
+        old, known_before = self.tunnels, self.known
         self.tunnels = MappingProxyType(found)
+        self.known = MappingProxyType(remembered(known_before, found, answered))
         for event in changes(old, found, time.time()):
             self.changed.emit(event)
+        if self.known.keys() != known_before.keys():
+            self.known_changed.emit()
 
     # --- acting ---------------------------------------------------------------------------
 
@@ -219,20 +263,27 @@ class RemoteTunnels(QObject):
         ops: tuple[Op, ...],
         showing: TunnelStatus | None = None,
         on_done: Callable[[], None] | None = None,
+        at: Hosted | None = None,
     ) -> None:
-        """Send ``ops`` for tunnel ``name`` in turn to the process that hosts it, off the GUI
-        thread; ``showing`` is shown meanwhile, ``on_done`` runs on the GUI thread after
-        (also when it failed: ``failed`` says why)."""
-        hosted = self.tunnels.get(name)
+        """Send ``ops`` for tunnel ``name`` in turn to the process that hosts it (or to the
+        host of ``at``, where it ran), off the GUI thread; ``showing`` is shown meanwhile,
+        ``on_done`` runs on the GUI thread after (also when it failed: ``failed`` says why)."""
+        hosted = at or self.tunnels.get(name)
         if showing is not None:
             self._pending[name] = showing
         self._generation += 1
         status = self._status
+        pid = at.pid if at is not None else None
 
         def work(_: object) -> list[Any]:
-            connection = status.host_of(name)
-            if connection is None:
-                raise NotHosted(name)
+            if pid is not None:
+                connection = status.host_in(pid)
+                if connection is None:
+                    raise HostUnavailable("it no longer answers")
+            else:
+                connection = status.host_of(name)
+                if connection is None:
+                    raise NotHosted(name)
             with connection:
                 return [connection.request(op, name=name) for op in ops]
 

@@ -38,6 +38,7 @@ class Row:
     host: str = ""  # who runs it: "app", "run" or "service" (a HostKind); "" for nobody
     pid: int = 0  # the process that runs it
     here: bool = False  # this process runs it (its controls act on the engine directly)
+    keeper: str = ""  # who keeps its settings and key, when not the user ("the service")
 
     @property
     def state(self) -> State:
@@ -49,8 +50,15 @@ class Row:
         return self.snapshot.to_dict()
 
     @property
+    def own_profile(self) -> bool:
+        """The user has its profile: it may be edited, tested or removed here."""
+        return not self.keeper
+
+    @property
     def runs_in(self) -> str:
         """Where it runs, in words ("this app", "tunnelkeeper run (process 4711)"…)."""
+        if not self.host and self.keeper:
+            return f"{NOWHERE} (kept by {self.keeper})"
         return runs_in(self.host, self.pid, self.here)
 
     @property

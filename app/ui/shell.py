@@ -20,6 +20,7 @@ from app.storage.paths import AppPaths
 from app.ui.check_dialog import ConnectionTestDialog
 from app.ui.hub import TunnelHub, desktop_services
 from app.ui.icons import app_icon
+from app.ui.keep_running import KeepRunningDialog
 from app.ui.logfeed import LogFeed
 from app.ui.passphrase_dialog import PassphraseDialog
 from app.ui.preferences import Preferences
@@ -88,6 +89,7 @@ class Shell(QObject):
         tray.about_requested.connect(self.about)
         tray.quit_requested.connect(self.quit)
         tray.autostart_toggled.connect(self.set_autostart)
+        tray.keep_running_requested.connect(self.open_keep_running)
         tray.notifications_toggled.connect(self._notifications)
         tray.noticed.connect(lambda title, text: self.window.add_log_line(f"{title}: {text}"))
         hub.passphrase_wanted.connect(self.ask_passphrase)
@@ -128,6 +130,8 @@ class Shell(QObject):
     # --- windows --------------------------------------------------------------------------
 
     def open_wizard(self, name: str | None) -> None:
+        if name and name not in self.hub.profiles:
+            return  # the service's tunnel: its settings are not the user's to edit
         if self.wizard is not None:
             self.wizard.raise_()
             self.wizard.activateWindow()
@@ -177,6 +181,8 @@ class Shell(QObject):
         dialog.show()
 
     def confirm_remove(self, name: str) -> None:
+        if name not in self.hub.profiles:
+            return
         box = QMessageBox(
             QMessageBox.Icon.Question,
             "Remove tunnel",
@@ -226,6 +232,16 @@ class Shell(QObject):
                 QSystemTrayIcon.MessageIcon.Information,
                 3000,
             )
+
+    def open_keep_running(self) -> None:
+        """Settings → keep tunnels running when logged out (one such dialog at a time)."""
+        found = [d for d in self.dialogs if isinstance(d, KeepRunningDialog)]
+        dialog = found[0] if found else KeepRunningDialog(self.hub)
+        if not found:
+            self._keep(dialog)
+        dialog.show()
+        dialog.raise_()
+        dialog.activateWindow()
 
     def _remote_failed(self, _name: str, sentence: str) -> None:
         """A request to the process that hosts a tunnel failed (asked from the tray too)."""
@@ -284,7 +300,9 @@ class Shell(QObject):
 
     def _track_left_off(self, event: object) -> None:
         """A tunnel the user disconnects stays off at the next start; one they connect, on."""
-        if isinstance(event, TunnelEvent) and not self.quitting:
+        if not isinstance(event, TunnelEvent) or self.quitting:
+            return
+        if event.tunnel in self.hub.profiles:  # not the service's tunnels the user has none of
             self.preferences.track_left_off(event)
 
     def _prune_left_off(self) -> None:

@@ -34,6 +34,7 @@ from app.core.units import byte_size
 from app.errors import Action
 from app.ssh.about import library_version
 from app.ui import diagnostics
+from app.ui.foreign import why_off
 from app.ui.hub import TunnelHub
 from app.ui.icons import app_icon
 from app.ui.rows import Row
@@ -54,6 +55,8 @@ COLUMNS = (
     "Next retry",
 )
 STATE, RUNS_IN, DETAIL = (COLUMNS.index(c) for c in ("State", "Runs in", "Detail"))
+# The buttons that act on a tunnel's settings or key: off for one the user has no profile of.
+OWN_ONLY = {"Test…": "test", "Edit…": "edit", "Remove…": "remove"}
 _COLOURS = {
     State.CONNECTED: "#1e8e3e",
     State.CONNECTING: "#b06000",
@@ -126,6 +129,7 @@ class StatusWindow(QWidget):
         self.buttons: dict[str, QPushButton] = {}
         self._actions: dict[str, str | None] = {}  # tunnel -> the remedy its state offers
         self._running: dict[str, bool] = {}  # tunnel -> it runs, here or elsewhere
+        self._foreign: dict[str, Row] = {}  # tunnels whose settings another host keeps
         self.banner = QLabel()
         self.banner.setWordWrap(True)
         self.banner.setTextFormat(Qt.TextFormat.PlainText)  # it quotes files and errors
@@ -224,6 +228,7 @@ class StatusWindow(QWidget):
         selected = self.selected()
         self._actions = {row.profile.name: row.snapshot.action for row in rows}
         self._running = {row.profile.name: row.running for row in rows}
+        self._foreign = {row.profile.name: row for row in rows if not row.own_profile}
         self.table.setRowCount(len(rows))
         for r, row in enumerate(rows):
             for c, text in enumerate(cells(row)):
@@ -276,7 +281,9 @@ class StatusWindow(QWidget):
     def _update_buttons(self) -> None:
         name = self.selected()
         running = name is not None and self._running.get(name, False)
+        foreign = self._foreign.get(name) if name is not None else None
         for label, button in self.buttons.items():
+            off = OWN_ONLY.get(label) if foreign is not None else None
             if name is None:
                 button.setEnabled(False)
             elif label == "Connect":
@@ -284,8 +291,9 @@ class StatusWindow(QWidget):
             elif label == "Disconnect":
                 button.setEnabled(running)
             else:
-                button.setEnabled(True)
-        offers_trust = name is not None and self._actions.get(name) == Action.TRUST
+                button.setEnabled(off is None)
+            button.setToolTip(why_off(foreign, off) if foreign is not None and off else "")
+        offers_trust = foreign is None and self._actions.get(name or "") == Action.TRUST
         self.trust.setVisible(offers_trust)
 
     # --- banner, log, diagnostics ---------------------------------------------------------

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 from app.core.control import HostKind
 from app.core.events import State, TunnelEvent
 from app.core.textsafe import DETAIL_LIMIT, safe_text
+from app.ui.foreign import why_off
 from app.ui.hub import TunnelHub
 from app.ui.icons import tray_icon
 from app.ui.rows import Row
@@ -40,7 +41,10 @@ def status_line(row: Row) -> str:
 
 def where_line(row: Row) -> str:
     """The second, disabled entry of a running tunnel's submenu: where it runs, in the
-    status window's words ("Runs in this app", "Runs as a service: keeps running…")."""
+    status window's words ("Runs in this app", "Runs as a service: keeps running…"); for
+    a stopped tunnel whose settings another host keeps, who keeps them."""
+    if not row.host and row.keeper:
+        return f"Kept by {row.keeper}: Connect starts it there"
     if row.elsewhere and row.host == HostKind.SERVICE:
         return f"Runs as a {row.runs_in}"
     return f"Runs in {row.runs_in}"
@@ -54,6 +58,7 @@ class _TunnelMenu:
     connect: QAction
     disconnect: QAction
     reconnect: QAction
+    own_only: dict[str, QAction]  # why_off's action -> the entry on the settings or key
 
 
 class Tray(QObject):
@@ -68,6 +73,7 @@ class Tray(QObject):
     logs_requested = Signal()
     about_requested = Signal()
     quit_requested = Signal()
+    keep_running_requested = Signal()
     autostart_toggled = Signal(bool)
     notifications_toggled = Signal(bool)
     noticed = Signal(str, str)  # title, text: every notice, shown or not
@@ -91,6 +97,8 @@ class Tray(QObject):
         self.autostart_action = QAction("Start at login")
         self.autostart_action.setCheckable(True)
         self.autostart_action.toggled.connect(self.autostart_toggled)
+        self.keep_running_action = QAction("Keep tunnels running when logged out…")
+        self.keep_running_action.triggered.connect(self.keep_running_requested)
         self.notify_action = QAction("Notifications")
         self.notify_action.setCheckable(True)
         self.notify_action.setChecked(notifier.enabled)
@@ -100,6 +108,7 @@ class Tray(QObject):
         self._timer.start(TOOLTIP_REFRESH_MS)
         hub.tunnel_event.connect(self._on_event)
         hub.profiles_changed.connect(self.rebuild)
+        hub.foreign_changed.connect(self.rebuild)  # one submenu per tunnel shown
         hub.remote_event.connect(self._on_event)  # another process's tunnel, shown as ours
         self.rebuild()
 
@@ -137,6 +146,7 @@ class Tray(QObject):
         self.menu.addAction("Open logs folder").triggered.connect(self.logs_requested)
         self.menu.addSeparator()
         self.menu.addAction(self.autostart_action)
+        self.menu.addAction(self.keep_running_action)
         self.menu.addAction(self.notify_action)
         self.menu.addAction("About Tunnelkeeper").triggered.connect(self.about_requested)
         self.menu.addSeparator()
@@ -145,6 +155,7 @@ class Tray(QObject):
 
     def _tunnel_menu(self, name: str) -> _TunnelMenu:
         sub = self.menu.addMenu(name)
+        sub.setToolTipsVisible(True)  # why an entry is off
         status = sub.addAction("")
         status.setEnabled(False)
         where = sub.addAction("")
@@ -157,13 +168,17 @@ class Tray(QObject):
         reconnect = sub.addAction("Reconnect now")
         reconnect.triggered.connect(lambda: self.hub.reconnect_now(name))
         sub.addSeparator()
-        sub.addAction("Copy public key").triggered.connect(
-            lambda: self.copy_key_requested.emit(name)
-        )
-        sub.addAction("Test connection…").triggered.connect(lambda: self.test_requested.emit(name))
-        sub.addAction("Edit…").triggered.connect(lambda: self.edit_requested.emit(name))
-        sub.addAction("Remove…").triggered.connect(lambda: self.remove_requested.emit(name))
-        return _TunnelMenu(sub, status, where, connect, disconnect, reconnect)
+        own_only = {}
+        for key, text, signal in (
+            ("copy key", "Copy public key", self.copy_key_requested),
+            ("test", "Test connection…", self.test_requested),
+            ("edit", "Edit…", self.edit_requested),
+            ("remove", "Remove…", self.remove_requested),
+        ):
+            entry = sub.addAction(text)
+            entry.triggered.connect(lambda _=False, s=signal: s.emit(name))
+            own_only[key] = entry
+        return _TunnelMenu(sub, status, where, connect, disconnect, reconnect, own_only)
 
     def refresh(self) -> None:
         """Icon, tooltip and each submenu's status line from the statuses the hub keeps
@@ -176,10 +191,13 @@ class Tray(QObject):
             running = row.running
             entry.status.setText(status_line(row))
             entry.where.setText(where_line(row))
-            entry.where.setVisible(bool(row.host))
+            entry.where.setVisible(bool(row.host or row.keeper))
             entry.connect.setEnabled(not running)
             entry.disconnect.setEnabled(running)
             entry.reconnect.setEnabled(row.state is not State.CONNECTING or running)
+            for key, own_only in entry.own_only.items():
+                own_only.setEnabled(row.own_profile)
+                own_only.setToolTip("" if row.own_profile else why_off(row, key))
             entry.menu.setTitle(f"{row.profile.name} — {row.state.value}")
         self.light = aggregate({row.profile.name: row.state for row in rows})
         self.icon.setIcon(tray_icon(self.light))

@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
 
+from app.control.hosting import profile_view
 from app.core.events import State, TunnelStatus
-from app.ui.remote import Hosted, changes, hosted_elsewhere, status_from_dict, wall_time
-from app.ui.rows import NOWHERE, runs_in
+from app.core.profile import Profile
+from app.ui.foreign import keeper_words, why_off
+from app.ui.remote import (
+    KEPT_BY_HOST,
+    Hosted,
+    changes,
+    hosted_elsewhere,
+    listed_profile,
+    remembered,
+    status_from_dict,
+    wall_time,
+)
+from app.ui.rows import NOWHERE, Row, runs_in, stopped_status
 
 WALL = st.one_of(st.none(), st.integers(min_value=1, max_value=4_000_000_000).map(float))
 COUNT = st.integers(min_value=0, max_value=2**53)
@@ -113,3 +126,67 @@ def test_where_a_tunnel_runs_in_words() -> None:
     assert runs_in("service", 0) == "service: keeps running when you log out"
     assert runs_in("app", 99) == "the Tunnelkeeper app (process 99)"
     assert runs_in("", 0) == NOWHERE
+
+
+DB = Profile("db", "vendor.example", "tunnel", 58115, "127.0.0.1", 3306, "/etc/tk/keys/db", 2222)
+
+
+def test_the_settings_a_host_lists_read_back_without_the_key_path() -> None:
+    shown = listed_profile("db", profile_view(DB))
+    assert shown is not None
+    assert shown.key_path == KEPT_BY_HOST
+    assert shown.to_dict() == {**DB.to_dict(), "key_path": KEPT_BY_HOST}
+    assert shown.extra == {}  # the listed "name" is the tunnel's, not an unknown field
+    assert listed_profile("db", None) is None
+    assert listed_profile("db", "jumphost=x") is None
+    assert listed_profile("db", {**profile_view(DB), "remote_port": 70000}) is None
+    assert listed_profile("db", {"jumphost": "vendor.example"}) is None  # fields missing
+    assert listed_profile("../db", profile_view(DB)) is None  # not a tunnel's name
+
+
+def test_a_listed_tunnel_keeps_its_settings() -> None:
+    entry = {**listed("db", "connected", "service", 88), "profile": profile_view(DB)}
+    found = hosted_elsewhere([entry, listed("crm", "connected", "run", 4711)], own_pid=1)
+    assert found["db"].profile == replace(DB, key_path=KEPT_BY_HOST)
+    assert found["crm"].profile is None
+
+
+def with_settings(name: str, state: State, host: str = "service", pid: int = 88) -> Hosted:
+    status = TunnelStatus(name, state, "")
+    return Hosted(status, host, pid, listed_profile(name, profile_view(DB)))
+
+
+def test_tunnels_with_settings_are_remembered_while_their_host_answers() -> None:
+    old = {
+        "db": with_settings("db", State.CONNECTED),
+        "crm": with_settings("crm", State.CONNECTED, "run", 4711),
+        "bi": with_settings("bi", State.RETRYING),
+    }
+    failed = Hosted(TunnelStatus("bi", State.ERROR, "not started: no key"), "service", 88)
+    new = {
+        "web": with_settings("web", State.CONNECTING),
+        "bi": failed,
+        "x": hosted("x", State.CONNECTED),
+    }
+    known = remembered(old, new, answered={88})
+    assert sorted(known) == ["bi", "db", "web"]  # crm's run is gone; x listed no settings
+    assert known["db"] is old["db"]  # stopped in the service, which can start it again
+    assert known["bi"] is old["bi"]  # listed without settings now: the earlier ones stay
+    assert known["web"] is new["web"]
+    assert remembered(known, {}, answered=set()) == {}
+
+
+def test_a_row_of_the_services_tunnel_says_who_keeps_it() -> None:
+    stopped = Row(
+        DB, stopped_status(DB, "disconnected."), False, keeper=keeper_words("service", 88)
+    )
+    assert not stopped.own_profile and not stopped.elsewhere
+    assert stopped.runs_in == f"{NOWHERE} (kept by the service)"
+    running = Row(DB, stopped.snapshot, True, "service", 88, keeper="the service")
+    assert running.runs_in == "service: keeps running when you log out" and running.elsewhere
+    assert why_off(running, "edit") == (
+        "This tunnel's settings and key are kept by the service, not in your profiles: "
+        "its settings cannot be edited here."
+    )
+    assert keeper_words("run", 4711) == "tunnelkeeper run (process 4711)"
+    assert Row(DB, stopped.snapshot, False).own_profile

@@ -40,6 +40,7 @@ def test_menu_lists_tunnels_and_the_app_entries(
         "Status window",
         "Open logs folder",
         "Start at login",
+        "Keep tunnels running when logged out…",
         "Notifications",
         "About Tunnelkeeper",
         "Quit",
@@ -57,7 +58,12 @@ def test_menu_lists_tunnels_and_the_app_entries(
         "Remove…",
     ]
     assert action(sub, "Connect").isEnabled() and not action(sub, "Disconnect").isEnabled()
+    assert action(sub, "Edit…").isEnabled() and "kept by" not in action(sub, "Edit…").toolTip()
     assert action(tray.menu, "Start at login").isCheckable()
+    opened: list[bool] = []
+    tray.keep_running_requested.connect(lambda: opened.append(True))
+    action(tray.menu, "Keep tunnels running when logged out…").trigger()
+    assert opened == [True]
     assert tray.light is Light.GREY
     assert tray.icon.toolTip() == "Tunnelkeeper\ndb: stopped"
 

@@ -1,0 +1,62 @@
+"""Tunnels the user has no profile for, whose host listed their settings (the system
+service's, after a move): shown and controlled like the user's own, never edited here."""
+
+from __future__ import annotations
+
+from collections.abc import Container, Mapping
+
+from app.core.control import HostKind
+from app.core.events import TunnelStatus
+from app.ui.remote import RemoteTunnels
+from app.ui.rows import Row, stopped_status
+
+# Why each action on the settings or the key is off for such a tunnel (its tooltip).
+WHAT_IS_OFF = {
+    "edit": "its settings cannot be edited here",
+    "remove": "it cannot be removed here",
+    "test": "the connection test needs its key, which stays with its host",
+    "copy key": "its public key cannot be copied here",
+}
+
+
+def keeper_words(host: str, pid: int) -> str:
+    """Who keeps a tunnel's settings, in words: "the service", "tunnelkeeper run
+    (process 4711)"."""
+    if host == HostKind.SERVICE:
+        return "the service"
+    if host == HostKind.RUN:
+        return f"tunnelkeeper run (process {pid})"
+    if host == HostKind.APP:
+        return f"the Tunnelkeeper app (process {pid})"
+    return f"another Tunnelkeeper (process {pid})"
+
+
+def why_off(row: Row, action: str) -> str:
+    """The tooltip of a disabled action (``WHAT_IS_OFF``'s keys) of a row that is not the
+    user's own."""
+    return (
+        f"This tunnel's settings and key are kept by {row.keeper}, not in your profiles: "
+        f"{WHAT_IS_OFF[action]}."
+    )
+
+
+def foreign_rows(
+    remote: RemoteTunnels, own: Container[str], last: Mapping[str, TunnelStatus]
+) -> list[Row]:
+    """A row for each tunnel another host listed settings for that is not among ``own``
+    (the user's profiles): running there, or stopped (``last`` said how it ended)."""
+    rows = []
+    for name, known in remote.known.items():
+        if name in own or known.profile is None:
+            continue
+        keeper = keeper_words(known.host, known.pid)
+        hosted = remote.get(name)
+        shown = remote.shown(name)
+        if hosted is not None:
+            status = shown or hosted.status
+            row = Row(known.profile, status, True, hosted.host, hosted.pid, keeper=keeper)
+        else:
+            status = shown or last.get(name) or stopped_status(known.profile, "not connected.")
+            row = Row(known.profile, status, False, keeper=keeper)
+        rows.append(row)
+    return rows
