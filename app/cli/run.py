@@ -65,7 +65,11 @@ def cmd_run(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
     host.listen(sink)
     controller = HeadlessController(services, host, kind)
     endpoint = _endpoint(paths, kind, controller, service)
-    follower = ProfileFollower(services, host, controller.start_profile) if args.all else None
+    follower = (
+        ProfileFollower(services, host, controller.start_profile, off=controller.off)
+        if args.all
+        else None
+    )
 
     watchdog: Watchdog | None = None
     previous = _install_signals(host, done)

@@ -37,10 +37,12 @@ class ProfileFollower:
         host: TunnelHost,
         start_one: Callable[[Profile], None],
         poll: float = POLL,
+        off: set[str] | None = None,
     ) -> None:
         self._services = services
         self._host = host
         self._start_one = start_one
+        self._off = off if off is not None else set()  # disconnected by a controller
         self._poll = poll
         self._stamp: tuple[Stamp, Stamp] | None = None
         self._failed_at = 0.0
@@ -74,16 +76,19 @@ class ProfileFollower:
         if stamp == self._stamp and not retry:
             return
         try:
-            wanted = {n: p for n, p in self._services.profiles.load().items() if switched_on(p)}
+            listed = self._services.profiles.load()
         except TunnelkeeperError as exc:
             log.warning("%s; the running tunnels are kept as they are", exc)
             self._stamp = stamp
             return
         self._stamp = stamp
+        self._off.intersection_update(listed)  # a removed tunnel is not remembered as off
+        wanted = {n: p for n, p in listed.items() if switched_on(p) and n not in self._off}
         for name in [n for n in self.failed if n not in wanted]:  # removed or switched off
             self.failed.pop(name)
             self._hosted.pop(name, None)
-        # a tunnel that failed to start is not hosted: the plan starts it again
+        # a tunnel that failed to start is not hosted: the plan starts it again; one a
+        # controller disconnected is neither hosted nor wanted: left off
         hosted = {n: p for n, p in self._hosted.items() if self._host.is_hosted(n)}
         steps = reconcile.plan(hosted, wanted)
         for name in steps.stop:

@@ -33,6 +33,8 @@ class HeadlessController:
         self._host = host
         self.keys: dict[str, Any] = {}  # key path -> loaded key
         self.failed: dict[str, str] = {}  # tunnels `run --all` could not start, and why
+        # tunnels a controller disconnected: `run --all` leaves them off until `connect`
+        self.off: set[str] = set()
 
     def hosted(self) -> list[dict[str, Any]]:
         pid = os.getpid()
@@ -52,6 +54,7 @@ class HeadlessController:
         """Blocking: load the profile and its key, then host it."""
         self.start_profile(self._services.profiles.get(name))
         self.failed.pop(name, None)
+        self.off.discard(name)
         return f"{name} is connecting."
 
     def start_profile(self, profile: Profile) -> None:
@@ -71,6 +74,7 @@ class HeadlessController:
     async def disconnect(self, name: str) -> str:
         if not self._host.is_hosted(name):
             raise NotHosted(name)
+        self.off.add(name)
         await asyncio.get_running_loop().run_in_executor(None, self._host.stop, name)
         return f"{name} is disconnected."
 

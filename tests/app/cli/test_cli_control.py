@@ -23,6 +23,7 @@ from tests.support.cli import (
 )
 from tests.support.net import (
     TcpServer,
+    free_port,
     port_is_listening,
     recv_exact,
     wait_until,
@@ -101,6 +102,23 @@ def test_run_all_follows_the_profiles_file(
         assert "no trusted host key" in str(waiting["detail"]), waiting
         assert tk("trust", "db", "--yes").returncode == 0  # known_hosts changes: tried again
         assert wait_until(lambda: tunnel_state("db") == "connected", 10), status_json()
+
+        # disconnected by hand, it stays off when the file changes for another reason
+        assert tk("disconnect", "db").returncode == 0
+        assert not port_is_listening(jumphost.remote_port)
+        other = tk(
+            "add", "other", "--jumphost", "127.0.0.1", "--ssh-port", str(jumphost.port),
+            "--user", jumphost.sshd.user, "--remote-port", str(free_port()),
+            "--target", f"127.0.0.1:{echo.port}", "--key", str(jumphost.key),
+        )  # fmt: skip
+        assert other.returncode == 0, other.stderr  # a port the jumphost refuses: it waits
+        assert wait_until(lambda: tunnel_state("other") is not None, 10), status_json()
+        assert tunnel_state("db") is None and not port_is_listening(jumphost.remote_port)
+        assert tk("remove", "other").returncode == 0
+        assert wait_until(lambda: tunnel_state("other") is None, 10), status_json()
+        assert tk("connect", "db").returncode == 0  # until someone connects it
+        assert wait_until(lambda: tunnel_state("db") == "connected", 10), status_json()
+
         assert tk("remove", "db").returncode == 0
         assert wait_until(lambda: not port_is_listening(jumphost.remote_port), 10)
         assert status_json() == []
