@@ -8,7 +8,7 @@ from collections.abc import Container, Mapping
 from app.core.control import HostKind
 from app.core.events import TunnelStatus
 from app.ui.remote import RemoteTunnels
-from app.ui.rows import Row, stopped_status
+from app.ui.rows import Row, process_words, stopped_status
 
 # Why each action on the settings or the key is off for such a tunnel (its tooltip).
 WHAT_IS_OFF = {
@@ -22,13 +22,7 @@ WHAT_IS_OFF = {
 def keeper_words(host: str, pid: int) -> str:
     """Who keeps a tunnel's settings, in words: "the service", "tunnelkeeper run
     (process 4711)"."""
-    if host == HostKind.SERVICE:
-        return "the service"
-    if host == HostKind.RUN:
-        return f"tunnelkeeper run (process {pid})"
-    if host == HostKind.APP:
-        return f"the Tunnelkeeper app (process {pid})"
-    return f"another Tunnelkeeper (process {pid})"
+    return "the service" if host == HostKind.SERVICE else process_words(host, pid)
 
 
 def why_off(row: Row, action: str) -> str:

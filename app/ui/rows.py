@@ -21,6 +21,11 @@ def runs_in(host: str, pid: int, own: bool = False) -> str:
         return "this app"
     if host == HostKind.SERVICE:
         return "service: keeps running when you log out"
+    return process_words(host, pid)
+
+
+def process_words(host: str, pid: int) -> str:
+    """A host that is a process of ours, in words: "tunnelkeeper run (process 4711)"."""
     if host == HostKind.RUN:
         return f"tunnelkeeper run (process {pid})"
     if host == HostKind.APP:
