@@ -83,7 +83,7 @@ def cmd_logs(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
 
     if not 0 <= args.lines <= 10_000:
         raise UserFacingError("--lines takes a number from 0 to 10000.")
-    host = Services(paths).status.host_of(args.name) if args.name else None
+    host = Services(paths).status.host_of(args.name, stopped=True) if args.name else None
     if host is not None and host.address.system:
         with host:
             return _service_logs(host, args, out)

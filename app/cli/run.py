@@ -201,7 +201,8 @@ def cmd_status(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
     if listed_briefly(out, running, args.json, none):
         return EXIT_OK
     for tunnel in running:
-        print(f"{tunnel['tunnel']}: {tunnel['state']} since {tunnel['since']}", file=out)
+        since = f" since {tunnel['since']}" if tunnel.get("since") else ""
+        print(f"{tunnel['tunnel']}: {tunnel['state']}{since}", file=out)
         print(f"    {tunnel['detail']}", file=out)
         if tunnel.get("warning"):
             print(f"    warning: {tunnel['warning']}", file=out)

@@ -12,6 +12,7 @@ from app.control.errors import NotHosted
 from app.core.control import HostKind
 from app.core.events import State, TunnelEvent, TunnelStatus
 from app.core.profile import Profile
+from app.errors import TunnelkeeperError
 from app.services.api import Services
 from app.services.host import TunnelHost
 
@@ -48,7 +49,25 @@ class HeadlessController:
         for name, why in list(self.failed.items()):
             failed = TunnelStatus(name, State.ERROR, f"not started: {why}")
             hosted.append({**failed.to_dict(), "host": self.kind.value, "pid": pid})
+        for name in sorted(self.off):
+            hosted += self._switched_off(name, pid)
         return hosted
+
+    def _switched_off(self, name: str, pid: int) -> list[dict[str, Any]]:
+        """A tunnel a controller disconnected, listed as stopped (``"running": false``)
+        so that its controllers still see it, and can connect it, after they restart."""
+        if self._host.is_hosted(name) or name in self.failed:
+            return []
+        try:
+            profile = self._services.profiles.get(name)
+        except TunnelkeeperError:
+            return []  # removed (or unreadable) since: nothing left to show
+        stopped = TunnelStatus(name, State.STOPPED, "disconnected; connect starts it again.")
+        view = profile_view(profile)
+        return [
+            {**stopped.to_dict(), "host": self.kind.value, "pid": pid, "profile": view}
+            | {"running": False}
+        ]
 
     def start(self, name: str) -> str:
         """Blocking: load the profile and its key, then host it."""

@@ -62,7 +62,7 @@ class StatusService:
             if tunnel.get("pid") not in answered:
                 tunnels.append({**tunnel, "host": HostKind.RUN.value})
         problems += [str(CorruptConfigFile(str(path), why)) for path, why in unreadable]
-        tunnels = safe_value(tunnels, DETAIL_LIMIT)
+        tunnels = safe_value(_without_shadows(tunnels), DETAIL_LIMIT)
         if names:
             tunnels = [t for t in tunnels if t.get("tunnel") in names]
         return RunningTunnels(tunnels, problems, frozenset(answered))
@@ -74,8 +74,9 @@ class StatusService:
                 return int(tunnel["pid"])
         return None
 
-    def host_of(self, name: str) -> Connection | None:
-        """An open connection to the host that runs tunnel ``name`` now, or None."""
+    def host_of(self, name: str, stopped: bool = False) -> Connection | None:
+        """An open connection to the host that runs tunnel ``name`` now (or, ``stopped``,
+        that lists it as switched off there), or None."""
         found = None
         for connection in reachable_hosts(self._paths):
             if found is None:
@@ -83,7 +84,7 @@ class StatusService:
                     listed = connection.request(Op.LIST)
                 except TunnelkeeperError:
                     listed = []
-                if any(isinstance(t, dict) and t.get("tunnel") == name for t in listed):
+                if any(_names(t, name, stopped) for t in listed):
                     found = connection
                     continue
             connection.close()
@@ -104,6 +105,21 @@ class StatusService:
         """Open connections to every host that answers, the desktop app's first."""
         order = {HostKind.APP: 0, HostKind.SERVICE: 1, HostKind.RUN: 2}
         return sorted(reachable_hosts(self._paths), key=lambda c: order[c.address.kind])
+
+
+def _without_shadows(tunnels: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``tunnels`` without those a host keeps switched off while another host runs them."""
+    running = {t.get("tunnel") for t in tunnels if t.get("running", True) is not False}
+    return [
+        t for t in tunnels if t.get("running", True) is not False or t.get("tunnel") not in running
+    ]
+
+
+def _names(listed: object, name: str, stopped: bool) -> bool:
+    """``listed`` (an entry of a host's LIST) is tunnel ``name``, running there (or any)."""
+    if not isinstance(listed, dict) or listed.get("tunnel") != name:
+        return False
+    return stopped or listed.get("running", True) is not False
 
 
 def _serves_from(connection: Connection, pid: int) -> bool:

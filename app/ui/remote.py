@@ -108,13 +108,18 @@ def listed_profile(name: str, data: object) -> Profile | None:
         return None
 
 
-def hosted_elsewhere(listed: Iterable[Mapping[str, Any]], own_pid: int) -> dict[str, Hosted]:
+def hosted_elsewhere(
+    listed: Iterable[Mapping[str, Any]], own_pid: int, running: bool = True
+) -> dict[str, Hosted]:
     """The tunnels in ``listed`` (``StatusService.running``'s dicts) by name, without those
-    of process ``own_pid``; a tunnel listed twice keeps its first entry."""
+    of process ``own_pid``; a tunnel listed twice keeps its first entry. With ``running``
+    false: only those a host lists as switched off there (``"running": false``)."""
     found: dict[str, Hosted] = {}
     for entry in listed:
         pid = entry.get("pid")
         if not isinstance(pid, int) or isinstance(pid, bool) or pid == own_pid:
+            continue
+        if (entry.get("running", True) is not False) != running:
             continue
         status = status_from_dict(entry)
         if status is not None and status.tunnel not in found:
@@ -237,7 +242,9 @@ class RemoteTunnels(QObject):
         if generation != self._generation:
             self.poll()  # a request was answered meanwhile: look again
             return
-        self._replace(hosted_elsewhere(listed.tunnels, self._own), listed.answered)
+        found = hosted_elsewhere(listed.tunnels, self._own)
+        switched_off = hosted_elsewhere(listed.tunnels, self._own, running=False)
+        self._replace(found, listed.answered, switched_off)
         if self._again:
             self._again = False
             self.poll()
@@ -246,10 +253,17 @@ class RemoteTunnels(QObject):
         self._polling = False
         log.debug("could not ask the other hosts: %s", exc)
 
-    def _replace(self, found: dict[str, Hosted], answered: Set[int]) -> None:
+    def _replace(
+        self,
+        found: dict[str, Hosted],
+        answered: Set[int],
+        switched_off: Mapping[str, Hosted] = MappingProxyType({}),
+    ) -> None:
+        """``switched_off``: tunnels a host keeps stopped (known, but not running)."""
         old, known_before = self.tunnels, self.known
         self.tunnels = MappingProxyType(found)
-        self.known = MappingProxyType(remembered(known_before, found, answered))
+        listed = {**switched_off, **found}
+        self.known = MappingProxyType(remembered(known_before, listed, answered))
         for event in changes(old, found, time.time()):
             self.changed.emit(event)
         if self.known.keys() != known_before.keys():

@@ -151,6 +151,7 @@ class StatusWindow(QWidget):
 
         hub.tunnel_event.connect(lambda _event: self._refresh_if_shown())
         hub.profiles_changed.connect(self.refresh)
+        hub.foreign_changed.connect(self.refresh)  # the service's tunnels came or went
         hub.remote_event.connect(lambda _event: self._refresh_if_shown())
         self._timer = QTimer(self)
         self._timer.timeout.connect(self._refresh_if_shown)

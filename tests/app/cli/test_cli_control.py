@@ -59,7 +59,9 @@ def test_status_disconnect_connect_and_a_second_run_refused(
         assert result.returncode == 0, result.stderr
         assert "db is disconnected." in result.stdout
         assert not port_is_listening(jumphost.remote_port)
-        assert status_json() == []
+        (off,) = status_json()  # still listed by its host, as switched off there
+        assert (off["state"], off["running"], off["pid"]) == ("stopped", False, proc.pid)
+        assert "db: stopped\n" in tk("status").stdout
         assert tk("disconnect", "db").returncode != 0  # not running anywhere
 
         result = tk("connect", "db")
@@ -113,7 +115,7 @@ def test_run_all_follows_the_profiles_file(
         )  # fmt: skip
         assert other.returncode == 0, other.stderr  # a port the jumphost refuses: it waits
         assert wait_until(lambda: tunnel_state("other") is not None, 10), status_json()
-        assert tunnel_state("db") is None and not port_is_listening(jumphost.remote_port)
+        assert tunnel_state("db") == "stopped" and not port_is_listening(jumphost.remote_port)
         assert tk("remove", "other").returncode == 0
         assert wait_until(lambda: tunnel_state("other") is None, 10), status_json()
         assert tk("connect", "db").returncode == 0  # until someone connects it

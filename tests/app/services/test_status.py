@@ -20,3 +20,24 @@ def test_running_tunnels_and_broken_files(services: Services, tk_home: AppPaths)
         assert services.status.connected_pid("crm") is None
     finally:
         writer.remove()
+
+
+def test_a_tunnel_switched_off_in_one_host_and_running_in_another_is_listed_once(
+    services: Services, tk_home: AppPaths
+) -> None:
+    writer = StateWriter(tk_home.runtime_dir)
+    writer.update(
+        [
+            {"tunnel": "db", "state": "stopped", "running": False},  # off here…
+            {"tunnel": "db", "state": "connected"},  # …and running (in another host)
+            {"tunnel": "crm", "state": "stopped", "running": False},
+        ]
+    )
+    try:
+        found = services.status.running().tunnels
+        assert [(t["tunnel"], t["state"]) for t in found] == [
+            ("db", "connected"),
+            ("crm", "stopped"),
+        ]
+    finally:
+        writer.remove()

@@ -190,3 +190,13 @@ def test_a_row_of_the_services_tunnel_says_who_keeps_it() -> None:
     )
     assert keeper_words("run", 4711) == "tunnelkeeper run (process 4711)"
     assert Row(DB, stopped.snapshot, False).own_profile
+
+
+def test_a_tunnel_its_host_keeps_switched_off_is_known_but_not_running() -> None:
+    off = {**listed("db", "stopped", "service", 88), "profile": profile_view(DB)}
+    off["running"] = False
+    entries = [off, listed("crm", "connected", "run", 4711)]
+    assert sorted(hosted_elsewhere(entries, own_pid=1)) == ["crm"]
+    switched_off = hosted_elsewhere(entries, own_pid=1, running=False)
+    assert sorted(switched_off) == ["db"] and switched_off["db"].profile is not None
+    assert sorted(remembered({}, switched_off, answered={88})) == ["db"]

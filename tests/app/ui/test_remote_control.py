@@ -68,7 +68,8 @@ def test_a_tunnel_run_hosts_is_shown_disconnected_and_reconnected_from_the_windo
         qtbot.waitUntil(lambda: cell(window, "Detail") == "disconnected.", timeout=DEADLINE_MS)
         assert not port_is_listening(jumphost.remote_port)
         assert proc.poll() is None  # the run process goes on, hosting nothing
-        assert status_json() == []
+        (off,) = status_json()  # the run process keeps it switched off
+        assert (off["state"], off["running"], off["pid"]) == ("stopped", False, proc.pid)
         assert cell(window, "State") == "stopped" and cell(window, "Runs in") == "—"
         assert window.buttons["Connect"].isEnabled()
         assert not window.buttons["Disconnect"].isEnabled()

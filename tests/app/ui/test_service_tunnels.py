@@ -12,13 +12,14 @@ from pytestqt.qtbot import QtBot
 
 from app.control.addresses import SYSTEM_SOCKET_ENV
 from app.core.events import State
+from app.services.api import Services
 from app.storage.paths import HOME_ENV, AppPaths
 from app.ui.hub import TunnelHub
 from app.ui.remote import KEPT_BY_HOST
 from app.ui.status_window import StatusWindow
 from app.ui.summary import Light, Notifier
 from app.ui.tray import Tray
-from tests.app.ui.conftest import DEADLINE_MS
+from tests.app.ui.conftest import DEADLINE_MS, no_keychain
 from tests.app.ui.test_status_window import cell
 from tests.app.ui.test_tray import action, texts
 from tests.conftest import Jumphost
@@ -101,6 +102,17 @@ def test_the_services_tunnel_shows_and_is_controlled_without_a_profile_of_the_us
         assert buttons["Connect"].isEnabled() and not buttons["Edit…"].isEnabled()
         qtbot.waitUntil(lambda: tray.light is Light.GREY, timeout=DEADLINE_MS)
         assert texts(sub)[1] == "Kept by the service: Connect starts it there"
+
+        restarted = TunnelHub(Services(tk_home, no_keychain))  # the app, started again
+        try:
+            later = StatusWindow(restarted)
+            qtbot.addWidget(later)
+            qtbot.waitUntil(lambda: later.table.rowCount() == 1, timeout=DEADLINE_MS)
+            assert cell(later, "State") == "stopped" and cell(later, "Tunnel") == "db"
+            assert cell(later, "Runs in") == "— (kept by the service)"
+            assert later.buttons["Connect"].isEnabled()
+        finally:
+            restarted.stop_all()
 
         action(sub, "Connect").trigger()  # started where its settings are
         qtbot.waitUntil(lambda: cell(window, "State") == "connected", timeout=DEADLINE_MS)
