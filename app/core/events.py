@@ -19,6 +19,24 @@ class State(StrEnum):
     STOPPED = "stopped"
 
 
+class Phase(StrEnum):
+    """What a state means for the vendor: the tunnel is up, down (being retried, or
+    waiting for the user), or switched off. ``since`` counts from a change of phase, so
+    the retries of one outage do not hide how long it has lasted."""
+
+    UP = "up"
+    DOWN = "down"
+    OFF = "off"
+
+
+def phase(state: State) -> Phase:
+    if state is State.CONNECTED:
+        return Phase.UP
+    if state is State.STOPPED:
+        return Phase.OFF
+    return Phase.DOWN
+
+
 def iso_time(wall: float | None) -> str | None:
     """A wall-clock time as UTC ISO 8601 to the second (``…Z``); None (or 0) stays None."""
     if not wall:
@@ -40,7 +58,7 @@ class TunnelStatus:
     tunnel: str
     state: State
     detail: str
-    since: float | None = None  # wall-clock time the state began
+    since: float | None = None  # wall-clock time the phase began (see ``Phase``)
     reconnects: int = 0
     bytes_to_target: int = 0
     bytes_to_vendor: int = 0

@@ -11,7 +11,7 @@ from typing import Any
 
 from app import ssh
 from app.core.backoff import Backoff
-from app.core.events import State, TunnelEvent, TunnelStatus, iso_time
+from app.core.events import State, TunnelEvent, TunnelStatus, iso_time, phase
 from app.core.profile import Profile
 from app.core.supervise import Decision, Failure, Liveness, Policy, TargetWarnings, failure_of
 from app.engine.forward import MAX_CHANNELS, Counters
@@ -174,8 +174,10 @@ class Tunnel:
 
     def _emit(self, state: State, detail: str, **extra: Any) -> None:
         with self._publish_lock:
-            if state is not self.state:
-                self.since = time.time()
+            if phase(state) is not phase(self.state):
+                self.since = time.time()  # retries within one outage keep its start
+            if state is not State.CONNECTED:
+                self.warning = None  # a target's refusals say nothing once the link is down
             self.state, self.detail = state, detail
             self.action = extra.get("action")
             figures = self.counters.snapshot()
@@ -212,11 +214,13 @@ class Tunnel:
     def _target_trouble(self, detail: str) -> None:
         with self._warn_lock:
             count, due = self._target_warnings.refused(time.monotonic())
+            self.log.warning("%s", detail)
+            if self.state is not State.CONNECTED:
+                return  # a late channel of a link that is gone: the outage says more
             plural = "connection" if count == 1 else "connections"
             target = self.profile.target
             self.warning = f"target {target} refused {count} {plural} in the last minute"
-            self.log.warning("%s", detail)
-            if due and self.state is State.CONNECTED:
+            if due:
                 self._emit(
                     State.CONNECTED,
                     f"{self.warning} ({detail}); the tunnel stays up.",

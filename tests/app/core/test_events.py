@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.core.events import State, TunnelEvent
+from app.core.events import Phase, State, TunnelEvent, phase
 
 TS_RE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 
@@ -125,3 +125,8 @@ def test_events_are_frozen_and_default_to_now_and_no_extras() -> None:
     assert event.ts.tzinfo is not None
     with pytest.raises(AttributeError):
         event.detail = "changed"  # type: ignore[misc]
+
+
+def test_the_retries_of_one_outage_are_one_phase() -> None:
+    assert {phase(s) for s in (State.CONNECTING, State.RETRYING, State.ERROR)} == {Phase.DOWN}
+    assert phase(State.CONNECTED) is Phase.UP and phase(State.STOPPED) is Phase.OFF

@@ -272,6 +272,41 @@ def test_target_down_closes_the_channel_and_keeps_the_tunnel_up(
     assert State.RETRYING not in events.states()
 
 
+def test_an_outage_keeps_its_start_and_drops_the_target_warning(
+    jumphost: Jumphost, tk_home: AppPaths, events: EventLog
+) -> None:
+    from app.core.backoff import Backoff
+
+    with tcp_server(echo_handler) as server:
+        dead_port = server.port
+    backoff = Backoff(base=0.2, cap=0.5)
+    tunnel = start_tunnel(jumphost, tk_home, events, dead_port, backoff=backoff)
+    try:
+        up = events.wait_for(State.CONNECTED)
+        with vendor_connect(jumphost) as conn:
+            conn.settimeout(30)
+            assert conn.recv(10) == b""  # the target refused it
+        warned = events.wait_for(State.CONNECTED)
+        assert warned.status is not None and warned.status.warning
+        assert up.status is not None and warned.status.since == up.status.since
+        jumphost.sshd.stop()
+        try:
+            down = [events.wait_for(State.RETRYING), events.wait_for(State.CONNECTING)]
+            down.append(events.wait_for(State.RETRYING))  # a second try, same outage
+        finally:
+            jumphost.sshd.start()
+        statuses = [e.status for e in down if e.status is not None]
+        assert len(statuses) == 3
+        assert all(s.warning is None for s in statuses)  # the link's trouble, not the target's
+        assert len({s.since for s in statuses}) == 1  # when the outage began
+        assert statuses[0].since is not None and statuses[0].since >= up.status.since
+        back = events.wait_for(State.CONNECTED, timeout=90)
+        assert back.status is not None and back.status.since is not None
+        assert back.status.since >= statuses[0].since and back.status.warning is None
+    finally:
+        assert tunnel.stop()
+
+
 def test_unknown_host_key_is_refused(
     jumphost: Jumphost, tk_home: AppPaths, events: EventLog, echo: TcpServer
 ) -> None:
