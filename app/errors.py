@@ -312,7 +312,9 @@ class ForwardRefused(ConnectionTrouble):
 
 class ConnectionLost(ConnectionTrouble):
     def __init__(self, host: str, detail: str) -> None:
-        super().__init__(f"the connection to {host} was lost: {safe_text(detail)}")
+        # a bare exception's text is "" (or just the caller's "during authentication: ")
+        why = safe_text(detail).strip().rstrip(":").strip()
+        super().__init__(f"the connection to {host} was lost" + (f": {why}" if why else ""))
 
 
 class HostKeyUnavailable(TunnelkeeperError):

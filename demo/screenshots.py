@@ -232,8 +232,9 @@ class Tour:
         menu = shell.tray.menu
         menu.popup(QPoint(screen.width() - menu.sizeHint().width() - 8, 30 * self.scale))
         self.wait(menu.isVisible, "the tray menu")
-        menu.setActiveAction(menu.actions()[0])
-        sub = menu.actions()[0].menu()
+        tunnel = next(a for a in menu.actions() if a.menu() is not None)  # after the summary
+        menu.setActiveAction(tunnel)
+        sub = tunnel.menu()
         assert sub is not None
         self.wait(sub.isVisible, "the tunnel's submenu")
         left = max(0, min(menu.geometry().left(), sub.geometry().left()) - 12 * self.scale)

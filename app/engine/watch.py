@@ -24,7 +24,7 @@ Tick = Callable[[], None]
 
 def loss_detail(error: BaseException | None, in_key_exchange: bool) -> str:
     """Why a link ended, in words: the transport often ends with a bare EOFError."""
-    text = safe_text(str(error)) if error is not None else ""
+    text = safe_text(str(error)).strip() if error is not None else ""  # " " says nothing
     if text:
         return text
     if isinstance(error, ConnectionResetError):
@@ -148,7 +148,8 @@ class LinkWatch:
         left = kex.check(now, session.exchanging_keys)
         if not session.active:
             detail = loss_detail(session.error, kex.since is not None)
-            return f"the connection to {endpoint.label} was lost ({detail})", 0.0
+            why = f" ({detail})" if detail else ""  # never "was lost ()"
+            return f"the connection to {endpoint.label} was lost{why}", 0.0
         if left is not None and left <= 0:
             return (
                 f"the jumphost {endpoint.label} did not finish a key exchange within "

@@ -1,114 +1,181 @@
-"""What the tray shows and when it notifies: aggregate state, tooltip, rate limits (pure)."""
+"""What the tray shows at a glance: state in words, colour, tooltip and summary line (pure)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from enum import StrEnum
 
-from app.core.events import State, TunnelEvent
+from app.core.events import State, TunnelStatus
+from app.core.notices import NOTIFY_EVERY, Message, Notice, Notifier, duration
 
-NOTIFY_EVERY = 60.0  # at most one notification per tunnel per minute while it flaps
+__all__ = [
+    "NOTIFY_EVERY",
+    "Glance",
+    "Light",
+    "Message",
+    "Notice",
+    "Notifier",
+    "TunnelLine",
+    "aggregate",
+    "glance",
+    "glance_of",
+    "light_of",
+    "summary_line",
+    "tooltip",
+]
+
+LONG_ENOUGH = 60.0  # seconds of connecting before the summary says for how long
 
 
 class Light(StrEnum):
     """The tray icon's colour."""
 
     GREY = "grey"  # nothing running
-    AMBER = "amber"  # connecting or retrying
-    GREEN = "green"  # every running tunnel connected
+    AMBER = "amber"  # connecting, retrying, or up while the target refuses
+    GREEN = "green"  # every running tunnel connected, its target answering
     RED = "red"  # something needs the user
 
 
-def aggregate(states: dict[str, State]) -> Light:
-    """One colour for all tunnels: red beats amber beats green; nothing running is grey."""
-    running = [s for s in states.values() if s is not State.STOPPED]
+class Glance(StrEnum):
+    """A tunnel's state as a person reads it at a glance (the words are the values). Not a
+    ``State``: those names are a contract; this tells "up, but the target refuses" (the
+    vendor reaches us, our database does not answer) apart from plain "up", and a tunnel
+    being retried (the jumphost cannot be reached or kept) from one that waits for the user."""
+
+    UP = "up"
+    TARGET_REFUSES = "up, but the target refuses connections"
+    CONNECTING = "connecting"
+    UNREACHABLE = "jumphost unreachable"
+    NEEDS_YOU = "needs your attention"
+    STOPPED = "stopped"
+
+
+_LIGHTS = {
+    Glance.UP: Light.GREEN,
+    Glance.TARGET_REFUSES: Light.AMBER,
+    Glance.CONNECTING: Light.AMBER,
+    Glance.UNREACHABLE: Light.AMBER,
+    Glance.NEEDS_YOU: Light.RED,
+    Glance.STOPPED: Light.GREY,
+}
+# The summary names the worst tunnel: the one that needs the user, then one that is down,
+# then one whose target refuses, then one still connecting.
+_TROUBLE = (Glance.NEEDS_YOU, Glance.UNREACHABLE, Glance.TARGET_REFUSES, Glance.CONNECTING)
+
+
+def glance(state: State, warning: str | None = None) -> Glance:
+    """The glance for ``state``; ``warning`` (the target refused connections) counts only
+    while connected (the engine clears it once the link is down)."""
+    if state is State.CONNECTED:
+        return Glance.TARGET_REFUSES if warning else Glance.UP
+    if state is State.RETRYING:
+        return Glance.UNREACHABLE
+    if state is State.ERROR:
+        return Glance.NEEDS_YOU
+    if state is State.STOPPED:
+        return Glance.STOPPED
+    return Glance.CONNECTING
+
+
+def glance_of(status: TunnelStatus) -> Glance:
+    return glance(status.state, status.warning)
+
+
+def light_of(seen: Glance) -> Light:
+    """One tunnel's colour (the badge beside it in the menu)."""
+    return _LIGHTS[seen]
+
+
+def aggregate(states: Mapping[str, State | Glance]) -> Light:
+    """One colour for all tunnels: red beats amber beats green; nothing running is grey.
+    A plain ``State`` is read without a warning (a ``Glance`` tells the refusing target)."""
+    seen = [s if isinstance(s, Glance) else glance(s) for s in states.values()]
+    running = [s for s in seen if s is not Glance.STOPPED]
     if not running:
         return Light.GREY
-    if any(s is State.ERROR for s in running):
+    if Glance.NEEDS_YOU in running:
         return Light.RED
-    if any(s in (State.CONNECTING, State.RETRYING) for s in running):
+    if any(_LIGHTS[s] is Light.AMBER for s in running):
         return Light.AMBER
     return Light.GREEN
 
 
-def _duration(seconds: float) -> str:
-    seconds = max(0, int(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    if seconds < 3600:
-        return f"{seconds // 60} min"
-    hours, rest = divmod(seconds, 3600)
-    if hours < 48:
-        return f"{hours} h {rest // 60} min"
-    return f"{hours // 24} days"
-
-
 @dataclass(frozen=True)
 class TunnelLine:
+    """What the tooltip and the summary need of one tunnel."""
+
     name: str
     state: State
-    since: float  # wall-clock time the state began
+    since: float | None  # wall-clock time the state (its phase: up, down, off) began
     next_retry_at: float | None = None
+    warning: str | None = None  # the target refuses connections (while connected)
+
+    @property
+    def glance(self) -> Glance:
+        return glance(self.state, self.warning)
+
+    def lasted(self, now: float) -> str | None:
+        """How long the state has lasted (None when its start is not known)."""
+        return None if self.since is None else duration(now - self.since)
+
+
+def _tooltip_line(line: TunnelLine, now: float) -> str:
+    lasted = line.lasted(now)
+    seen = line.glance
+    if seen is Glance.TARGET_REFUSES:
+        extra = f" (connected for {lasted})" if lasted else ""
+        return f"{line.name}: {seen.value}{extra}"
+    parts = [line.state.value]
+    if seen is Glance.UP and lasted:
+        parts.append(f"up {lasted}")
+    if seen is Glance.UNREACHABLE and lasted:
+        parts.append(f"down for {lasted}")
+    if line.next_retry_at is not None and line.state in (State.RETRYING, State.ERROR):
+        parts.append(f"next try in {duration(line.next_retry_at - now)}")
+    return f"{line.name}: {', '.join(parts)}"
 
 
 def tooltip(lines: list[TunnelLine], now: float) -> str:
-    """``name: state, up 3 h 2 min`` or ``retrying in 12 s`` per tunnel."""
+    """The summary, then ``name: connected, up 3 h 2 min`` or ``retrying, next try in
+    12 s`` per tunnel; the tray icon's accessible text too. ``now`` is wall-clock time."""
     if not lines:
         return "Tunnelkeeper: no tunnels yet"
-    out = ["Tunnelkeeper"]
-    for line in lines:
-        if line.state is State.CONNECTED:
-            extra = f", up {_duration(now - line.since)}"
-        elif line.next_retry_at is not None and line.state in (State.RETRYING, State.ERROR):
-            extra = f", next try in {_duration(line.next_retry_at - now)}"
-        else:
-            extra = ""
-        out.append(f"{line.name}: {line.state.value}{extra}")
+    out = [f"Tunnelkeeper: {summary_line(lines, now)}"]
+    out.extend(_tooltip_line(line, now) for line in lines)
     return "\n".join(out)
 
 
-class Notice(StrEnum):
-    CONNECTED = "connected"
-    LOST = "lost"
-    RESTORED = "restored"
-    NEEDS_YOU = "needs_you"
+def _trouble(line: TunnelLine, now: float) -> str:
+    seen, lasted = line.glance, line.lasted(now)
+    if seen is Glance.NEEDS_YOU:
+        return f"{line.name} needs your attention"
+    if seen is Glance.UNREACHABLE and lasted:
+        return f"{line.name}: jumphost unreachable for {lasted}"
+    if seen is Glance.CONNECTING and line.since is not None and now - line.since >= LONG_ENOUGH:
+        return f"{line.name}: connecting for {lasted}"
+    return f"{line.name}: {seen.value}"
 
 
-@dataclass
-class Notifier:
-    """Turns a tunnel's events into at most one notice per minute per tunnel."""
-
-    enabled: bool = True
-    every: float = NOTIFY_EVERY
-    _was_connected: set[str] = field(default_factory=set)
-    _lost: set[str] = field(default_factory=set)
-    _last: dict[str, float] = field(default_factory=dict)
-    _previous: dict[str, State] = field(default_factory=dict)
-
-    def consider(self, event: TunnelEvent, now: float) -> tuple[Notice, str] | None:
-        """The notice this event deserves, if any (and if not rate-limited)."""
-        name, state = event.tunnel, event.state
-        previous = self._previous.get(name)
-        self._previous[name] = state
-        if state is previous:
-            return None  # warnings and repeats inside a state are for the status window
-        notice: tuple[Notice, str] | None = None
-        if state is State.CONNECTED:
-            if name in self._lost:
-                self._lost.discard(name)
-                notice = (Notice.RESTORED, f"{name} is connected again.")
-            elif name not in self._was_connected:
-                notice = (Notice.CONNECTED, f"{name} is connected.")
-            self._was_connected.add(name)
-        elif state is State.RETRYING and previous is State.CONNECTED:
-            self._lost.add(name)
-            notice = (Notice.LOST, f"{name} lost its connection: {event.detail}")
-        elif state is State.ERROR:
-            notice = (Notice.NEEDS_YOU, f"{name} needs your attention: {event.detail}")
-        if notice is None or not self.enabled:
-            return None
-        last = self._last.get(name)
-        if last is not None and now - last < self.every:
-            return None
-        self._last[name] = now
-        return notice
+def summary_line(lines: Iterable[TunnelLine], now: float) -> str:
+    """One line for all tunnels, the first of the tray menu: "All 3 tunnels up", "warehouse:
+    jumphost unreachable for 4 min", "warehouse: up, but the target refuses connections"
+    (the worst tunnel first, and how many more are not well). ``now``: wall-clock time."""
+    lines = list(lines)
+    if not lines:
+        return "No tunnels yet"
+    troubled = sorted(
+        (line for line in lines if line.glance in _TROUBLE),
+        key=lambda line: _TROUBLE.index(line.glance),
+    )
+    if troubled:
+        text = _trouble(troubled[0], now)
+        more = len(troubled) - 1
+        return f"{text} (and {more} more)" if more else text
+    up = sum(1 for line in lines if line.glance is Glance.UP)
+    stopped = len(lines) - up
+    if up == 0:
+        return f"{lines[0].name} is stopped" if len(lines) == 1 else "No tunnel is running"
+    if stopped == 0:
+        return f"{lines[0].name} is up" if up == 1 else f"All {up} tunnels up"
+    return f"{up} of {len(lines)} tunnels up, {stopped} stopped"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -12,31 +13,57 @@ from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
 from app.core.control import HostKind
 from app.core.events import State, TunnelEvent
+from app.core.notices import Message
 from app.core.textsafe import DETAIL_LIMIT, safe_text
+from app.errors import Action
 from app.ui.foreign import why_off
 from app.ui.hub import TunnelHub
 from app.ui.icons import tray_icon
 from app.ui.rows import Row
-from app.ui.summary import Light, Notice, Notifier, TunnelLine, aggregate, tooltip
+from app.ui.summary import (
+    Glance,
+    Light,
+    Notifier,
+    TunnelLine,
+    aggregate,
+    glance_of,
+    light_of,
+    summary_line,
+    tooltip,
+)
 
 TOOLTIP_REFRESH_MS = 15_000
 NOTICE_MS = 8_000
 
 
 def tunnel_line(row: Row) -> TunnelLine:
+    """The row as the tooltip and summary read it: times are the status's (when its state
+    began), never when the tray heard of it; an unknown start shows no uptime."""
     status = row.snapshot
-    since = status.since or time.time()
-    return TunnelLine(row.profile.name, row.state, since, status.next_retry_at)
+    return TunnelLine(
+        row.profile.name, row.state, status.since, status.next_retry_at, status.warning
+    )
 
 
 STATUS_CHARS = 64  # a menu entry, not a paragraph: the status window has the whole text
 
 
 def status_line(row: Row) -> str:
-    """The first, disabled entry of a tunnel's submenu (long details cut with an ellipsis)."""
-    detail = safe_text(row.snapshot.detail, DETAIL_LIMIT)
-    text = f"{row.state.value.capitalize()}: {detail}".strip()
+    """The first, disabled entry of a tunnel's submenu (long details cut with an ellipsis);
+    a target that refuses is said first, not left in the cut-off detail."""
+    if glance_of(row.snapshot) is Glance.TARGET_REFUSES:
+        text = f"Up, but the target refuses: {safe_text(row.snapshot.warning or '')}"
+    else:
+        detail = safe_text(row.snapshot.detail, DETAIL_LIMIT)
+        text = f"{row.state.value.capitalize()}: {detail}".strip()
     return text if len(text) <= STATUS_CHARS else text[: STATUS_CHARS - 1].rstrip() + "…"
+
+
+def menu_title(row: Row) -> str:
+    """A tunnel's submenu title: its name and state ("db — connected")."""
+    if glance_of(row.snapshot) is Glance.TARGET_REFUSES:
+        return f"{row.profile.name} — connected, but the target refuses"
+    return f"{row.profile.name} — {row.state.value}"
 
 
 def where_line(row: Row) -> str:
@@ -58,6 +85,7 @@ class _TunnelMenu:
     connect: QAction
     disconnect: QAction
     reconnect: QAction
+    trust: QAction  # shown while the tunnel waits for the user to trust a host key
     own_only: dict[str, QAction]  # why_off's action -> the entry on the settings or key
 
 
@@ -83,17 +111,25 @@ class Tray(QObject):
         hub: TunnelHub,
         notifier: Notifier,
         available: Callable[[], bool] = QSystemTrayIcon.isSystemTrayAvailable,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__()
         self.hub = hub
         self.notifier = notifier
         self._available = available
+        self._clock = clock  # the notifier's steady clock (its rate limit and delays)
         self.icon = QSystemTrayIcon()
         self.menu = QMenu()
+        self.menu.setAccessibleName("Tunnelkeeper")
+        self.menu.setToolTipsVisible(True)
         self.icon.setContextMenu(self.menu)
         self.icon.activated.connect(self._activated)
+        self.icon.messageClicked.connect(self.status_requested)
         self.light = Light.GREY
         self._tunnels: dict[str, _TunnelMenu] = {}
+        # the first entry: every tunnel at a glance (informational, so disabled)
+        self.summary_action = QAction("")
+        self.summary_action.setEnabled(False)
         self.autostart_action = QAction("Start at login")
         self.autostart_action.setCheckable(True)
         self.autostart_action.toggled.connect(self.autostart_toggled)
@@ -106,6 +142,10 @@ class Tray(QObject):
         self._timer = QTimer(self)
         self._timer.timeout.connect(self.refresh)
         self._timer.start(TOOLTIP_REFRESH_MS)
+        # held-back notices: one single-shot timer, armed for the earliest one due
+        self.notice_timer = QTimer(self)
+        self.notice_timer.setSingleShot(True)
+        self.notice_timer.timeout.connect(self._notices_due)
         hub.tunnel_event.connect(self._on_event)
         hub.profiles_changed.connect(self.rebuild)
         hub.foreign_changed.connect(self.rebuild)  # one submenu per tunnel shown
@@ -137,6 +177,9 @@ class Tray(QObject):
         if self.hub.problem is not None:
             problem = self.menu.addAction("Profiles file needs repair (see Status window)")
             problem.setEnabled(False)
+        if rows:
+            self.menu.addAction(self.summary_action)
+            self.menu.addSeparator()
         for row in rows:
             self._tunnels[row.profile.name] = self._tunnel_menu(row.profile.name)
         if rows:
@@ -155,12 +198,15 @@ class Tray(QObject):
 
     def _tunnel_menu(self, name: str) -> _TunnelMenu:
         sub = self.menu.addMenu(name)
-        sub.setToolTipsVisible(True)  # why an entry is off
+        sub.setToolTipsVisible(True)  # why an entry is off; the whole status line
         status = sub.addAction("")
         status.setEnabled(False)
         where = sub.addAction("")
         where.setEnabled(False)
         sub.addSeparator()
+        trust = sub.addAction("Trust the new key…")
+        trust.setToolTip("Check the jumphost's key with the vendor, then trust it")
+        trust.triggered.connect(lambda: self.edit_requested.emit(name))
         connect = sub.addAction("Connect")
         connect.triggered.connect(lambda: self.hub.connect_tunnel(name))
         disconnect = sub.addAction("Disconnect")
@@ -178,56 +224,81 @@ class Tray(QObject):
             entry = sub.addAction(text)
             entry.triggered.connect(lambda _=False, s=signal: s.emit(name))
             own_only[key] = entry
-        return _TunnelMenu(sub, status, where, connect, disconnect, reconnect, own_only)
+        return _TunnelMenu(sub, status, where, connect, disconnect, reconnect, trust, own_only)
 
     def refresh(self) -> None:
-        """Icon, tooltip and each submenu's status line from the statuses the hub keeps
-        (the last each tunnel reported: nothing here asks an engine)."""
+        """Icon, tooltip, summary and each submenu's status line from the statuses the hub
+        keeps (the last each tunnel reported: nothing here asks an engine)."""
         rows = self.hub.rows()
+        now = time.time()
         for row in rows:
             entry = self._tunnels.get(row.profile.name)
             if entry is None:
                 continue
             running = row.running
+            seen = glance_of(row.snapshot)
             entry.status.setText(status_line(row))
+            entry.status.setToolTip(safe_text(row.snapshot.warning or row.snapshot.detail))
             entry.where.setText(where_line(row))
             entry.where.setVisible(bool(row.host or row.keeper))
+            entry.trust.setVisible(row.own_profile and row.snapshot.action == Action.TRUST)
             entry.connect.setEnabled(not running)
             entry.disconnect.setEnabled(running)
             entry.reconnect.setEnabled(row.state is not State.CONNECTING or running)
             for key, own_only in entry.own_only.items():
                 own_only.setEnabled(row.own_profile)
                 own_only.setToolTip("" if row.own_profile else why_off(row, key))
-            entry.menu.setTitle(f"{row.profile.name} — {row.state.value}")
-        self.light = aggregate({row.profile.name: row.state for row in rows})
+            entry.menu.setTitle(menu_title(row))
+            entry.menu.setIcon(tray_icon(light_of(seen)))  # a coloured badge per tunnel
+        lines = [tunnel_line(r) for r in rows]
+        self.summary_action.setText(summary_line(lines, now))
+        self.light = aggregate({row.profile.name: glance_of(row.snapshot) for row in rows})
         self.icon.setIcon(tray_icon(self.light))
-        self.icon.setToolTip(tooltip([tunnel_line(r) for r in rows], time.time()))
+        self.icon.setToolTip(tooltip(lines, now))  # also the icon's accessible text
 
     # --- events and notifications ---------------------------------------------------------
 
     def _on_event(self, event: TunnelEvent) -> None:
         self.refresh()
-        notice = self.notifier.consider(event, time.time())
-        if notice is None:
+        message = self.notifier.consider(event, self._clock())
+        if message is not None:
+            self._tell([message])
+        self._arm()
+
+    def _notices_due(self) -> None:
+        self._tell(self.notifier.due(self._clock()))
+        self._arm()
+
+    def _arm(self) -> None:
+        """Wake when the earliest held-back notice may be shown."""
+        due = self.notifier.next_due()
+        if due is None:
+            self.notice_timer.stop()
             return
-        kind, text = notice
-        title = {
-            Notice.CONNECTED: "Tunnel connected",
-            Notice.LOST: "Tunnel connection lost",
-            Notice.RESTORED: "Tunnel restored",
-            Notice.NEEDS_YOU: "Tunnel needs attention",
-        }[kind]
-        self.noticed.emit(title, text)
-        if self.icon.isVisible() and QSystemTrayIcon.supportsMessages():
-            level = (
-                QSystemTrayIcon.MessageIcon.Warning
-                if kind in (Notice.LOST, Notice.NEEDS_YOU)
-                else QSystemTrayIcon.MessageIcon.Information
-            )
-            self.icon.showMessage(title, text, level, NOTICE_MS)
+        self.notice_timer.start(max(0, math.ceil((due - self._clock()) * 1000)))
+
+    def _tell(self, messages: list[Message]) -> None:
+        """Show notices: several at once go into one balloon (a second would hide the first)."""
+        if not messages:
+            return
+        for message in messages:
+            self.noticed.emit(message.title, message.text)
+        if not (self.icon.isVisible() and QSystemTrayIcon.supportsMessages()):
+            return
+        if len(messages) == 1:
+            title, text = messages[0].title, messages[0].text
+        else:
+            title, text = "Tunnels changed", "\n".join(m.text for m in messages)
+        level = (
+            QSystemTrayIcon.MessageIcon.Warning
+            if any(m.warning for m in messages)
+            else QSystemTrayIcon.MessageIcon.Information
+        )
+        self.icon.showMessage(title, text, level, NOTICE_MS)
 
     def _notifications(self, on: bool) -> None:
         self.notifier.enabled = on
+        self._notices_due()  # turned off: what was held back is dropped, and the timer stops
         self.notifications_toggled.emit(on)
 
     def _activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
