@@ -11,6 +11,7 @@ from typing import TextIO
 
 from app.cli.check import cmd_test
 from app.cli.control import cmd_connect, cmd_disconnect, cmd_logs, cmd_reconnect
+from app.cli.history import cmd_history
 from app.cli.keys import cmd_import_key, cmd_keygen, cmd_pubkey
 from app.cli.output import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, UserFacingError, error_text
 from app.cli.parser import build_parser
@@ -59,6 +60,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, AppPaths, TextIO], int]] = {
     "import-key": cmd_import_key,
     "pubkey": cmd_pubkey,
     "status": cmd_status,
+    "history": cmd_history,
     "test": cmd_test,
     "connect": cmd_connect,
     "disconnect": cmd_disconnect,

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from app import __version__
+from app.cli.history import add_history_command
 from app.cli.output import EXIT_CONFIG
 from app.cli.service import add_service_commands
 
@@ -18,7 +19,7 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_CONFIG, f"tunnelkeeper: {message}\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one table of commands
     parser = _Parser(
         prog="tunnelkeeper",
         description="Keep a reverse SSH tunnel to a data vendor's jumphost open.",
@@ -104,6 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
     test = sub.add_parser("test", help="check every step from this machine to the vendor")
     test.add_argument("name", metavar="NAME")
     test.add_argument("--json", action="store_true")
+
+    add_history_command(sub)
 
     status = sub.add_parser("status", help="show the state of running tunnels")
     status.add_argument("names", nargs="*", metavar="NAME")

@@ -40,7 +40,6 @@ def cmd_run(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
     from app.control.hosting import HeadlessController
     from app.core.control import HostKind
     from app.services.api import Services
-    from app.services.host import TunnelHost
     from app.storage.claims import Claims
 
     if bool(args.names) == bool(args.all):
@@ -61,8 +60,7 @@ def cmd_run(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
 
     raise_open_file_limit()
     done = threading.Event()
-    host = TunnelHost(paths.known_hosts_file, claims=claims)
-    host.listen(sink)
+    host = _host(services, claims, sink)
     controller = HeadlessController(services, host, kind)
     endpoint = _endpoint(paths, kind, controller, service)
     follower = (
@@ -98,6 +96,17 @@ def cmd_run(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return EXIT_OK
+
+
+def _host(services: Services, claims: Claims, sink: Callable[[TunnelEvent], None]) -> TunnelHost:
+    """This process's TunnelHost: events go to ``sink`` and into the tunnel history (whose
+    writer ends once the host has closed, and writes what is left at exit)."""
+    from app.services.host import TunnelHost
+
+    host = TunnelHost(services.paths.known_hosts_file, claims=claims)
+    host.listen(sink)
+    services.history.record(host)
+    return host
 
 
 def _service_keychain() -> Callable[[], Keychain] | None:

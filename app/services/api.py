@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from app.core.profile import Profile
 from app.platform.keychain import Keychain, open_keychain
 from app.services.checks import CheckService
+from app.services.history import HistoryService
 from app.services.hostkeys import HostKeyService
 from app.services.keys import Ask, KeyService, LoadedKey
 from app.services.profiles import ProfileService
@@ -27,8 +28,9 @@ class PreparedTunnel:
 
 class Services:
     """Every job a front end asks for, grouped: ``keys``, ``profiles``, ``hostkeys``,
-    ``checks`` and ``status``. Methods take and return plain data (dataclasses, dicts of
-    str/int/float/bool/None); only a loaded key is opaque, for an engine in this process.
+    ``checks``, ``status`` and ``history``. Methods take and return plain data (dataclasses,
+    dicts of str/int/float/bool/None); only a loaded key is opaque, for an engine in this
+    process.
 
     ``keychain`` is opened on first need (probing it can block on the desktop's keychain
     service), by default the system one, or the null keychain when it does not answer.
@@ -43,6 +45,7 @@ class Services:
         self.profiles = ProfileService(paths, self.keys)
         self.hostkeys = HostKeyService(paths)
         self.status = StatusService(paths)
+        self.history = HistoryService(paths)
         self.checks = CheckService(paths, self.keys, self.status)
         self.service = ServiceManager(paths, self.keys, self.profiles, self.status)
 

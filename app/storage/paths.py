@@ -30,6 +30,7 @@ class AppPaths:
     data_dir: Path
     log_dir: Path
     runtime_dir: Path
+    state_dir: Path | None = None  # kept across restarts, written by a service (else log_dir)
 
     @property
     def profiles_file(self) -> Path:
@@ -51,6 +52,10 @@ class AppPaths:
     def state_file(self) -> Path:
         return self.runtime_dir / "state.json"
 
+    @property
+    def history_file(self) -> Path:
+        return (self.state_dir or self.log_dir) / "history.sqlite3"
+
 
 def app_paths(environ: dict[str, str] | None = None) -> AppPaths:
     """Locations under ``$TUNNELKEEPER_HOME`` when set (profiles, known_hosts and keys in
@@ -68,6 +73,7 @@ def app_paths(environ: dict[str, str] | None = None) -> AppPaths:
             data_dir=settings,
             log_dir=root / "logs",
             runtime_dir=root / "run",
+            state_dir=root,
         )
     dirs = platformdirs.PlatformDirs(APP_NAME, appauthor=False)
     return AppPaths(
@@ -75,6 +81,7 @@ def app_paths(environ: dict[str, str] | None = None) -> AppPaths:
         data_dir=Path(dirs.user_data_dir),
         log_dir=Path(dirs.user_log_dir),
         runtime_dir=user_runtime_dir(dirs),
+        state_dir=Path(dirs.user_state_dir),
     )
 
 
