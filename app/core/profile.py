@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import asdict, dataclass, field
+from pathlib import PurePath
 from typing import Any
 
 from app.errors import InvalidField
@@ -211,6 +212,10 @@ FIELDS = (
     "keepalive_interval",
     "keepalive_count_max",
 )
+# Every stored field is read by the live connection (where to dial, what to ask for, where
+# to send arrivals, how to watch the link): changing one means connecting anew. The name
+# and fields kept aside (``extra``) are not.
+CONNECTION_FIELDS = FIELDS
 KEEPALIVE_INTERVAL_RANGE = (1, 3600)
 KEEPALIVE_COUNT_RANGE = (1, 100)
 _REQUIRED = ("jumphost", "user", "remote_port", "target_host", "target_port", "key_path")
@@ -249,3 +254,21 @@ def profile_from_dict(name: str, data: dict[str, Any]) -> Profile:
         ),
         extra={k: v for k, v in data.items() if k not in FIELDS},
     )
+
+
+def _as_connected(profile: Profile, name: str) -> object:
+    """A field as the connection uses it: two spellings of one setting are one value."""
+    if name == "remote_bind":
+        return profile.forward_bind  # None and "localhost" send the same bind address
+    if name == "key_path":
+        return PurePath(profile.key_path)  # "a/./b" and "a/b" are one file
+    return getattr(profile, name)
+
+
+def connection_changes(old: Profile, new: Profile) -> set[str]:
+    """The fields (of ``CONNECTION_FIELDS``) in which ``new`` connects differently from
+    ``old``; empty when only the name or fields kept aside changed, so the running tunnel
+    can be renamed in place without dropping its connections."""
+    return {
+        name for name in CONNECTION_FIELDS if _as_connected(old, name) != _as_connected(new, name)
+    }

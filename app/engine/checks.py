@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from app import ssh
+from app.core.portclash import listen_label, same_port
 from app.core.profile import Profile
 from app.engine.check_results import NAMES, CheckResult, NotPassed, Outcome, Report
 from app.engine.delivery import GREETING_WAIT, check_delivery, check_target
@@ -36,6 +37,10 @@ __all__ = [
 
 CHECK_TIMEOUT = 10.0
 DROPPED = "try again; the connection dropped."
+PORT_REFUSED = (
+    "check the allocated port (and bind address) the vendor shows; if a tunnel with this key "
+    "runs on another machine, stop it first."
+)
 
 KeyLoader = Callable[[Profile], Any]
 RunningLookup = Callable[[str], int | None]  # tunnel name -> pid of a run holding it
@@ -48,6 +53,8 @@ class ConnectionTest:
     Checks 1-5 each need the one before; the target (6) is checked whatever they found.
     A stored passphrase that is wrong (``StoredPassphraseWrong``) is no failed check: it
     ends the test and is raised, for the front end to ask the person for the passphrase.
+    ``neighbours`` are the other tunnels on this computer: a refused port names the one
+    that asks the same jumphost for it.
     """
 
     def __init__(
@@ -58,8 +65,10 @@ class ConnectionTest:
         running: RunningLookup,
         report: Report | None = None,
         timeout: float = CHECK_TIMEOUT,
+        neighbours: Sequence[Profile] = (),
     ) -> None:
         self.profile = profile
+        self._neighbours = [n for n in neighbours if n.name != profile.name]
         self._known_hosts = known_hosts
         self._load_key = load_key
         self._running = running
@@ -226,14 +235,40 @@ class ConnectionTest:
             session.request_forward(profile.forward_bind, profile.remote_port)
         except ForwardRefused:
             raise NotPassed(
-                f"the jumphost refused to listen on {bind_label}.",
-                "check the allocated port (and bind address) the vendor shows; if a tunnel "
-                "with this key runs on another machine, stop it first.",
+                f"the jumphost refused to listen on {bind_label}.", self._refused_remedy()
             ) from None
         except TunnelkeeperError as exc:
             raise NotPassed.of(exc, DROPPED) from None
         self._forwarder = forwarder
         return f"the jumphost granted {bind_label}."
+
+    def _refused_remedy(self) -> str:
+        """Name a tunnel of this computer that wants the same port, before other machines."""
+        profile = self.profile
+        clashes = same_port(
+            profile.jumphost,
+            profile.ssh_port,
+            profile.remote_port,
+            profile.remote_bind,
+            self._neighbours,
+        )
+        if not clashes:
+            return PORT_REFUSED
+        other = clashes[0]
+        where = f"{listen_label(other)} on this jumphost"
+        holder = self._running(other.name)
+        if holder is not None:
+            return (
+                f"tunnel {other.name!r} on this computer uses {where} and is running now "
+                f"(process {holder}): the vendor allocates one port per tunnel, so stop "
+                f"{other.name!r} first, or ask the vendor for another port for this tunnel."
+            )
+        return (
+            f"tunnel {other.name!r} on this computer is set up for {where} too: the vendor "
+            f"allocates one port per tunnel, so if {other.name!r} runs (here, as a system "
+            "service, or on another machine) stop it first, or ask the vendor for another "
+            "port for this tunnel. Otherwise check the allocated port the vendor shows."
+        )
 
     # --- 6-7: the target, here and through the jumphost -------------------------------------
 

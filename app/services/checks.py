@@ -8,6 +8,7 @@ from typing import Any
 
 from app.core.profile import Profile
 from app.engine.checks import CheckResult, ConnectionTest
+from app.errors import TunnelkeeperError, UnknownProfile
 from app.services.keys import Ask, KeyService, Remembered
 from app.services.status import StatusService
 from app.storage.paths import AppPaths
@@ -52,7 +53,10 @@ class CheckService:
         (saved or not), its key from ``load_key``, ``running`` saying which process holds
         the forward now; ``on_result`` hears each check as it finishes. Blocks."""
         known_hosts = self._paths.known_hosts_file
-        return ConnectionTest(profile, known_hosts, load_key, running, on_result).run()
+        test = ConnectionTest(
+            profile, known_hosts, load_key, running, on_result, neighbours=self._neighbours()
+        )
+        return test.run()
 
     def run_test(
         self,
@@ -64,7 +68,10 @@ class CheckService:
         """Run every check for tunnel ``name`` (blocks, up to a minute or so); ``ask`` is for
         the key's passphrase, ``on_remembered`` hears whether one asked for was kept.
         Raises UnknownProfile and StoredPassphraseWrong; failed checks are in the outcome."""
-        profile = ProfileStore(self._paths.profiles_file).get(name)
+        profiles = ProfileStore(self._paths.profiles_file).load()
+        if name not in profiles:
+            raise UnknownProfile(name)
+        profile = profiles[name]
         remembered: list[Remembered] = []
 
         def load_key(for_profile: Profile) -> Any:
@@ -80,7 +87,12 @@ class CheckService:
                 report(result.to_dict())
 
         test = ConnectionTest(
-            profile, self._paths.known_hosts_file, load_key, self._status.connected_pid, on_result
+            profile,
+            self._paths.known_hosts_file,
+            load_key,
+            self._status.connected_pid,
+            on_result,
+            neighbours=list(profiles.values()),
         )
         results = test.run()
         return TestOutcome(
@@ -89,3 +101,11 @@ class CheckService:
             [r.to_dict() for r in results],
             remembered[0] if remembered else None,
         )
+
+    def _neighbours(self) -> list[Profile]:
+        """The saved tunnels, for the forward check to name one that wants the same port; an
+        unreadable profiles file only means there are none to name."""
+        try:
+            return list(ProfileStore(self._paths.profiles_file).load().values())
+        except TunnelkeeperError:
+            return []

@@ -12,6 +12,7 @@ from app.core.profile import Profile
 from app.errors import (
     KeyPassphraseNeeded,
     KeyPassphraseWrong,
+    KeyUnsuitable,
     NoKeyOrTunnel,
     StoredPassphraseWrong,
     TunnelkeeperError,
@@ -33,6 +34,41 @@ class PassphraseRequest:
 
 Ask = Callable[[PassphraseRequest], "str | None"]
 """A front end's way to ask the person; None means they gave nothing (end of input)."""
+
+PUBLIC_SUFFIX = ".pub"
+# How public key files begin: OpenSSH's one line (plain, ECDSA, security key) and RFC 4716.
+_PUBLIC_STARTS = (b"ssh-", b"ecdsa-sha2-", b"sk-ssh-", b"sk-ecdsa-", b"---- BEGIN SSH2 PUBLIC")
+
+
+def private_twin(path: Path) -> Path | None:
+    """For a ``.pub`` file, the private key file's path next to it (which may not exist);
+    None for any other name."""
+    name = path.name
+    if name.lower().endswith(PUBLIC_SUFFIX) and len(name) > len(PUBLIC_SUFFIX):
+        return path.with_name(name[: -len(PUBLIC_SUFFIX)])
+    return None
+
+
+def public_half(path: Path) -> str:
+    """Why ``path`` cannot be imported when it is the public half of a key pair (named
+    ``*.pub`` or holding a public key line), as a sentence; "" when it is not (or cannot be
+    read: importing it says why)."""
+    try:
+        with path.open("rb") as file:
+            start = file.read(64).lstrip()
+    except OSError:
+        start = b""
+    if start.startswith(b"-----BEGIN"):
+        return ""  # a private key (PEM or OpenSSH), whatever its name
+    twin = private_twin(path)
+    if twin is not None:
+        return (
+            f"that is the public half ({path.name}); choose the private key file next to it "
+            f"({twin.name})"
+        )
+    if start.startswith(_PUBLIC_STARTS):
+        return f"{path.name} holds a public key; choose the private key file of that pair"
+    return ""
 
 
 @dataclass(frozen=True)
@@ -228,9 +264,12 @@ class KeyService:
     ) -> MadeKey:
         """Copy the private key at ``source`` in as ``name``; an encrypted one needs ``ask``
         (None: KeyPassphraseNeeded is raised). Its passphrase is remembered (unless not
-        ``remember``)."""
+        ``remember``). A public key file raises KeyUnsuitable saying which file to choose."""
         files = keys.key_files(self._paths.keys_dir, name)
         path = Path(source).expanduser()
+        half = public_half(path)
+        if half:
+            raise KeyUnsuitable(str(path), half + ".")
         passphrase: str | None = None
         try:
             key = keys.inspect(path, None, name)
@@ -250,6 +289,19 @@ class KeyService:
         return MadeKey(
             name, str(files.private), line, fingerprint, description, remembered, str(path)
         )
+
+    def public_line_without_asking(self, profile: Profile) -> str | None:
+        """``profile``'s public key line, from the key's ``.pub`` twin or a key without a
+        passphrase; None when only the passphrase could tell (nobody is asked, and the
+        keychain is not read)."""
+        twin = keys.KeyFiles(Path(profile.key_path))
+        try:
+            if twin.public.exists():
+                return keys.read_public(twin)
+            loaded = self.load_plain(profile)
+        except TunnelkeeperError:
+            return None
+        return keys.public_line(loaded.key, keys.key_comment(profile.name))
 
     def public_line(self, name: str, ask: Ask | None) -> PublicLine:
         """The public line of key ``name``, else of tunnel ``name``'s key (from its ``.pub``

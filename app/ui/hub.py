@@ -76,6 +76,7 @@ class TunnelHub(QObject):
         claims = Claims(services.paths.runtime_dir / "claims", "app")
         self.host = TunnelHost(services.paths.known_hosts_file, tunnel_factory, claims=claims)
         self.host.listen(self._arrived.emit)  # engine threads: only hand it over
+        self.history = services.history.record(self.host)  # ends when the host closes
         self._keys: dict[str, Any] = {}  # key path -> loaded key, so a reconnect never re-asks
         self._loading: set[str] = set()
         self._stopping: set[str] = set()
@@ -136,6 +137,22 @@ class TunnelHub(QObject):
     def held_key(self, key_path: str) -> Any:
         """A key already loaded (and decrypted) in this session, or None."""
         return self._keys.get(key_path)
+
+    def hold_key(self, key_path: str, key: Any) -> None:
+        """Keep a key opened elsewhere in this app (the wizard, with the passphrase typed
+        there), so a tunnel that uses it starts without asking for the passphrase again."""
+        self._keys[key_path] = key
+
+    def live_connections(self, name: str) -> int | None:
+        """How many connections run through ``name`` now, here or in another process of
+        ours; None when it runs nowhere."""
+        status = self.host.status(name)
+        elsewhere = self.remote.get(name) if status is None else None
+        if elsewhere is not None:
+            status = self.remote.shown(name) or elsewhere.status
+        if status is None:
+            return 0 if self.is_running(name) else None
+        return status.active_connections
 
     def connected_pid(self, name: str) -> int | None:
         """For the connection test (on a worker thread): the process of ours that holds the
@@ -219,11 +236,12 @@ class TunnelHub(QObject):
                 on_done()
             return
         self._stopping.add(name)
+        before = self.host.status(name)
 
         def finished(_: object) -> None:
             self._stopping.discard(name)
-            self._last[name] = stopped_status(profile, "disconnected.")
-            self._report(profile, State.STOPPED, "disconnected.")
+            # its figures stay on show until the next Connect (a reconnect keeps them too)
+            self._report(profile, State.STOPPED, "disconnected.", ran=before)
             if on_done is not None:
                 on_done()
 
@@ -256,24 +274,30 @@ class TunnelHub(QObject):
         else:
             self.connect_tunnel(name)
 
+    def rename_in_place(self, old: str, profile: Profile) -> bool:
+        """An edit left the connection of ``old`` (hosted here) as it was: it goes on as
+        ``profile``, its worker, live connections and counters kept. False when it is not
+        hosted here (or the new name is)."""
+        if not self.host.rename(old, profile):
+            return False
+        self._last.pop(old, None)
+        self.profiles_changed.emit()
+        return True
+
     def remove(self, name: str) -> None:
         """Stop the tunnel and delete its profile (the key file stays)."""
 
         def forget() -> None:
-            # the store takes a cross-process lock (up to 10 s): not on the GUI thread
+            # the store takes a cross-process lock (up to 10 s): not on the GUI thread; the
+            # passphrase is forgotten when no other tunnel uses the key
             jobs.start(
                 f"remove-{name}",
-                lambda _: self._remove_and_forget(name),
+                lambda _: self.services.profiles.discard(name).unused_key,
                 on_done=lambda unused: self._removed(name, unused),
                 on_failed=lambda exc: self._remove_failed(name, exc),
             )
 
         self.disconnect_tunnel(name, on_done=forget)
-
-    def _remove_and_forget(self, name: str) -> str | None:
-        """On a worker thread: delete the profile; forget the passphrase if no other tunnel
-        uses the key. Returns the key path that nothing uses any more."""
-        return self.services.profiles.discard(name).unused_key
 
     def _removed(self, name: str, unused_key: str | None) -> None:
         self._last.pop(name, None)
@@ -348,13 +372,21 @@ class TunnelHub(QObject):
             self._report(profile, State.ERROR, str(exc))
 
     def _report(
-        self, profile: Profile, state: State, detail: str, action: str | None = None
+        self,
+        profile: Profile,
+        state: State,
+        detail: str,
+        action: str | None = None,
+        ran: TunnelStatus | None = None,
     ) -> None:
         """An event the hub itself makes (before or after an engine worker exists);
-        ``action`` is the remedy the GUI may offer (``app.errors.Action``)."""
+        ``action`` is the remedy the GUI may offer (``app.errors.Action``); a stop keeps the
+        figures of ``ran``, the status it had while it ran."""
         status = None
         if not self.host.is_hosted(profile.name):
             status = TunnelStatus(profile.name, state, detail, since=time.time(), action=action)
+            if ran is not None:
+                status = stopped_status(profile, detail, ran)
             self._last[profile.name] = status
         extra = {"action": action} if action else {}
         self._deliver(TunnelEvent(profile.name, state, detail, extra=extra, status=status))

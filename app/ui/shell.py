@@ -17,6 +17,7 @@ from app.platform.autostart import Autostart, for_this_system, launch_command
 from app.platform.keychain import Keychain
 from app.services.api import Services
 from app.storage.paths import AppPaths
+from app.ui.apply_edit import apply_saved
 from app.ui.check_dialog import ConnectionTestDialog
 from app.ui.hub import TunnelHub, desktop_services
 from app.ui.icons import app_icon
@@ -137,15 +138,21 @@ class Shell(QObject):
             self.wizard.activateWindow()
             return
         profile = self.hub.profiles.get(name) if name else None
+        # editing: the Finish page's ticks start as things are, so Finish changes nothing
+        connected = profile is None or (
+            self.hub.runs(profile.name) or profile.name not in self.settings.left_off
+        )
         wizard = SetupWizard(
             self.paths,
             profile=profile,
             prefill=self.prefill if profile is None else None,
+            keychain=self.services.keychain,
             running=self.hub.connected_pid,
+            connections=self.hub.live_connections,
+            connect_now=connected,
+            at_login=True if profile is None else self._autostart_enabled(),
         )
-        wizard.completed.connect(
-            lambda new, connect, login: self._wizard_done(name, new, connect, login)
-        )
+        wizard.completed.connect(lambda *_: self._wizard_done(wizard))
         wizard.finished.connect(lambda _code: self._wizard_closed())
         self.wizard = wizard
         wizard.show()
@@ -156,19 +163,21 @@ class Shell(QObject):
             self.wizard.deleteLater()
         self.wizard = None
 
-    def _wizard_done(self, old: str | None, name: str, connect: bool, login: bool) -> None:
+    def _wizard_done(self, wizard: SetupWizard) -> None:
+        """Finish saved a tunnel: start it, leave it be, restart or stop it (apply_saved)."""
+        done = wizard.outcome
+        if done is None:
+            return
         self.hub.reload()
-        if old and old != name and self.hub.runs(old):
-            self.hub.disconnect_tunnel(old)
-        if connect:
-            self.settings.left_off.discard(name)
-            self.hub.restart(name)
+        apply_saved(self.hub, done)
+        if done.connect_now:
+            self.settings.left_off.discard(done.name)
         else:
-            self.settings.left_off.add(name)
+            self.settings.left_off.add(done.name)
         self.preferences.save()
-        if login != self._autostart_enabled():
-            self.tray.autostart_action.setChecked(login)
-        self.window.select(name)
+        if done.at_login != self._autostart_enabled():
+            self.tray.autostart_action.setChecked(done.at_login)
+        self.window.select(done.name)
 
     def open_test(self, name: str) -> None:
         profile = self.hub.profiles.get(name)
@@ -177,6 +186,7 @@ class Shell(QObject):
         dialog = ConnectionTestDialog(
             self.services, profile, running=self.hub.connected_pid, held_key=self.hub.held_key
         )
+        dialog.tested.connect(self.window.detail.set_test_result)
         self._keep(dialog)
         dialog.show()
 
@@ -248,9 +258,21 @@ class Shell(QObject):
         self.window.show_banner(sentence)
         self.window.bring_forward()
 
-    def open_logs(self) -> None:
+    def open_logs(self) -> bool:
+        """Open the logs folder in the file manager; without one, say where it is (the path
+        copied) in the status window. True when a file manager took it."""
+        folder = str(self.paths.log_dir)
         self.paths.log_dir.mkdir(parents=True, exist_ok=True)
-        QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.paths.log_dir)))
+        if QDesktopServices.openUrl(QUrl.fromLocalFile(folder)):
+            return True
+        QGuiApplication.clipboard().setText(folder)
+        self.window.show_banner(
+            f"No file manager opened the logs folder. It is {folder} (copied); "
+            "the Log tab below shows the newest lines."
+        )
+        self.window.tabs.setCurrentIndex(self.window.tabs.count() - 1)
+        self.window.bring_forward()
+        return False
 
     def about(self) -> None:
         box = QMessageBox(

@@ -71,4 +71,8 @@ def finish_block(block: Block, aliases: set[str]) -> Found | None:
         if "jumphost" not in found.fields and "jumphost" not in found.placeholders:
             with contextlib.suppress(InvalidField):
                 found.put("jumphost", validate_host(alias, "jumphost"))
+    found.gap("user", "the vendor's Host block has no User line")
+    if found.forward is None:
+        for name in ("remote_port", "target_host", "target_port"):
+            found.gap(name, "the vendor's Host block has no RemoteForward line")
     return found

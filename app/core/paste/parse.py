@@ -89,6 +89,8 @@ def _merge(units: list[Found]) -> PasteResult:
         for name, token in unit.placeholders.items():
             total.hole(name, token)
         total.ignored.extend(unit.ignored)
+        for name, sentence in unit.gaps.items():
+            total.gaps.setdefault(name, sentence)
     return PasteResult(
         fields={name: total.fields[name] for name in FIELDS if name in total.fields},
         placeholders={
@@ -96,6 +98,11 @@ def _merge(units: list[Found]) -> PasteResult:
         },
         ignored=tuple(dict.fromkeys(total.ignored)),
         source=", ".join(sources),
+        gaps={
+            name: total.gaps[name]
+            for name in FIELDS
+            if name in total.gaps and name not in total.fields and name not in total.placeholders
+        },
     )
 
 

@@ -30,6 +30,9 @@ class PasteResult:
     placeholders: dict[str, str]
     ignored: tuple[str, ...]
     source: str
+    # Why a required field has neither value nor placeholder, where the text says
+    # ("the vendor's command has no user@ before tunnel.example"); a sentence per field.
+    gaps: dict[str, str] = field(default_factory=dict)
 
     def missing(self, required: tuple[str, ...] = REQUIRED) -> tuple[str, ...]:
         """Required fields the paste did not give a value for (placeholders count as missing)."""
@@ -44,6 +47,7 @@ class Found:
     fields: dict[str, object] = field(default_factory=dict)
     placeholders: dict[str, str] = field(default_factory=dict)
     ignored: list[str] = field(default_factory=list)
+    gaps: dict[str, str] = field(default_factory=dict)
     forward: str | None = None
 
     def put(self, name: str, value: object, source: str = "") -> None:
@@ -64,6 +68,11 @@ class Found:
 
     def note(self, sentence: str) -> None:
         self.ignored.append(sentence)
+
+    def gap(self, name: str, sentence: str) -> None:
+        """Say why ``name`` has no value here, unless it has a value or a placeholder."""
+        if name not in self.fields and name not in self.placeholders:
+            self.gaps.setdefault(name, sentence)
 
 
 def short(text: str, limit: int = 80) -> str:

@@ -52,7 +52,20 @@ def ssh_unit(program: str, args: list[str], aliases: set[str]) -> Found | None:
             f"the remote command {short(' '.join(state.command))!r} is ignored: "
             "Tunnelkeeper runs no command on the jumphost."
         )
+    _gaps(state)
     return found
+
+
+def _gaps(state: _Ssh) -> None:
+    """Say what the command leaves out, for the person to ask the vendor or type it."""
+    found = state.found
+    command = "the vendor's command" if state.program == "ssh" else "the vendor's autossh command"
+    if state.host:
+        found.gap("user", f"{command} has no user@ before {short(state.host, 60)}")
+    if found.forward is None:
+        found.gap("remote_port", f"{command} has no -R forward giving the allocated port")
+        for name in ("target_host", "target_port"):
+            found.gap(name, f"{command} has no -R forward naming the target")
 
 
 def _walk_ssh(state: _Ssh, args: list[str]) -> None:

@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.core.paste import PasteResult
 from app.core.profile import Profile, profile_from_dict, validate_name
 from app.errors import InvalidField
 from app.services.api import Services
+from app.services.hostkeys import HostKey
 from app.ssh.keys import KeyFiles
 from app.storage.paths import AppPaths
 
@@ -24,6 +26,23 @@ class WizardPrefill:
     target_host: str = ""
     target_port: int | None = None
     name: str = ""  # suggested tunnel name
+
+
+@dataclass(frozen=True)
+class Finished:
+    """What Finish saved, for the app to apply."""
+
+    name: str
+    old_name: str | None  # the edited tunnel's name; None for a new one
+    connect_now: bool
+    at_login: bool
+    # the fields whose change drops the edited tunnel's connection ("host_key" when its
+    # jumphost's key was trusted anew); empty: it may go on as it is, only renamed
+    changes: frozenset[str] = frozenset()
+    key_path: str = ""
+    # the key as the wizard opened it with the passphrase typed twice, so the first start
+    # does not ask for it again (None when nothing was typed)
+    key: Any = field(default=None, repr=False)
 
 
 @dataclass
@@ -43,7 +62,14 @@ class Draft:
     remembered: list[str] = field(default_factory=list)  # keys whose passphrase we stored
     endpoint: dict[str, Any] = field(default_factory=dict)  # jumphost … remote_bind
     pasted: dict[str, Any] = field(default_factory=dict)  # every field the last paste gave
+    paste: PasteResult | None = None  # the last paste read: placeholders, gaps, key file
     target: tuple[str, int] | None = None
+    # The host key the person trusted on its page: pinned only on Finish (until then the
+    # test runs against a copy of known_hosts), so Cancel leaves the old pin and tunnel be.
+    pending_pin: HostKey | None = None
+    # The test found the key not accepted yet (the vendor adds it after it is pasted) and the
+    # person chose to save anyway: the tunnel retries until the vendor adds it.
+    keep_trying: bool = False
 
     def suggested_name(self) -> str:
         """The profile's own name when editing, else the prefill's, else ``tunnel``."""

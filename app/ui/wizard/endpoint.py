@@ -16,17 +16,16 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.paste import PasteResult, parse_paste
-from app.core.profile import (
-    DEFAULT_SSH_PORT,
-    validate_bind,
-    validate_host,
-    validate_port,
-    validate_user,
-)
+from app.core.paste.endpoint import typed_jumphost
+from app.core.portclash import clash_sentence, same_port
+from app.core.profile import DEFAULT_SSH_PORT, Profile, validate_bind, validate_port, validate_user
 from app.errors import InvalidField
+from app.ui.wizard import endpoint_text, vendorkey
 from app.ui.wizard.draft import Draft
+from app.ui.wizard.endpoint_text import NAMED, shown
+from app.ui.wizard.hints import clear_next, explain_next, on_shown
 from app.ui.wizard.task import PageTask
-from app.ui.wizard.widgets import AMBER, GREY, RED, Note, message_of, with_note
+from app.ui.wizard.widgets import AMBER, GREY, RED, Note, message_of, sentence, with_note
 
 DEBOUNCE_MS = 300
 
@@ -41,40 +40,21 @@ def _bind(text: str) -> str | None:
 
 # Field name, label, placeholder, check (text -> value; raises InvalidField).
 _FIELDS: tuple[tuple[str, str, str, Callable[[str], Any]], ...] = (
-    ("jumphost", "&Jumphost:", "tunnel.vendor.example", lambda t: validate_host(t, "jumphost")),
+    ("jumphost", "&Jumphost:", "tunnel.vendor.example", typed_jumphost),
     ("ssh_port", "SSH p&ort:", "22", lambda t: validate_port(t, "ssh_port")),
     ("user", "&User:", "the SSH user the vendor gave you", validate_user),
     ("remote_port", "&Allocated port:", "the port the vendor allocated", _port),
     ("remote_bind", "B&ind address:", "empty: localhost, as ssh -R", _bind),
 )
 _OPTIONAL = {"remote_bind"}
-_LABELS = {
-    "jumphost": "jumphost",
-    "ssh_port": "SSH port",
-    "user": "user",
-    "remote_port": "allocated port",
-    "remote_bind": "bind address",
-    "target_host": "target host",
-    "target_port": "target port",
-}
-_PHRASES = {
-    "keepalive_interval": "keepalive every {} s",
-    "keepalive_count_max": "{} missed keepalive(s) allowed",
-}
+_ASKED = ("jumphost", "user", "remote_port")  # what a paste may leave out
 
 
-def _phrase(name: str, value: object) -> str:
-    """One found field, as the note under the paste box lists it."""
-    if name in _PHRASES:
-        return _PHRASES[name].format(value)
-    return f"{_LABELS.get(name, name)} {_shown(name, value)}"
-
-
-def _shown(name: str, value: object) -> str:
-    """How a parsed or stored value reads in its field."""
-    if name == "remote_bind":
-        return "" if value is None else ("*" if value == "" else str(value))
-    return str(value)
+def _read(text: str, chosen_key: str) -> tuple[PasteResult, vendorkey.VendorKey | None]:
+    """On a worker: the paste, and the key file its command names as found here."""
+    result = parse_paste(text)
+    given = vendorkey.given_key(result)
+    return result, (vendorkey.look(given, chosen_key) if given else None)
 
 
 class EndpointPage(QWizardPage):
@@ -89,7 +69,10 @@ class EndpointPage(QWizardPage):
         )
         self._from_paste: dict[str, str] = {}  # field -> the text the paste put there
         self._touched: set[str] = set()
+        self._missing: dict[str, str] = {}  # field -> what the last paste leaves out, and why
+        self._others: list[Profile] = []  # this user's other tunnels
         self._parse = PageTask(self, "parse-paste", self._parsed, self._parse_failed)
+        self._profiles = PageTask(self, "other-tunnels", self._profiles_read, lambda _exc: None)
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
         self._debounce.setInterval(DEBOUNCE_MS)
@@ -106,6 +89,7 @@ class EndpointPage(QWizardPage):
         paste_label.setBuddy(self.paste)
         self.paste_note = Note()
         self.ignored_note = Note(GREY)
+        self.key_note = Note(AMBER)  # the key file the vendor's command names
 
         self.edits: dict[str, QLineEdit] = {}
         self.notes: dict[str, Note] = {}
@@ -118,12 +102,14 @@ class EndpointPage(QWizardPage):
             edit.textEdited.connect(lambda _text, n=name: self._touched.add(n))
             self.edits[name], self.notes[name] = edit, Note()
             form.addRow(label, with_note(edit, self.notes[name]))
+        self.edits["jumphost"].editingFinished.connect(self._split_jumphost)
 
         layout = QVBoxLayout(self)
         layout.addWidget(paste_label)
         layout.addWidget(self.paste, 1)
         layout.addWidget(self.paste_note)
         layout.addWidget(self.ignored_note)
+        layout.addWidget(self.key_note)
         layout.addLayout(form)
         self._prefill()
 
@@ -131,7 +117,7 @@ class EndpointPage(QWizardPage):
         editing = self.draft.editing
         if editing is not None:
             for name in self.edits:
-                self.edits[name].setText(_shown(name, getattr(editing, name)))
+                self.edits[name].setText(shown(name, getattr(editing, name)))
         else:
             self.edits["ssh_port"].setText(str(DEFAULT_SSH_PORT))
         if self.draft.prefill.paste:
@@ -142,6 +128,11 @@ class EndpointPage(QWizardPage):
         """A paste is waiting to be read, or being read."""
         return self._debounce.isActive() or self._parse.running
 
+    @property
+    def reading_tunnels(self) -> bool:
+        """The other tunnels (for a shared port) are being read."""
+        return self._profiles.running
+
     # --- the paste ----------------------------------------------------------------------
 
     def _paste_changed(self) -> None:
@@ -151,37 +142,39 @@ class EndpointPage(QWizardPage):
         text = self.paste.toPlainText()
         if not text.strip():
             self._parse.drop()
-            self.draft.pasted = {}
-            self.paste_note.say("")
-            self.ignored_note.say("")
+            self.draft.pasted, self.draft.paste = {}, None
+            self._missing = {}
+            for note in (self.paste_note, self.ignored_note, self.key_note):
+                note.say("")
             self._apply({})
             return
-        self._parse.start(lambda _progress: parse_paste(text))
+        chosen = self.draft.key_path
+        self._parse.start(lambda _progress: _read(text, chosen))
 
     def _parse_failed(self, exc: Exception) -> None:
         self.paste_note.say(message_of(exc), RED)
         self.ignored_note.say("")
 
     def _parsed(self, value: Any) -> None:
-        result: PasteResult = value
-        # The key is chosen on the Key page, whatever the vendor's command calls it.
-        shown = {k: v for k, v in result.fields.items() if k != "key_path"}
-        holes = {k: t for k, t in result.placeholders.items() if k != "key_path"}
-        found = ", ".join(_phrase(k, v) for k, v in shown.items())
-        missing = ", ".join(f"{_LABELS.get(k, k)} ({t})" for k, t in holes.items())
-        text = f"Found in the {result.source}: {found or 'nothing usable'}."
-        if missing:
-            text += f"\nStill to fill in: {missing}."
-        self.paste_note.say(text, AMBER if missing else GREY)
+        result: PasteResult = value[0]
+        vendor: vendorkey.VendorKey | None = value[1]
+        text, todo = endpoint_text.summary(result)
+        self.paste_note.say(text, AMBER if todo else GREY)
         self.ignored_note.say("\n".join(f"Set aside: {n}" for n in result.ignored))
-        self.draft.pasted = dict(result.fields)
+        self.key_note.say(
+            "" if vendor is None else vendorkey.endpoint_sentence(vendor),
+            GREY if vendor is not None and vendor.chosen else AMBER,
+        )
+        self.draft.pasted, self.draft.paste = dict(result.fields), result
+        self._missing = endpoint_text.missing(result, _ASKED)
         self._apply(result.fields)
+        self._field_changed()  # the notes of fields the paste left empty
 
     def _apply(self, fields: dict[str, object]) -> None:
         """Fill what the paste gives; clear what an earlier paste filled and this one lacks."""
         for name, edit in self.edits.items():
             if name in fields:
-                text = _shown(name, fields[name])
+                text = shown(name, fields[name])
                 self._from_paste[name] = text
                 edit.setText(text)
             elif self._from_paste.get(name) == edit.text():
@@ -190,34 +183,102 @@ class EndpointPage(QWizardPage):
 
     # --- the fields ---------------------------------------------------------------------
 
-    def values(self) -> dict[str, Any] | None:
-        """The checked values of every field, or None while any is wrong or missing."""
+    def _split_jumphost(self) -> None:
+        """``host:port`` typed as the jumphost: the port goes to the SSH port field."""
+        try:
+            host, port = typed_jumphost(self.edits["jumphost"].text())
+        except InvalidField:
+            return
+        if port is not None:
+            self._touched.add("ssh_port")
+            self.edits["ssh_port"].setText(str(port))
+            self.edits["jumphost"].setText(host)
+
+    def _checked(self) -> tuple[dict[str, Any], dict[str, str]]:
+        """The checked value of each field, and for each field that has none, why."""
         out: dict[str, Any] = {}
+        wrong: dict[str, str] = {}
         for name, _label, _hint, check in _FIELDS:
             text = self.edits[name].text()
             if not text.strip() and name not in _OPTIONAL:
-                return None
+                wrong[name] = self._missing.get(name, "required.")
+                continue
             try:
                 out[name] = check(text if name == "remote_bind" else text.strip())
-            except InvalidField:
-                return None
-        return out
+            except InvalidField as exc:
+                wrong[name] = exc.message
+        jumphost = out.get("jumphost")
+        if isinstance(jumphost, tuple):  # (host, SSH port typed with it, or None)
+            out["jumphost"], typed_port = jumphost
+            if typed_port is not None:
+                out["ssh_port"] = typed_port
+                wrong.pop("ssh_port", None)
+        return out, wrong
+
+    def values(self) -> dict[str, Any] | None:
+        """The checked values of every field, or None while any is wrong or missing."""
+        out, wrong = self._checked()
+        return None if wrong else out
 
     def _field_changed(self) -> None:
-        for name, _label, _hint, check in _FIELDS:
-            text = self.edits[name].text()
-            message = ""
-            if not text.strip() and name not in _OPTIONAL:
-                message = "required." if name in self._touched else ""
-            else:
-                try:
-                    check(text if name == "remote_bind" else text.strip())
-                except InvalidField as exc:
-                    message = exc.message
-            self.notes[name].say(message)
+        out, wrong = self._checked()
+        for name, _label, _hint, _check in _FIELDS:
+            message, colour = wrong.get(name, ""), RED
+            empty = not self.edits[name].text().strip()
+            if empty and name in self._missing:
+                colour = AMBER  # the paste left it out: to do, not wrong
+            elif empty and name not in self._touched:
+                message = ""  # nothing said before anyone typed
+            self.notes[name].say(message, colour)
+        typed_port = self._typed_port()
+        if typed_port is not None:
+            self.notes["jumphost"].say(
+                f"SSH port {typed_port}, typed with the jumphost: it is used as the SSH port.",
+                GREY,
+            )
+        self._warn_shared_port(out, wrong)
+        explain_next(self, [self._problem(name, message) for name, message in wrong.items()])
         self.completeChanged.emit()
 
+    def _typed_port(self) -> int | None:
+        try:
+            return typed_jumphost(self.edits["jumphost"].text())[1]
+        except InvalidField:
+            return None
+
+    def _problem(self, name: str, message: str) -> str:
+        """One reason Next is disabled, as a sentence."""
+        if self.edits[name].text().strip():
+            return sentence(f"{NAMED[name]}: {message}")
+        if name in self._missing:
+            return sentence(message)
+        return sentence(f"{NAMED[name]} is required.")
+
+    def _warn_shared_port(self, out: dict[str, Any], wrong: dict[str, str]) -> None:
+        """Another tunnel of this user asking the same jumphost for the same port."""
+        needed = ("jumphost", "ssh_port", "remote_port", "remote_bind")
+        if any(name in wrong for name in needed) or "remote_port" not in out:
+            return
+        clashes = same_port(
+            out["jumphost"], out["ssh_port"], out["remote_port"], out["remote_bind"], self._others
+        )
+        if clashes:
+            self.notes["remote_port"].say(clash_sentence(clashes[0]), AMBER)
+
+    def _profiles_read(self, profiles: Any) -> None:
+        editing = self.draft.editing
+        self._others = [p for p in profiles.values() if editing is None or p.name != editing.name]
+        self._field_changed()
+
     # --- QWizardPage --------------------------------------------------------------------
+
+    def initializePage(self) -> None:
+        service = self.draft.services.profiles
+        self._profiles.start(lambda _progress: service.load())
+        on_shown(self, self._field_changed)
+
+    def cleanupPage(self) -> None:
+        clear_next(self)  # Back: the Key page's Next has nothing to explain
 
     def isComplete(self) -> bool:
         return self.values() is not None
@@ -230,5 +291,7 @@ class EndpointPage(QWizardPage):
             # What the person sees now is what they chose; a late parse must not change it.
             self._debounce.stop()
             self._parse.drop()
+        self._split_jumphost()
         self.draft.endpoint = values
+        clear_next(self)
         return True

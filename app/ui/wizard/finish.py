@@ -3,16 +3,43 @@
 from __future__ import annotations
 
 import html
+import logging
+from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
-from PySide6.QtWidgets import QCheckBox, QFormLayout, QLabel, QLineEdit, QVBoxLayout, QWizardPage
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QCheckBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QVBoxLayout,
+    QWizard,
+    QWizardPage,
+)
 
-from app.core.profile import Profile, forward_bind_address, validate_name
+from app.core.profile import Profile, connection_changes, forward_bind_address, validate_name
 from app.errors import InvalidField, TunnelkeeperError
+from app.services.api import Services
+from app.services.hostkeys import HostKey
 from app.services.profiles import ProfileService
-from app.ui.wizard.draft import Draft
+from app.ui.wizard import keying
+from app.ui.wizard.draft import Draft, Finished
 from app.ui.wizard.task import PageTask
-from app.ui.wizard.widgets import GREY, RED, Note, message_of, with_note
+from app.ui.wizard.widgets import AMBER, GREY, RED, Note, message_of, with_note
+
+log = logging.getLogger(__name__)
+
+HOST_KEY = "host_key"  # a change of the pinned jumphost key (not a profile field)
+KEEP_TRYING = (
+    "The vendor has not accepted the key yet: the tunnel is saved and started, and keeps "
+    "trying until they add it; then it connects by itself."
+)
+
+Connections = Callable[[str], "int | None"]
+"""A tunnel's open connections now (0 when it runs without any), None when it runs nowhere."""
 
 
 def existing_names(profiles: ProfileService) -> set[str]:
@@ -22,6 +49,34 @@ def existing_names(profiles: ProfileService) -> set[str]:
 def save(profiles: ProfileService, profile: Profile, old_name: str | None) -> None:
     """Add the profile; when editing, replace the old one (a rename removes the old name)."""
     profiles.save(profile, old_name)
+
+
+def save_all(
+    services: Services,
+    profile: Profile,
+    old_name: str | None,
+    pending: HostKey | None,
+    passphrase: str | None,
+) -> Any:
+    """On a worker thread: pin the host key trusted in this run (if any), save the profile,
+    and return its key opened with the passphrase typed in this run (None without one, or
+    when it does not open), so the app's first start need not ask for it again."""
+    key = None
+    if passphrase is not None:
+        try:
+            key = keying.load_key(profile.key_path, passphrase, services.keys, profile.name)
+        except TunnelkeeperError as exc:  # the tunnel asks when it starts instead
+            log.info("the key could not be handed over: %s", type(exc).__name__)
+    if pending is not None:
+        services.hostkeys.pin([pending])  # replaces what was trusted for the jumphost
+    save(services.profiles, profile, old_name)
+    return key
+
+
+def dropping(count: int) -> str:
+    """The question before an edit cuts ``count`` (1 or more) live connections."""
+    plural = "" if count == 1 else "s"
+    return f"This will drop {count} active connection{plural}. Apply now?"
 
 
 def free_name(wanted: str, taken: set[str], own: str | None) -> str:
@@ -34,27 +89,44 @@ def free_name(wanted: str, taken: set[str], own: str | None) -> str:
 
 
 class FinishPage(QWizardPage):
-    def __init__(self, draft: Draft) -> None:
+    def __init__(
+        self,
+        draft: Draft,
+        connections: Connections = lambda name: None,
+        connect_now: bool = True,
+        at_login: bool = True,
+    ) -> None:
         super().__init__()
         self.setObjectName("finish")
         self.draft = draft
+        self._connections = connections
         self.setTitle("Name the tunnel and finish")
         self.setSubTitle("Tunnelkeeper keeps it open from now on and reconnects by itself.")
         self.taken: set[str] | None = None  # existing tunnel names, once read
         self.saved = False
+        self.outcome: Finished | None = None  # what was saved, once it is
         self._own = draft.editing.name if draft.editing else None
         self._names = PageTask(self, "read-profiles", self._names_read, self._names_failed)
         self._save = PageTask(self, "save-profile", self._was_saved, self._save_failed)
+        self._saving: Finished | None = None  # what is being saved
+        self.drop_box: QMessageBox | None = None  # "this will drop N connections"
+        self.apply_now: QAbstractButton | None = None
 
         self.name = QLineEdit(draft.suggested_name())
         self.name.textChanged.connect(self._name_changed)
         self.name_note = Note()
         self.summary = QLabel()
         self.summary.setWordWrap(True)
+        # editing: as the tunnel is now (Finish with nothing changed changes nothing)
         self.connect_now = QCheckBox("&Connect now")
-        self.connect_now.setChecked(True)
+        self.connect_now.setChecked(connect_now)
+        if self._own is not None:
+            self.connect_now.setToolTip(
+                "Keep it ticked to keep the tunnel connected: a change that does not alter "
+                "the connection (such as its name) does not reconnect it."
+            )
         self.at_login = QCheckBox("Start Tunnelkeeper at &login")
-        self.at_login.setChecked(True)
+        self.at_login.setChecked(at_login)
         self.note = Note()
 
         form = QFormLayout()
@@ -72,6 +144,13 @@ class FinishPage(QWizardPage):
     def initializePage(self) -> None:
         self.saved = False
         self._describe()
+        trying = self.draft.keep_trying
+        if trying:
+            self.connect_now.setChecked(True)
+        self.note.say(KEEP_TRYING if trying else "", AMBER)
+        finish = QWizard.WizardButton.FinishButton
+        plain = self.wizard().buttonText(finish)  # the style's own ("Finish", "Done")
+        self.setButtonText(finish, "&Save and keep trying" if trying else plain)
         if self.taken is None:
             profiles = self.draft.services.profiles
             self._names.start(lambda _progress: existing_names(profiles))
@@ -123,7 +202,10 @@ class FinishPage(QWizardPage):
 
     # --- saving -------------------------------------------------------------------------
 
-    def _was_saved(self, _value: object) -> None:
+    def _was_saved(self, key: Any) -> None:
+        if self._saving is None:
+            return
+        self.outcome = replace(self._saving, key=key)
         self.saved = True
         self.wizard().accept()
 
@@ -135,6 +217,24 @@ class FinishPage(QWizardPage):
     def isComplete(self) -> bool:
         return self._problem() == "" and not self._save.running
 
+    def changes(self, profile: Profile) -> frozenset[str]:
+        """What of the edited tunnel's connection ``profile`` changes (empty for a new one)."""
+        editing = self.draft.editing
+        if editing is None:
+            return frozenset()
+        changed = connection_changes(editing, profile)
+        if self.draft.pending_pin is not None:
+            changed.add(HOST_KEY)
+        return frozenset(changed)
+
+    def drops(self, changes: frozenset[str]) -> int:
+        """How many live connections applying the edit ends: all of them when it restarts
+        or stops the tunnel, none when it goes on as it is (renamed at most)."""
+        if self._own is None:
+            return 0
+        live = self._connections(self._own) or 0
+        return live if changes or not self.connect_now.isChecked() else 0
+
     def validatePage(self) -> bool:
         if self.saved:
             return True
@@ -145,9 +245,57 @@ class FinishPage(QWizardPage):
         except TunnelkeeperError as exc:
             self._save_failed(exc)
             return False
-        profiles, old = self.draft.services.profiles, self._own
+        changes = self.changes(profile)
+        count = self.drops(changes)
+        if count:
+            self._ask(count, changes, profile)
+        else:
+            self._start_save(profile, changes)
+        return False  # the wizard closes once the profile is written
+
+    def _ask(self, count: int, changes: frozenset[str], profile: Profile) -> None:
+        if self.drop_box is not None:
+            if self.drop_box.isVisible():
+                return
+            self.drop_box.deleteLater()  # asked before, and sent back to the wizard
+        box = QMessageBox(self)
+        box.setIcon(QMessageBox.Icon.Question)
+        box.setWindowTitle("Drop live connections?")
+        box.setText(dropping(count))
+        if changes:
+            listed = ", ".join(sorted(c.replace("_", " ") for c in changes))
+            reason = f"The tunnel reconnects with the new settings ({listed})"
+        else:
+            reason = "The tunnel is disconnected"
+        box.setInformativeText(
+            f"{reason}: the vendor's open connections through it end. Cancel goes back to "
+            "the wizard; nothing is saved yet."
+        )
+        self.apply_now = box.addButton("&Apply now", QMessageBox.ButtonRole.AcceptRole)
+        back = box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(back)
+        box.setEscapeButton(back)
+        box.buttonClicked.connect(
+            lambda button: self._start_save(profile, changes) if button is self.apply_now else None
+        )
+        self.drop_box = box
+        box.open()  # not exec(): the app's event loop keeps running (qasync)
+
+    def _start_save(self, profile: Profile, changes: frozenset[str]) -> None:
+        if self._save.running:
+            return
+        draft = self.draft
+        self._saving = Finished(
+            profile.name,
+            self._own,
+            self.connect_now.isChecked(),
+            self.at_login.isChecked(),
+            changes,
+            profile.key_path,
+        )
+        services, old = draft.services, self._own
+        pending, typed = draft.pending_pin, draft.passphrase
         self.note.say("Saving…", GREY)
         self.name.setEnabled(False)
-        self._save.start(lambda _progress: save(profiles, profile, old))
+        self._save.start(lambda _progress: save_all(services, profile, old, pending, typed))
         self.completeChanged.emit()
-        return False  # the wizard closes once the profile is written

@@ -47,9 +47,7 @@ class HostKeyPage(QWizardPage):
         self.setTitle("Check the jumphost's identity")
         self.setSubTitle("Its host key proves the connection reaches the vendor and no one else.")
         self.presented: HostKey | None = None
-        self._pinned: tuple[str, str] | None = None  # pattern, key: pinned on this page, this run
         self._fetch = PageTask(self, "fetch-host-key", self._fetched, self._failed)
-        self._pin = PageTask(self, "pin-host-key", self._was_pinned, self._pin_failed)
 
         self.light = StatusIcon()
         self.status = Note(GREY)
@@ -64,7 +62,8 @@ class HostKeyPage(QWizardPage):
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.verdict = Note()
         self.confirm = QCheckBox()
-        self.confirm.toggled.connect(self.completeChanged)
+        self.confirm.toggled.connect(self._confirm_toggled)
+        self.when = Note(GREY)  # the trust takes effect on Finish, not now
         self.again = QPushButton("Fetch a&gain")
         self.again.clicked.connect(self._start_fetch)
 
@@ -79,13 +78,14 @@ class HostKeyPage(QWizardPage):
         layout.addLayout(form)
         layout.addWidget(self.verdict)
         layout.addWidget(self.confirm)
+        layout.addWidget(self.when)
         layout.addStretch(1)
         layout.addWidget(self.again, 0, Qt.AlignmentFlag.AlignLeft)
 
     @property
     def busy(self) -> bool:
-        """Fetching or pinning right now."""
-        return self._fetch.running or self._pin.running
+        """Fetching the key right now."""
+        return self._fetch.running
 
     # --- fetching -----------------------------------------------------------------------
 
@@ -106,10 +106,12 @@ class HostKeyPage(QWizardPage):
         self.host.setText(presented.pattern if presented else "")
         self.kind.setText(presented.kind if presented else "")
         self.fingerprint.setText(presented.fingerprint if presented else "")
-        self.confirm.setChecked(False)
-        self.confirm.setVisible(presented is not None and presented.verdict in (UNKNOWN, CHANGED))
+        asks = presented is not None and presented.verdict in (UNKNOWN, CHANGED)
+        self.confirm.setChecked(asks and self._pending(presented))  # confirmed earlier this run
+        self.confirm.setVisible(asks)
         self.verdict.say("")
         self.again.setEnabled(True)
+        self._confirm_toggled()
 
     def _fetched(self, value: Any) -> None:
         presented: HostKey = value
@@ -142,30 +144,33 @@ class HostKeyPage(QWizardPage):
         self.status.say(message_of(exc), RED)
         self.completeChanged.emit()
 
-    # --- pinning ------------------------------------------------------------------------
+    # --- trusting ------------------------------------------------------------------------
 
-    def _pin_failed(self, exc: Exception) -> None:
-        self.verdict.say(f"Nothing was pinned: {message_of(exc)}", RED)
-        self.again.setEnabled(True)
+    def _pending(self, presented: HostKey | None) -> bool:
+        """``presented`` is the key the person already trusted in this run."""
+        held = self.draft.pending_pin
+        return (
+            presented is not None
+            and held is not None
+            and (held.pattern, held.key_base64) == (presented.pattern, presented.key_base64)
+        )
+
+    def _confirm_toggled(self) -> None:
+        if not self.confirm.isHidden() and self.confirm.isChecked():
+            self.when.say(
+                "The key is trusted when you press Finish; until then nothing changes for a "
+                "tunnel that runs now, and Cancel leaves the trusted key as it is.",
+                GREY,
+            )
+        else:
+            self.when.say("")
         self.completeChanged.emit()
-
-    def _pin_done(self) -> bool:
-        shown = self.presented
-        return shown is not None and self._pinned == (shown.pattern, shown.key_base64)
-
-    def _was_pinned(self, _value: object) -> None:
-        shown = self.presented
-        if shown is not None:
-            self._pinned = (shown.pattern, shown.key_base64)
-            self.verdict.say(f"Trusted: {shown.fingerprint} is pinned for {shown.pattern}.", GREEN)
-            self.again.setEnabled(True)
-            self.wizard().next()
 
     def isComplete(self) -> bool:
         shown = self.presented
         if shown is None or self.busy:
             return False
-        if shown.verdict == TRUSTED or self._pin_done():
+        if shown.verdict == TRUSTED:
             return True
         return shown.verdict != REVOKED and self.confirm.isChecked()
 
@@ -173,10 +178,6 @@ class HostKeyPage(QWizardPage):
         shown = self.presented
         if not self.isComplete() or shown is None:
             return False
-        if shown.verdict == TRUSTED or self._pin_done():
-            return True
-        hostkeys = self.draft.services.hostkeys
-        self.again.setEnabled(False)
-        self._pin.start(lambda _p: hostkeys.pin([shown]))  # replaces what was trusted before
-        self.completeChanged.emit()
-        return False  # moves on by itself once the key is pinned
+        # pinned on Finish (the test runs against a copy of known_hosts with it)
+        self.draft.pending_pin = None if shown.verdict == TRUSTED else shown
+        return True

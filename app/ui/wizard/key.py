@@ -21,8 +21,11 @@ from PySide6.QtWidgets import (
 )
 
 from app.errors import KeyPassphraseNeeded, KeyPassphraseWrong
-from app.ui.wizard import keying
+from app.services.keys import private_twin, public_half
+from app.ui.wizard import keying, vendorkey
+from app.ui.wizard.discard import DiscardQuestion, discard_question
 from app.ui.wizard.draft import Draft
+from app.ui.wizard.hints import on_shown
 from app.ui.wizard.keying import Choice
 from app.ui.wizard.task import PageTask
 from app.ui.wizard.widgets import (
@@ -58,6 +61,10 @@ class KeyPage(QWizardPage):
         self._probe = PageTask(self, "keychain", self._keychain_answer, self._keychain_answer)
         self._probed = False
         self._busy_choice = Choice.NEW
+        self._source: Path | None = None  # the file the running import copies
+        self.copies: dict[str, str] = {}  # copy written in the keys folder -> its original
+        self._offered = ""  # the vendor's key file last offered
+        self._keychain_problem: str | None = None  # None: not known yet; "": it works
         self.file_dialog: QFileDialog | None = None
         self._build()
         self.choices.button(Choice.CURRENT if draft.editing else Choice.NEW).setChecked(True)
@@ -91,8 +98,10 @@ class KeyPage(QWizardPage):
         self.key_label.setBuddy(self.key_box.text)
         self.fingerprint = Note(GREY)
         self.note = Note()
+        self.vendor_note = Note(AMBER)  # the key file the vendor's command names
 
         layout = QVBoxLayout(self)
+        layout.addWidget(self.vendor_note)
         for button in (self.current_option, self.new_option, self.existing_option):
             layout.addWidget(button)
         layout.addLayout(self.form)
@@ -119,6 +128,7 @@ class KeyPage(QWizardPage):
         self.passphrase = QLineEdit()
         self.passphrase.setEchoMode(QLineEdit.EchoMode.Password)
         self.passphrase.textChanged.connect(self._update_action)
+        self.passphrase.textChanged.connect(self._show_remember)
         self.repeat = QLineEdit()
         self.repeat.setEchoMode(QLineEdit.EchoMode.Password)
         self.repeat.textChanged.connect(self._update_action)
@@ -161,6 +171,7 @@ class KeyPage(QWizardPage):
         self.form.setRowVisible(4, not (choice is Choice.CURRENT and not asks))
         for widget in (self.passphrase, self.repeat, self.remember):
             widget.setEnabled(not done)
+        self._show_remember()
         self.path.setEnabled(not self._task.running)
         self.action.setText("Key created" if done and choice is Choice.NEW else _ACTION[choice])
         self.note.say("")
@@ -207,10 +218,51 @@ class KeyPage(QWizardPage):
     def _browsed(self, chosen: str) -> None:
         self.path.setText(chosen)
         self._path_edited()
+        self._public_half()
+
+    def _public_half(self) -> bool:
+        """The file named is the public half of a pair: pick the private key next to it if it
+        is there, else say which file to choose. True when nothing is to be imported now."""
+        source = Path(self.path.text().strip()).expanduser()
+        why = public_half(source)
+        if not why:
+            return False
+        twin = private_twin(source)
+        if twin is not None and twin.is_file():
+            self.path.setText(str(twin))
+            self._path_edited()
+            self.note.say(
+                f"That is the public half ({source.name}); the private key file next to it "
+                f"({twin.name}) is chosen instead: press Use this key to import it.",
+                AMBER,
+            )
+        else:
+            missing = f", which is not in {source.parent}" if twin is not None else ""
+            self.note.say(f"{why}{missing}.", RED)
+        return True
+
+    def _offer_vendor_key(self) -> None:
+        """The vendor's command names a key file (ssh -i): offer it for import, once."""
+        given = vendorkey.given_key(self.draft.paste)
+        if not given or given == self._offered or self._task.running:
+            return
+        self._offered = given
+        vendor = vendorkey.look(given, self.draft.key_path)
+        if vendor.chosen:
+            self._vendor_used(given)
+            return
+        if vendor.exists:  # pre-selected; a file that is not here is only spoken of
+            self.existing_option.setChecked(True)
+            if self.path.text().strip() != str(vendor.path):
+                self.path.setText(str(vendor.path))
+                self._path_edited()
+        self.vendor_note.say(vendorkey.key_page_sentence(vendor), AMBER)
 
     # --- the work -----------------------------------------------------------------------
 
     def initializePage(self) -> None:
+        on_shown(self, self._offer_vendor_key)  # also when the person comes Back after a paste
+        self._offer_vendor_key()
         if not self._probed:
             self._probed = True
             keychain = self.draft.services.keys
@@ -219,8 +271,21 @@ class KeyPage(QWizardPage):
                 self._act()  # the kept key: read its public line (and see if it is locked)
 
     def _keychain_answer(self, problem: object) -> None:
-        if problem and not any(r.note for r in self.ready.values()):
-            self.keychain_note.say(str(problem), AMBER)
+        self._keychain_problem = str(problem or "")
+        self._show_remember()
+
+    def _show_remember(self) -> None:
+        """ "Remember" off and disabled without a keychain (the tooltip says why); the
+        warning that the passphrase is asked for each time only for a key that has one."""
+        box = keying.remember_box(self._keychain_problem, self.passphrase.text())
+        if not box.usable:
+            self.remember.setChecked(False)
+            self.remember.setEnabled(False)
+        self.remember.setToolTip(box.tooltip)
+        ready = self.ready.get(self.choice)
+        if ready is not None and ready.note:
+            return  # the ready key's own note (kept in the keychain, or not) stands
+        self.keychain_note.say(box.note, AMBER)
 
     def _act(self) -> None:
         choice = self.choice
@@ -229,8 +294,11 @@ class KeyPage(QWizardPage):
             return
         if choice is Choice.NEW and typed != (self.repeat.text() or None):
             return
+        if choice is Choice.EXISTING and self._public_half():
+            return
         self._typed[choice] = typed
         source = Path(self.path.text().strip())
+        self._source = source.expanduser().absolute()
         keep = self.remember.isChecked()
         self._task.start(keying.key_job(choice, self.draft, typed, keep, source))
         self._working(choice)
@@ -253,11 +321,23 @@ class KeyPage(QWizardPage):
         ready: keying.KeyReady = result
         self.ready[choice] = ready
         self._needs_passphrase.discard(choice)
-        if ready.created is not None:
+        if choice is Choice.EXISTING and self._source is not None:
+            self._copied(ready, self._source)
+        elif ready.created is not None:
             self.draft.created.append(ready.created)
         if ready.stored:
             self.draft.remembered.append(ready.path)
         self._choice_changed()
+
+    def _copied(self, ready: keying.KeyReady, source: Path) -> None:
+        """The person's key file was copied in: Cancel may offer to delete the copy (named
+        as one), never the file itself."""
+        created = ready.created
+        if created is not None and not _same_file(created.private, source):
+            self.copies[str(created.private)] = str(source)
+            self.draft.created.append(created)
+        if self._offered and _same_file(vendorkey.locate(self._offered), source):
+            self._vendor_used(self._offered)
 
     def _key_failed(self, exc: Exception) -> None:
         choice = self._settle()
@@ -271,6 +351,15 @@ class KeyPage(QWizardPage):
         if isinstance(exc, KeyPassphraseWrong):
             self.passphrase.selectAll()
         self.note.say(message_of(exc))
+
+    def _vendor_used(self, given: str) -> None:
+        self.vendor_note.say(
+            f"The vendor's command uses the key file {given}: this tunnel uses it.", GREY
+        )
+
+    def discard_question(self) -> DiscardQuestion:
+        """What Cancel asks about the keys this run wrote: new keys, and copies of yours."""
+        return discard_question(self.draft.created, self.copies)
 
     # --- QWizardPage --------------------------------------------------------------------
 
@@ -286,3 +375,10 @@ class KeyPage(QWizardPage):
         draft.public_line = ready.public_line
         draft.passphrase = self._typed.get(self.choice)
         return True
+
+
+def _same_file(first: Path, second: Path) -> bool:
+    try:
+        return first.resolve() == second.resolve()
+    except OSError:
+        return False

@@ -75,6 +75,29 @@ def keychain_problem(service: KeyService) -> str:
     return service.keychain_problem()
 
 
+NO_KEYCHAIN_TIP = (
+    "No system keychain is available on this computer, so the passphrase cannot be remembered"
+)
+
+
+@dataclass(frozen=True)
+class RememberBox:
+    """How the Key page shows "Remember the passphrase in the system keychain"."""
+
+    usable: bool  # False: unticked and disabled, for no keychain can keep a passphrase
+    tooltip: str
+    note: str  # the warning beneath it; "" when there is nothing to warn about
+
+
+def remember_box(problem: str | None, passphrase: str) -> RememberBox:
+    """The box for the keychain's ``problem`` (None while it is being asked, "" when it
+    works) and the ``passphrase`` typed so far: "asked for each time" is said only of a key
+    that has a passphrase."""
+    if not problem:
+        return RememberBox(True, "", "")
+    return RememberBox(False, f"{NO_KEYCHAIN_TIP}: {problem}", problem if passphrase else "")
+
+
 def _ready(
     path: Path,
     name: str,

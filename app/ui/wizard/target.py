@@ -21,8 +21,20 @@ from PySide6.QtWidgets import (
 from app.core.profile import format_hostport, validate_host, validate_port
 from app.errors import InvalidField
 from app.ui.wizard.draft import Draft
+from app.ui.wizard.hints import clear_next, explain_next, on_shown
 from app.ui.wizard.task import PageTask
-from app.ui.wizard.widgets import GREEN, GREY, RED, Mark, Note, StatusIcon, intro, with_note
+from app.ui.wizard.widgets import (
+    AMBER,
+    GREEN,
+    GREY,
+    RED,
+    Mark,
+    Note,
+    StatusIcon,
+    intro,
+    sentence,
+    with_note,
+)
 
 PRESETS: tuple[tuple[str, int], ...] = (
     ("MySQL / MariaDB", 3306),
@@ -69,6 +81,7 @@ class TargetPage(QWizardPage):
         self.setTitle("What the vendor should reach")
         self.setSubTitle("The database (or file server) at the end of the tunnel.")
         self._touched: set[str] = set()
+        self._holes: dict[str, str] = {}  # field -> the vendor's placeholder for it
         self._probe = PageTask(self, "probe-target", self._probed, self._probe_failed)
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
@@ -102,8 +115,10 @@ class TargetPage(QWizardPage):
         form.addRow("&Host:", with_note(self.host, self.host_note))
         form.addRow("Po&rt:", with_note(self.port, self.port_note))
         form.addRow("", reach_row)
+        self.asked = Note(AMBER)  # what the vendor's text leaves for the person to fill in
         layout = QVBoxLayout(self)
         layout.addWidget(intro(EXPLAIN))
+        layout.addWidget(self.asked)
         layout.addSpacing(6)
         layout.addLayout(form)
         layout.addStretch(1)
@@ -138,17 +153,26 @@ class TargetPage(QWizardPage):
             return None
 
     def _changed(self) -> None:
-        for edit, note, check in (
-            (self.host, self.host_note, lambda t: validate_host(t, "target_host")),
-            (self.port, self.port_note, lambda t: validate_port(t.strip(), "target_port")),
+        problems: list[str] = []
+        for name, edit, note, check in (
+            ("host", self.host, self.host_note, lambda t: validate_host(t, "target_host")),
+            ("port", self.port, self.port_note, lambda t: validate_port(t.strip(), "target_port")),
         ):
-            message = ""
+            message, colour = "", RED
+            hole = self._holes.get(f"target_{name}")
             if edit.text().strip():
                 try:
                     check(edit.text())
                 except InvalidField as exc:
                     message = exc.message
-            note.say(message)
+                    problems.append(sentence(f"the target {name}: {message}"))
+            else:
+                problems.append(sentence(f"the target {name} is required."))
+                if hole is not None:
+                    message = f"your service's {name} (the vendor's text says {hole})."
+                    colour = AMBER
+            note.say(message, colour)
+        explain_next(self, problems)
         self._match_preset()
         self._probe.drop()
         self.light.set_mark(Mark.PENDING)
@@ -181,11 +205,21 @@ class TargetPage(QWizardPage):
     # --- QWizardPage --------------------------------------------------------------------
 
     def initializePage(self) -> None:
-        pasted = self.draft.pasted
-        if "host" not in self._touched and not self._given_host and "target_host" in pasted:
-            self.host.setText(str(pasted["target_host"]))
-        if "port" not in self._touched and not self._given_port and "target_port" in pasted:
-            self.port.setText(str(pasted["target_port"]))
+        pasted, paste = self.draft.pasted, self.draft.paste
+        self._holes = {
+            name: token
+            for name, token in (paste.placeholders.items() if paste else ())
+            if name in ("target_host", "target_port")
+        }
+        if "host" not in self._touched and not self._given_host:
+            # A placeholder for the host ($SERVICE_HOST) is the person's to decide: ask.
+            host = "" if "target_host" in self._holes else "localhost"
+            self.host.setText(str(pasted.get("target_host", host)))
+        if "port" not in self._touched and not self._given_port:
+            self.port.setText(str(pasted.get("target_port", "")))
+        self.asked.say(_asked(self._holes))
+        on_shown(self, self._changed)  # Next's tooltip, also when coming Back
+        self._changed()
         self._start_probe()
 
     def isComplete(self) -> bool:
@@ -196,7 +230,11 @@ class TargetPage(QWizardPage):
         if target is None:
             return False
         self.draft.target = target
+        clear_next(self)
         return True
+
+    def cleanupPage(self) -> None:
+        clear_next(self)
 
     def showEvent(self, event: QShowEvent) -> None:
         self._again.start()  # "live": look again now and then while the page is shown
@@ -205,3 +243,21 @@ class TargetPage(QWizardPage):
     def hideEvent(self, event: QHideEvent) -> None:
         self._again.stop()  # left the page, or the wizard closed: stop looking
         super().hideEvent(event)
+
+
+def _asked(holes: dict[str, str]) -> str:
+    """What the page says when the vendor's text has placeholders for the target."""
+    host, port = holes.get("target_host"), holes.get("target_port")
+    if host and port:
+        said = f"{host} stands for your service's host and {port} for its port"
+    elif host:
+        said = f"{host} stands for your service's host"
+    elif port:
+        said = f"{port} stands for your service's port"
+    else:
+        return ""
+    them = "them" if host and port else "it"
+    return (
+        f"The vendor's text leaves the target to you: {said}. Enter {them} below (the host "
+        "is localhost when the service runs on this computer)."
+    )

@@ -222,6 +222,8 @@ class CheckRow(QWidget):
         self.text = QLabel()
         self.text.setWordWrap(True)
         self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # level with the light whatever the row's height
+        self.text.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         self.remedy = Note(RED)
         column = QVBoxLayout()
         column.setSpacing(1)

@@ -15,9 +15,9 @@ from app.storage.paths import AppPaths
 from app.ui import jobs
 from app.ui.wizard import keying
 from app.ui.wizard.checks import ChecksPage
-from app.ui.wizard.draft import Draft, WizardPrefill
+from app.ui.wizard.draft import Draft, Finished, WizardPrefill
 from app.ui.wizard.endpoint import EndpointPage
-from app.ui.wizard.finish import FinishPage
+from app.ui.wizard.finish import Connections, FinishPage
 from app.ui.wizard.hostkey import HostKeyPage
 from app.ui.wizard.key import KeyPage
 from app.ui.wizard.target import TargetPage
@@ -39,9 +39,16 @@ class Page(IntEnum):
 class SetupWizard(QWizard):
     """Set up a tunnel, or edit one (``profile=``): the same pages, pre-filled.
 
-    On Finish the profile is saved (the host key was pinned on its page) and
-    ``completed(name, connect_now, start_at_login)`` is emitted; starting the tunnel and
-    the login item are the app's job.
+    On Finish the host key trusted on its page is pinned, the profile is saved and
+    ``completed(name, connect_now, start_at_login)`` is emitted, ``outcome`` saying the rest
+    (what of an edited tunnel's connection changed, the key opened with the passphrase
+    typed here); starting the tunnel and the login item are the app's job. Nothing is
+    written before Finish (but a key made on the Key page).
+
+    ``running`` says which process holds a tunnel's forward (for the test), ``connections``
+    how many live connections a tunnel has (None when it runs nowhere): editing one that
+    has some asks before an edit drops them. ``connect_now`` and ``at_login`` are the Finish
+    page's ticks to begin with (when editing: as things are, so Finish changes nothing).
     """
 
     completed = Signal(str, bool, bool)
@@ -54,6 +61,9 @@ class SetupWizard(QWizard):
         prefill: WizardPrefill | None = None,
         keychain: Callable[[], Keychain] | None = None,
         running: Callable[[str], int | None] = lambda name: None,
+        connections: Connections = lambda name: None,
+        connect_now: bool = True,
+        at_login: bool = True,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -74,7 +84,7 @@ class SetupWizard(QWizard):
         self.target_page = TargetPage(self.draft)
         self.hostkey_page = HostKeyPage(self.draft)
         self.checks_page = ChecksPage(self.draft, running)
-        self.finish_page = FinishPage(self.draft)
+        self.finish_page = FinishPage(self.draft, connections, connect_now, at_login)
         for page_id, page in zip(
             Page,
             (
@@ -94,6 +104,11 @@ class SetupWizard(QWizard):
         self.delete_key: QAbstractButton | None = None
         self.keep_key: QAbstractButton | None = None
 
+    @property
+    def outcome(self) -> Finished | None:
+        """What Finish saved (None until it has)."""
+        return self.finish_page.outcome
+
     def _announce(self) -> None:
         finish = self.finish_page
         self.completed.emit(
@@ -110,17 +125,14 @@ class SetupWizard(QWizard):
             return
         if self.discard_box is not None and self.discard_box.isVisible():
             return
-        names = ", ".join(str(files.private) for files in self.draft.created)
+        question = self.key_page.discard_question()  # new keys, or copies of the person's
         box = QMessageBox(self)
         box.setIcon(QMessageBox.Icon.Question)
-        box.setWindowTitle("Keep the new key?")
-        box.setText("This setup created a key that no tunnel uses yet. Delete it, or keep it?")
-        box.setInformativeText(
-            f"{names}\n\nKeep it if you already pasted its public key at the vendor and want "
-            "to use it later."
-        )
-        self.delete_key = box.addButton("&Delete key", QMessageBox.ButtonRole.DestructiveRole)
-        self.keep_key = box.addButton("&Keep key", QMessageBox.ButtonRole.AcceptRole)
+        box.setWindowTitle(question.title)
+        box.setText(question.text)
+        box.setInformativeText(question.details)
+        self.delete_key = box.addButton(question.delete, QMessageBox.ButtonRole.DestructiveRole)
+        self.keep_key = box.addButton(question.keep, QMessageBox.ButtonRole.AcceptRole)
         back = box.addButton(QMessageBox.StandardButton.Cancel)
         box.setDefaultButton(back)
         box.setEscapeButton(back)

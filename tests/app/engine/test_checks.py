@@ -11,9 +11,11 @@ import pytest
 from app import ssh
 from app.core.events import State
 from app.core.profile import Profile
-from app.engine.checks import CheckResult, ConnectionTest, Outcome
+from app.engine.checks import PORT_REFUSED, CheckResult, ConnectionTest, Outcome
 from app.errors import StoredPassphraseWrong
+from app.services.api import Services
 from app.storage.paths import AppPaths
+from app.storage.store import ProfileStore
 from tests.conftest import EventLog, Jumphost, start_jumphost, start_tunnel
 from tests.support.cli import add_profile, tk
 from tests.support.mariadb import MariaDB
@@ -181,3 +183,63 @@ def test_cli_test_command_adds_the_trust_command_to_the_remedy(
     document = json.loads(tk("test", "db", "--json").stdout)
     assert document["checks"][2]["action"] == "trust"
     assert "tunnelkeeper" not in document["checks"][2]["remedy"]
+
+
+def test_a_refused_port_names_the_tunnel_here_that_uses_it(
+    jumphost: Jumphost, tk_home: AppPaths, events: EventLog
+) -> None:
+    with tcp_server(echo_handler) as echo:
+        tunnel = start_tunnel(jumphost, tk_home, events, echo.port, name="warehouse")
+        try:
+            events.wait_for(State.CONNECTED)
+            second = jumphost.profile(echo.port, name="second")
+            results = ConnectionTest(
+                second,
+                tk_home.known_hosts_file,
+                lambda p: ssh.load_private_key(p.key_path),
+                lambda name: os.getpid() if name == "warehouse" else None,
+                neighbours=[tunnel.profile, second],
+            ).run()
+            # the same, through the services, as `tunnelkeeper test second` runs it
+            store = ProfileStore(tk_home.profiles_file)
+            store.add(tunnel.profile)
+            store.add(second)
+            outcome = Services(tk_home).checks.run_test("second", None)
+        finally:
+            assert tunnel.stop()
+    label = f"localhost:{jumphost.remote_port}"
+    assert statuses(results)[:5] == ["pass"] * 4 + ["fail"]
+    assert results[4].detail == f"the jumphost refused to listen on {label}."
+    assert results[4].remedy == (
+        f"tunnel 'warehouse' on this computer uses {label} on this jumphost and is running "
+        f"now (process {os.getpid()}): the vendor allocates one port per tunnel, so stop "
+        "'warehouse' first, or ask the vendor for another port for this tunnel."
+    )
+    check = outcome.checks[4]
+    assert check["status"] == "fail"
+    assert check["remedy"].startswith(
+        f"tunnel 'warehouse' on this computer is set up for {label} on this jumphost too"
+    )
+    assert "another machine" in check["remedy"]  # after the tunnel here, not instead
+
+
+def test_a_refused_port_with_no_tunnel_here_on_it_suggests_another_machine(
+    jumphost: Jumphost, tk_home: AppPaths, events: EventLog
+) -> None:
+    with tcp_server(echo_handler) as echo:
+        tunnel = start_tunnel(jumphost, tk_home, events, echo.port, name="elsewhere")
+        try:
+            events.wait_for(State.CONNECTED)
+            other_port = jumphost.profile(echo.port, name="x", remote_port=1)
+            results = ConnectionTest(
+                jumphost.profile(echo.port, name="second"),
+                tk_home.known_hosts_file,
+                lambda p: ssh.load_private_key(p.key_path),
+                lambda name: None,
+                neighbours=[other_port],  # the running one is not a profile here
+            ).run()
+        finally:
+            assert tunnel.stop()
+    assert results[4].status is Outcome.FAIL
+    assert results[4].remedy == PORT_REFUSED
+    assert "another machine" in PORT_REFUSED

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from app.errors import KeyPassphraseNeeded, KeyPassphraseWrong
+from app.errors import KeyPassphraseNeeded, KeyPassphraseWrong, KeyUnsuitable
 from app.services.api import Services
 from app.services.errors import NoKeyOrTunnel, StoredPassphraseWrong
-from app.services.keys import PassphraseRequest, Remembered
+from app.services.keys import PassphraseRequest, Remembered, private_twin, public_half
 from tests.app.services.conftest import MemoryKeychain
 
 PASSPHRASE = "open sesame"
@@ -131,3 +131,36 @@ def test_public_line_of_a_key_a_tunnel_or_neither(services: Services) -> None:
     assert not public.from_file and public.line.split()[:2] == made.public_line.split()[:2]
     with pytest.raises(NoKeyOrTunnel):
         services.keys.public_line("nothing", None)
+
+
+def test_importing_the_public_half_names_the_private_file_to_choose(
+    services: Services, tmp_path: Path
+) -> None:
+    made = services.keys.create("pair", None)
+    public = Path(made.private_path + ".pub")
+    with pytest.raises(KeyUnsuitable) as caught:
+        services.keys.import_key("copy", str(public), None)
+    assert str(caught.value).endswith(
+        "that is the public half (pair.pub); choose the private key file next to it (pair)."
+    )
+    assert "chmod" not in str(caught.value)  # not the generic "not private" complaint
+    renamed = tmp_path / "no-suffix"
+    renamed.write_text(public.read_text())
+    with pytest.raises(KeyUnsuitable, match="no-suffix holds a public key; choose the private"):
+        services.keys.import_key("copy", str(renamed), None)
+    assert not (services.paths.keys_dir / "copy").exists()
+
+
+def test_a_private_key_named_pub_is_still_a_private_key(services: Services, tmp_path: Path) -> None:
+    made = services.keys.create("pair", None)
+    odd = tmp_path / "odd.pub"
+    odd.write_bytes(Path(made.private_path).read_bytes())
+    odd.chmod(0o600)
+    assert public_half(odd) == ""
+    assert services.keys.import_key("copy", str(odd), None).fingerprint == made.fingerprint
+
+
+def test_private_twin_is_the_name_without_pub() -> None:
+    assert private_twin(Path("/k/id_ed25519.pub")) == Path("/k/id_ed25519")
+    assert private_twin(Path("/k/id_ed25519")) is None
+    assert private_twin(Path("/k/.pub")) is None

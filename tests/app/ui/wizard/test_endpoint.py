@@ -8,7 +8,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from PySide6.QtWidgets import QWizard
 
+from app.core.profile import Profile
+from app.storage.paths import AppPaths
+from app.storage.store import ProfileStore
 from app.ui.wizard import WizardPrefill
 from app.ui.wizard.wizard import Page
 from tests.app.ui.wizard.driver import Driver, StallMeter
@@ -145,7 +149,7 @@ def test_typed_fields_are_kept_when_the_paste_does_not_mention_them(endpoint: Dr
     ("field", "text", "message"),
     [
         ("jumphost", "bad host!", "'bad host!' is not a valid host name or IP address."),
-        ("jumphost", "host:22", "(put the port in its own field)"),
+        ("jumphost", "host:ssh", "'ssh' is not a port number. A port typed with the jumphost"),
         ("ssh_port", "70000", "70000 is out of range; a port is 1–65535."),  # noqa: RUF001
         ("ssh_port", "ssh", "'ssh' is not a port number."),
         ("user", "a user", "'a user' is not a valid SSH user name."),
@@ -215,3 +219,155 @@ def test_a_huge_paste_is_read_off_the_gui_thread(endpoint: Driver) -> None:
     # setPlainText itself lays out 200 KB of text on the GUI thread (Qt's own work), so
     # the bar here is looser than the wizard run's; parsing it there would take far longer.
     assert meter.longest < 1.0
+
+
+# --- what a paste leaves out (issue 16, defect 6) ---------------------------------------------
+
+HIGHTOUCH = (
+    "ssh -i path/to/key.pem -R 0.0.0.0:56000:$SERVICE_HOST:$SERVICE_PORT tunnel.hightouch.io "
+    "-p 49100 -o ExitOnForwardFailure=yes"
+)
+
+
+def next_tooltip(driver: Driver) -> str:
+    return driver.button(QWizard.WizardButton.NextButton).toolTip()
+
+
+def test_a_paste_without_a_user_says_so_by_the_field_and_on_next(endpoint: Driver) -> None:
+    page = endpoint.wizard.endpoint_page
+    endpoint.paste(HIGHTOUCH)
+    assert texts(endpoint) == {
+        "jumphost": "tunnel.hightouch.io",
+        "ssh_port": "49100",
+        "user": "",
+        "remote_port": "56000",
+        "remote_bind": "0.0.0.0",  # the vendor's bind address is kept
+    }
+    why = (
+        "The user name is missing: the vendor's command has no user@ before "
+        "tunnel.hightouch.io — ask the vendor or type it."
+    )
+    assert page.notes["user"].isVisible() and page.notes["user"].text() == why
+    assert "9a6700" in page.notes["user"].styleSheet()  # amber: to do, not wrong
+    assert not endpoint.next_enabled()
+    assert next_tooltip(endpoint) == f"Next is not available yet:\n• {why}"
+    assert "user (the vendor's command has no user@ before tunnel.hightouch.io)" in (
+        page.paste_note.text()
+    )
+    assert "target host ($SERVICE_HOST), target port ($SERVICE_PORT)" in page.paste_note.text()
+    endpoint.set_text(page.edits["user"], "acme")
+    assert endpoint.next_enabled() and next_tooltip(endpoint) == ""
+    assert not page.notes["user"].isVisible()
+    endpoint.set_text(page.edits["user"], "")
+    assert page.notes["user"].text() == why  # still the reason, not a bare "Required."
+    endpoint.set_text(page.edits["user"], "acme")
+    endpoint.next()
+    assert endpoint.wizard.draft.endpoint["remote_bind"] == "0.0.0.0"
+
+
+def test_the_vendors_key_file_is_not_passed_over_in_silence(endpoint: Driver) -> None:
+    page = endpoint.wizard.endpoint_page
+    endpoint.paste(HIGHTOUCH)
+    assert page.key_note.isVisible()
+    assert page.key_note.text().startswith(
+        "The vendor's command uses the key file path/to/key.pem, which is not at "
+    )
+    assert "go Back and choose it on the Key page" in page.key_note.text()
+    endpoint.paste("Tunnel endpoint: jump.example:58115")
+    assert not page.key_note.isVisible()
+
+
+@pytest.mark.parametrize(
+    ("typed", "host", "port"),
+    [
+        ("jump.example:12345", "jump.example", 12345),
+        ("[2001:db8::7]:2222", "2001:db8::7", 2222),
+        ("2001:db8::7", "2001:db8::7", 22),
+    ],
+)
+def test_a_port_typed_with_the_jumphost_is_the_ssh_port(
+    endpoint: Driver, typed: str, host: str, port: int
+) -> None:
+    page = endpoint.wizard.endpoint_page
+    endpoint.set_text(page.edits["jumphost"], typed)
+    if port != 22:
+        assert page.notes["jumphost"].text() == (
+            f"SSH port {port}, typed with the jumphost: it is used as the SSH port."
+        )
+    endpoint.set_text(page.edits["user"], "acme")
+    endpoint.set_text(page.edits["remote_port"], "58115")
+    assert endpoint.next_enabled()
+    endpoint.next()
+    assert endpoint.wizard.draft.endpoint["jumphost"] == host
+    assert endpoint.wizard.draft.endpoint["ssh_port"] == port
+    endpoint.back()
+    assert (texts(endpoint)["jumphost"], texts(endpoint)["ssh_port"]) == (host, str(port))
+
+
+def test_leaving_the_jumphost_field_moves_its_port_to_the_ssh_port_field(
+    endpoint: Driver,
+) -> None:
+    page = endpoint.wizard.endpoint_page
+    endpoint.set_text(page.edits["jumphost"], "jump.example:12345")
+    page.edits["jumphost"].editingFinished.emit()  # as Tab out of the field sends it
+    assert (texts(endpoint)["jumphost"], texts(endpoint)["ssh_port"]) == ("jump.example", "12345")
+    assert not page.notes["jumphost"].isVisible()
+
+
+# --- a port another tunnel already uses (issue 16, defect 9) ----------------------------------
+
+
+def save_warehouse(tk_home: AppPaths, **fields: object) -> None:
+    values: dict[str, object] = {
+        "name": "warehouse",
+        "jumphost": "virginia-tunnel.flydata.app",
+        "ssh_port": 50683,
+        "user": "sshtunnel",
+        "remote_port": 58115,
+        "remote_bind": "127.0.0.1",
+        "target_host": "localhost",
+        "target_port": 3306,
+        "key_path": "/keys/warehouse",
+    }
+    values.update(fields)
+    ProfileStore(tk_home.profiles_file).add(Profile(**values))  # type: ignore[arg-type]
+
+
+def test_a_port_another_tunnel_uses_on_that_jumphost_is_warned_about(
+    make_wizard: Callable[..., Driver], client_key: Path, tk_home: AppPaths
+) -> None:
+    save_warehouse(tk_home)
+    driver = make_wizard()
+    driver.next(Page.KEY)
+    driver.use_key(client_key)
+    driver.next(Page.ENDPOINT)
+    page = driver.wizard.endpoint_page
+    driver.paste(VENDOR_COMMAND)
+    note = page.notes["remote_port"]
+    driver.wait(note.isVisible)
+    assert note.text() == (
+        "Tunnel 'warehouse' already uses 127.0.0.1:58115 on this jumphost; the vendor "
+        "allocates one port per tunnel, so only one of them can connect at a time."
+    )
+    assert "9a6700" in note.styleSheet()  # a warning: the person may know better
+    assert driver.next_enabled()
+    driver.set_text(page.edits["remote_port"], "58116")
+    assert not note.isVisible()
+    driver.set_text(page.edits["remote_port"], "58115")
+    driver.set_text(page.edits["ssh_port"], "22")  # another SSH port: another jumphost
+    assert not note.isVisible()
+
+
+def test_the_tunnel_being_edited_does_not_warn_about_itself(
+    make_wizard: Callable[..., Driver], client_key: Path, tk_home: AppPaths
+) -> None:
+    save_warehouse(tk_home, key_path=str(client_key))
+    warehouse = ProfileStore(tk_home.profiles_file).get("warehouse")
+    driver = make_wizard(profile=warehouse)
+    driver.next(Page.KEY)
+    driver.wait(driver.next_enabled)
+    driver.next(Page.ENDPOINT)
+    page = driver.wizard.endpoint_page
+    driver.wait(lambda: not page.reading_tunnels)
+    assert texts(driver)["remote_port"] == "58115"
+    assert not page.notes["remote_port"].isVisible()

@@ -1,4 +1,5 @@
-"""The Finish page: the name is checked inline, the profile is saved, completed is emitted."""
+"""The Finish page: the name is checked inline, the profile is saved, completed is emitted;
+an edit that would drop live connections asks first."""
 
 from __future__ import annotations
 
@@ -8,11 +9,13 @@ from pathlib import Path
 import pytest
 from PySide6.QtWidgets import QWizard
 
+from app.core.profile import Profile
 from app.storage.paths import AppPaths
 from app.storage.store import ProfileStore
-from app.ui.wizard.finish import free_name
+from app.ui.wizard.finish import dropping, free_name
 from app.ui.wizard.wizard import Page
 from tests.app.ui.wizard.driver import Driver, reach
+from tests.app.ui.wizard.editing import edit_to_finish
 from tests.conftest import Jumphost
 from tests.support.net import echo_handler, tcp_server
 
@@ -95,3 +98,74 @@ def test_free_name() -> None:
     assert free_name("db", set(), None) == "db"
     assert free_name("db", {"db", "db-2"}, None) == "db-3"
     assert free_name("db", {"db"}, "db") == "db"  # editing: its own name is free
+
+
+def test_dropping_counts_connections() -> None:
+    assert dropping(1) == "This will drop 1 active connection. Apply now?"
+    assert dropping(3) == "This will drop 3 active connections. Apply now?"
+
+
+def saved_db(paths: AppPaths, host: Jumphost, target_port: int) -> Profile:
+    host.pin(paths)
+    profile = host.profile(target_port, name="db")
+    ProfileStore(paths.profiles_file).add(profile)
+    return profile
+
+
+def test_finish_with_nothing_changed_says_so_and_asks_nothing(
+    make_wizard: Callable[..., Driver], jumphost: Jumphost, tk_home: AppPaths
+) -> None:
+    with tcp_server(echo_handler) as target:
+        profile = saved_db(tk_home, jumphost, target.port)
+        driver = make_wizard(profile=profile, connections=lambda name: 1)
+        edit_to_finish(driver)
+        driver.finish()  # no question: nothing is dropped
+    assert driver.wizard.finish_page.drop_box is None
+    outcome = driver.wizard.outcome
+    assert outcome is not None
+    assert (outcome.name, outcome.old_name, outcome.changes) == ("db", "db", frozenset())
+    assert ProfileStore(tk_home.profiles_file).get("db") == profile
+
+
+def test_an_edit_that_drops_live_connections_asks_first(
+    make_wizard: Callable[..., Driver], jumphost: Jumphost, tk_home: AppPaths
+) -> None:
+    with tcp_server(echo_handler) as old_target, tcp_server(echo_handler) as new_target:
+        profile = saved_db(tk_home, jumphost, old_target.port)
+        driver = make_wizard(profile=profile, connections=lambda name: 1)
+        edit_to_finish(driver, target_port=new_target.port)
+        page = driver.wizard.finish_page
+        finish = driver.button(QWizard.WizardButton.FinishButton)
+        driver.click(finish)
+        box = page.drop_box
+        assert box is not None
+        driver.wait(box.isVisible)
+        assert box.text() == "This will drop 1 active connection. Apply now?"
+        assert "target port" in box.informativeText()
+        driver.click(box.escapeButton())  # Cancel: back to the wizard, nothing saved
+        driver.wait(lambda: not box.isVisible())
+        assert driver.wizard.isVisible() and driver.page_id is Page.FINISH
+        assert ProfileStore(tk_home.profiles_file).get("db").target_port == old_target.port
+
+        driver.click(finish)
+        again = page.drop_box
+        assert again is not None
+        driver.wait(again.isVisible)
+        assert page.apply_now is not None
+        driver.click(page.apply_now)
+        driver.wait(lambda: not driver.wizard.isVisible())
+    assert ProfileStore(tk_home.profiles_file).get("db").target_port == new_target.port
+    outcome = driver.wizard.outcome
+    assert outcome is not None and outcome.changes == frozenset({"target_port"})
+
+
+def test_an_edit_with_no_live_connections_applies_without_asking(
+    make_wizard: Callable[..., Driver], jumphost: Jumphost, tk_home: AppPaths
+) -> None:
+    with tcp_server(echo_handler) as old_target, tcp_server(echo_handler) as new_target:
+        profile = saved_db(tk_home, jumphost, old_target.port)
+        driver = make_wizard(profile=profile, connections=lambda name: 0)
+        edit_to_finish(driver, target_port=new_target.port)
+        driver.finish()
+    assert driver.wizard.finish_page.drop_box is None
+    assert ProfileStore(tk_home.profiles_file).get("db").target_port == new_target.port

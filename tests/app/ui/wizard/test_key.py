@@ -8,6 +8,7 @@ from pathlib import Path
 
 from keyring.backends import SecretService
 from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QWizard
 
 from app import ssh
 from app.platform.keychain import open_keychain
@@ -20,6 +21,7 @@ from tests.support.secret_service import (
     PrivateSecretService,
     secret_service_fixture,  # noqa: F401  (registers the `secret_service` fixture)
 )
+from tests.support.sshd import ssh_keygen
 
 
 def test_next_waits_for_a_key_and_a_new_key_is_shown_with_copy(
@@ -83,9 +85,12 @@ def test_without_a_keychain_a_note_says_so_and_the_key_is_still_made(
     driver.next(Page.KEY)
     page = driver.wizard.key_page
     # the page asks the keychain when it opens, off the GUI thread
-    driver.wait(page.keychain_note.isVisible)
+    driver.wait(lambda: not page.remember.isEnabled())
+    assert not page.remember.isChecked()
+    assert page.keychain_note.isHidden()  # no passphrase typed: nothing to warn of yet
+    driver.qtbot.keyClicks(page.passphrase, "p")
     assert page.keychain_note.text().startswith("The system keychain is not available")
-    assert page.remember.isChecked()
+    driver.set_text(page.passphrase, "")
     driver.create_key(passphrase="pass phrase")
     assert "asked for each time" in page.keychain_note.text()
     private = tk_home.keys_dir / "tunnel"
@@ -213,3 +218,150 @@ def test_browse_opens_a_chooser_without_blocking_and_takes_the_chosen_file(
     driver.click(page.action)
     driver.wait(driver.next_enabled)
     assert (tk_home.keys_dir / "tunnel").read_bytes() == client_key.read_bytes()
+
+
+# --- the public half, a copy of your key, and the vendor's key file (issue 16) ----------------
+
+
+def test_choosing_the_public_half_picks_the_private_key_next_to_it(
+    make_wizard: Callable[..., Driver], client_key: Path, tk_home: AppPaths
+) -> None:
+    driver = make_wizard()
+    driver.next(Page.KEY)
+    page = driver.wizard.key_page
+    page.existing_option.setChecked(True)
+    driver.qtbot.keyClicks(page.path, f"{client_key}.pub")
+    driver.click(page.action)
+    assert page.path.text() == str(client_key)
+    assert page.note.text() == (
+        f"That is the public half ({client_key.name}.pub); the private key file next to it "
+        f"({client_key.name}) is chosen instead: press Use this key to import it."
+    )
+    assert not (tk_home.keys_dir / "tunnel").exists()  # nothing imported behind its back
+    driver.click(page.action)
+    driver.wait(driver.next_enabled)
+    assert (tk_home.keys_dir / "tunnel").read_bytes() == client_key.read_bytes()
+
+
+def test_a_public_half_alone_says_which_file_to_choose(
+    make_wizard: Callable[..., Driver], client_key: Path, tmp_path: Path
+) -> None:
+    lonely = tmp_path / "elsewhere" / "id_ed25519.pub"
+    lonely.parent.mkdir()
+    lonely.write_text(Path(f"{client_key}.pub").read_text())
+    driver = make_wizard()
+    driver.next(Page.KEY)
+    page = driver.wizard.key_page
+    driver.tick(page.existing_option)
+    driver.click(page.browse)
+    dialog = page.file_dialog
+    assert dialog is not None
+    driver.wait(dialog.isVisible)
+    dialog.selectFile(str(lonely))
+    dialog.accept()
+    assert page.note.text() == (
+        "That is the public half (id_ed25519.pub); choose the private key file next to it "
+        f"(id_ed25519), which is not in {lonely.parent}."
+    )
+    assert "c62828" in page.note.styleSheet()
+    assert page.path.text() == str(lonely)
+    assert not driver.next_enabled()
+
+
+def test_cancel_after_using_an_existing_key_calls_it_a_copy_and_spares_the_original(
+    make_wizard: Callable[..., Driver], client_key: Path, tk_home: AppPaths
+) -> None:
+    original = client_key.read_bytes()
+    driver = make_wizard()
+    driver.next(Page.KEY)
+    driver.use_key(client_key)
+    copy = tk_home.keys_dir / "tunnel"
+    driver.click(driver.button(QWizard.WizardButton.CancelButton))
+    box = driver.wizard.discard_box
+    assert box is not None
+    driver.wait(box.isVisible)
+    words = " ".join([box.windowTitle(), box.text(), box.informativeText()])
+    assert "created" not in words  # the person made this key, not the setup
+    assert box.windowTitle() == "Keep the copy of your key?"
+    assert box.text() == (
+        "This setup made a copy of your key, which no tunnel uses yet. Delete the copy, or keep it?"
+    )
+    assert f"{copy}\n(a copy of {client_key})" in box.informativeText()
+    assert "Your own key file stays where it is either way" in box.informativeText()
+    assert driver.wizard.delete_key is not None
+    assert driver.wizard.delete_key.text() == "&Delete copy"
+    driver.click(driver.wizard.delete_key)
+    driver.wait(lambda: not copy.exists())
+    assert client_key.read_bytes() == original
+    assert Path(f"{client_key}.pub").exists()
+
+
+def test_cancel_after_a_new_key_and_a_copy_names_each(
+    make_wizard: Callable[..., Driver], client_key: Path, tk_home: AppPaths
+) -> None:
+    driver = make_wizard()
+    driver.next(Page.KEY)
+    driver.create_key()
+    driver.use_key(client_key)
+    driver.click(driver.button(QWizard.WizardButton.CancelButton))
+    box = driver.wizard.discard_box
+    assert box is not None
+    driver.wait(box.isVisible)
+    details = box.informativeText()
+    assert f"{tk_home.keys_dir / 'tunnel'}\n(a new key)" in details
+    assert f"{tk_home.keys_dir / 'tunnel-2'}\n(a copy of {client_key})" in details
+    assert driver.wizard.keep_key is not None
+    driver.click(driver.wizard.keep_key)
+    assert (tk_home.keys_dir / "tunnel-2").exists() and client_key.exists()
+
+
+def test_the_vendors_key_file_is_offered_for_import_when_coming_back(
+    make_wizard: Callable[..., Driver], client_key: Path, tmp_path: Path, tk_home: AppPaths
+) -> None:
+    vendor_key = ssh_keygen(tmp_path / "vendor_reverse")
+    driver = make_wizard()
+    driver.next(Page.KEY)
+    driver.create_key()
+    driver.next(Page.ENDPOINT)
+    endpoint = driver.wizard.endpoint_page
+    driver.paste(f"ssh -NR 58115:localhost:3306 me@jump.example -i {vendor_key}")
+    assert endpoint.key_note.text().startswith(
+        f"The vendor's command uses the key file {vendor_key}, but this tunnel uses the key "
+        "chosen on the Key page."
+    )
+    driver.back()
+    page = driver.wizard.key_page
+    assert page.existing_option.isChecked()
+    assert page.path.text() == str(vendor_key)
+    assert page.vendor_note.text() == (
+        f"The vendor's command uses the key file {vendor_key}: it is chosen below; press Use "
+        "this key to import it."
+    )
+    driver.click(page.action)
+    driver.wait(driver.next_enabled)
+    assert page.vendor_note.text() == (
+        f"The vendor's command uses the key file {vendor_key}: this tunnel uses it."
+    )
+    driver.next(Page.ENDPOINT)
+    driver.paste(f"ssh -NR 58115:localhost:3306 me@jump.example -i {vendor_key} ")
+    assert endpoint.key_note.text() == (
+        f"The vendor's command uses the key file {vendor_key}: this tunnel uses that key "
+        "(copied in on the Key page)."
+    )
+    assert "c62828" not in endpoint.key_note.styleSheet()
+
+
+def test_a_vendor_key_file_that_is_not_here_is_asked_for(
+    make_wizard: Callable[..., Driver], tmp_path: Path
+) -> None:
+    missing = tmp_path / "Downloads" / "key.pem"
+    driver = make_wizard(prefill=WizardPrefill(paste=f"ssh -R 1:h:2 -i {missing} u@j.example"))
+    endpoint = driver.wizard.endpoint_page
+    driver.wait(lambda: not endpoint.parsing)
+    driver.next(Page.KEY)
+    page = driver.wizard.key_page
+    assert page.new_option.isChecked()  # nothing to pre-select: the choice stays
+    assert page.vendor_note.text() == (
+        f"The vendor's command uses the key file {missing}: choose it below to import it, "
+        "under Use an existing private key file (it is not on this computer)."
+    )

@@ -69,3 +69,14 @@ def test_without_a_keychain_remember_says_why(tmp_path: Path, tk_home: AppPaths)
     assert not stored
     assert note.startswith("the system keychain is not available")
     assert "pw" not in note
+
+
+def test_the_remember_box_without_a_keychain_is_off_and_warns_only_with_a_passphrase() -> None:
+    problem = "the system keychain is not available (no backend): the passphrase will be "
+    problem += "asked for each time Tunnelkeeper starts."
+    for asking in (None, ""):  # still being asked, or it works
+        assert keying.remember_box(asking, "pw") == keying.RememberBox(True, "", "")
+    silent = keying.remember_box(problem, "")
+    assert not silent.usable and silent.note == ""  # no passphrase: nothing asked each time
+    assert silent.tooltip.startswith("No system keychain is available")
+    assert keying.remember_box(problem, "pw").note == problem

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from PySide6.QtWidgets import QWizard
 
 from app.ui.wizard import WizardPrefill
 from app.ui.wizard.target import PRESETS, probe
@@ -125,3 +126,40 @@ def test_probe_says_what_happened() -> None:
     closed = free_port()
     reachable, text = probe("127.0.0.1", closed)
     assert not reachable and text.startswith("refused:")
+
+
+def test_placeholders_for_the_target_are_asked_for_not_taken_literally(
+    make_wizard: Callable[..., Driver], client_key: Path
+) -> None:
+    driver = make_wizard()
+    to_target(
+        driver,
+        client_key,
+        "ssh -R 0.0.0.0:56000:$SERVICE_HOST:$SERVICE_PORT tunnel.hightouch.io -p 49100",
+    )
+    page = driver.wizard.target_page
+    assert page.asked.isVisible()
+    assert page.asked.text() == (
+        "The vendor's text leaves the target to you: $SERVICE_HOST stands for your service's "
+        "host and $SERVICE_PORT for its port. Enter them below (the host is localhost when "
+        "the service runs on this computer)."
+    )
+    assert (page.host.text(), page.port.text()) == ("", "")  # asked, not guessed
+    assert page.port_note.text() == "Your service's port (the vendor's text says $SERVICE_PORT)."
+    assert not driver.next_enabled()
+    tooltip = driver.button(QWizard.WizardButton.NextButton).toolTip()
+    assert tooltip == (
+        "Next is not available yet:\n• The target host is required.\n• The target port is required."
+    )
+    driver.target("127.0.0.1", 5432)
+    assert driver.next_enabled()
+    assert driver.button(QWizard.WizardButton.NextButton).toolTip() == ""
+    assert not page.port_note.isVisible()
+
+
+def test_without_placeholders_the_host_is_localhost_and_nothing_is_asked(
+    target_page: Driver,
+) -> None:
+    page = target_page.wizard.target_page
+    assert page.host.text() == "localhost"
+    assert not page.asked.isVisible()

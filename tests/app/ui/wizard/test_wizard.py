@@ -62,7 +62,8 @@ def test_full_run_makes_the_key_profile_and_pinned_host_key_without_blocking_the
 
             driver.trust()
             assert wizard.hostkey_page.fingerprint.text().startswith("SHA256:")
-            driver.next()  # pins the key, then moves on by itself
+            driver.next()  # trusted: pinned on Finish, with the profile
+            assert not tk_home.known_hosts_file.exists()
 
             driver.checks_done(timeout_ms=60_000)
             rows = wizard.checks_page.rows

@@ -1,0 +1,38 @@
+"""The wizard's connection test against a host key trusted on its page but pinned only on
+Finish: a private copy of known_hosts holds it for the test (no Qt; runs on a worker)."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from app.core.profile import Profile
+from app.engine.checks import CheckResult
+from app.services.api import Services
+from app.services.checks import CheckService
+from app.services.hostkeys import HostKey, HostKeyService
+
+
+def run_checks(
+    services: Services,
+    profile: Profile,
+    load_key: Callable[[Profile], Any],
+    running: Callable[[str], int | None],
+    report: Callable[[CheckResult], None],
+    pending: HostKey | None,
+) -> list[CheckResult]:
+    """Every check for ``profile``; with ``pending``, as if that key were pinned already
+    (the app's known_hosts is read, never written: a tunnel running now sees no change)."""
+    if pending is None:
+        return services.checks.run_checks(profile, load_key, running, report)
+    with tempfile.TemporaryDirectory(prefix="tunnelkeeper-test-") as folder:
+        trial = replace(services.paths, config_dir=Path(folder))
+        if services.paths.known_hosts_file.exists():
+            shutil.copyfile(services.paths.known_hosts_file, trial.known_hosts_file)
+        HostKeyService(trial).pin([pending])
+        checks = CheckService(trial, services.keys, services.status)
+        return checks.run_checks(profile, load_key, running, report)
