@@ -256,6 +256,12 @@ def pinned_for(parsed: ParsedFile, pattern: str) -> list[Entry]:
     return [e for e in parsed.entries if e.marker is Marker.NONE and e.matches(pattern)]
 
 
+def blob_fingerprint(key_blob: bytes) -> str:
+    """A public key's SHA-256 fingerprint as OpenSSH prints it: ``SHA256:…`` (unpadded)."""
+    digest = hashlib.sha256(key_blob).digest()
+    return "SHA256:" + base64.b64encode(digest).decode("ascii").rstrip("=")
+
+
 def format_line(pattern: str, key_type: str, key_blob: bytes) -> str:
     return f"{pattern} {key_type} {base64.b64encode(key_blob).decode('ascii')}"
 

@@ -129,6 +129,16 @@ class HostKeyService:
                 raise UnknownProfile(name)
             _require(parsed, profiles[name])
 
+    def pinned(self, profile: Profile) -> list[str]:
+        """The keys pinned for ``profile``'s jumphost, each as "ssh-ed25519 SHA256:…"
+        (empty when none is). Raises CorruptConfigFile for a broken known_hosts."""
+        parsed = pins.read(self._paths.known_hosts_file)
+        pattern = knownhosts.host_pattern(profile.jumphost, profile.ssh_port)
+        return [
+            f"{entry.key_type} {knownhosts.blob_fingerprint(entry.key_blob)}"
+            for entry in knownhosts.pinned_for(parsed, pattern)
+        ]
+
     def check_pinned(self, profile: Profile) -> None:
         """Raise HostKeyNotPinned when ``profile``'s jumphost has no pinned key (and
         CorruptConfigFile for a broken known_hosts)."""

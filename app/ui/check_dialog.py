@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFrame,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.core.profile import Profile
 from app.engine.checks import NAMES, Outcome
 from app.services.api import Services
 from app.ui.icons import app_icon
+from app.ui.palette import Tone
 from app.ui.wizard.check_list import CheckList
 from app.ui.wizard.task import PageTask
 from app.ui.wizard.widgets import AMBER, GREEN, GREY, RED, Note, message_of
@@ -20,6 +31,8 @@ KeyLookup = Callable[[str], Any]  # key path -> a key the app already holds, or 
 
 class ConnectionTestDialog(QDialog):
     """Runs on the pool; the rows change on the GUI thread as each check reports."""
+
+    tested = Signal(str, str, object)  # tunnel, the summary, its Tone (for the detail pane)
 
     def __init__(
         self,
@@ -43,8 +56,16 @@ class ConnectionTestDialog(QDialog):
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.addButton(self.again, QDialogButtonBox.ButtonRole.ActionRole)
         buttons.rejected.connect(self.reject)
+        # In a scroll area, the rows get the height their wrapped words need at the
+        # dialog's width (a top-level layout alone sizes them for one line, and clips).
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setWidget(self.check_list)
+        self.resize(700, 520)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.check_list)
+        layout.addWidget(scroll, 1)
         layout.addWidget(self.summary)
         layout.addWidget(buttons)
         self._task = PageTask(self, "tray-test", self._finished, self._crashed, self._report)
@@ -85,13 +106,22 @@ class ConnectionTestDialog(QDialog):
         failed = self.check_list.with_outcome(Outcome.FAIL)
         skipped = self.check_list.with_outcome(Outcome.SKIPPED)
         if failed:
+            numbers = ", ".join(str(r.number) for r in failed)
             self.summary.say(f"{len(failed)} of {len(NAMES)} checks failed.", RED)
+            self._tell(f"{len(failed)} of {len(NAMES)} checks failed ({numbers})", Tone.NEEDS_YOU)
         elif skipped:
             names = ", ".join(r.name for r in skipped)
             self.summary.say(f"Every check that could run passed; skipped: {names}.", AMBER)
+            self._tell(f"passed; skipped: {names}", Tone.TRYING)
         else:
             self.summary.say("All checks passed.", GREEN)
+            self._tell("all checks passed", Tone.UP)
 
     def _crashed(self, exc: Exception) -> None:
         self.again.setEnabled(True)
         self.summary.say(f"The test could not run: {message_of(exc)}", RED)
+        self._tell(f"could not run: {message_of(exc)}", Tone.NEEDS_YOU)
+
+    def _tell(self, summary: str, tone: Tone) -> None:
+        when = datetime.now().strftime("%Y-%m-%d %H:%M")
+        self.tested.emit(self.profile.name, f"{when}: {summary}", tone)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, replace
 from typing import Any
 
 from app.core.control import HostKind
@@ -72,6 +73,19 @@ class Row:
         return bool(self.host) and not self.here
 
 
-def stopped_status(profile: Profile, detail: str) -> TunnelStatus:
-    """The status of a tunnel that has no engine worker, with ``detail`` shown."""
-    return TunnelStatus(profile.name, State.STOPPED, detail)
+def stopped_status(profile: Profile, detail: str, last: TunnelStatus | None = None) -> TunnelStatus:
+    """The status of a tunnel that has no engine worker, with ``detail`` shown; with the
+    figures of ``last`` (its status while it ran), stopped now."""
+    if last is None:
+        return TunnelStatus(profile.name, State.STOPPED, detail)
+    return replace(
+        last,
+        tunnel=profile.name,
+        state=State.STOPPED,
+        detail=detail,
+        since=time.time(),
+        active_connections=0,
+        next_retry_at=None,
+        warning=None,
+        action=None,
+    )

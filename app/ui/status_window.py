@@ -1,103 +1,57 @@
-"""The status window: a live table of tunnels, their actions, a log pane and diagnostics."""
+"""The status window: the tunnels' table, their actions, details, history, log, diagnostics."""
 
 from __future__ import annotations
 
 import platform
 import sys
+import time
 from collections import deque
 from collections.abc import Callable
-from datetime import datetime
-from typing import Any
 
 import PySide6
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QBrush, QCloseEvent, QColor, QGuiApplication, QShowEvent
+from PySide6.QtCore import QPoint, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import (
+    QCloseEvent,
+    QGuiApplication,
+    QKeyEvent,
+    QKeySequence,
+    QPalette,
+    QShowEvent,
+)
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
+    QMenu,
     QPlainTextEdit,
     QPushButton,
     QSplitter,
-    QTableWidget,
-    QTableWidgetItem,
+    QStackedWidget,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from app import __version__
-from app.core.events import State
-from app.core.textsafe import DETAIL_LIMIT, safe_text
-from app.core.units import byte_size
 from app.errors import Action
 from app.ssh.about import library_version
 from app.ui import diagnostics
+from app.ui.detail_pane import DetailPane
 from app.ui.foreign import why_off
+from app.ui.history_pane import HistoryPane
 from app.ui.hub import TunnelHub
 from app.ui.icons import app_icon
 from app.ui.rows import Row
+from app.ui.status_table import COLUMNS, DETAIL, TunnelTable, cells, status_view
+
+__all__ = ["COLUMNS", "DETAIL", "LOG_LINES", "StatusWindow", "cells", "versions"]
 
 LOG_LINES = 1000
 REFRESH_MS = 1000
-COLUMNS = (
-    "Tunnel",
-    "State",
-    "Runs in",
-    "Detail",
-    "Since",
-    "To target",
-    "To vendor",
-    "Connections",
-    "Vendor last connected",
-    "Reconnects",
-    "Next retry",
-)
-STATE, RUNS_IN, DETAIL = (COLUMNS.index(c) for c in ("State", "Runs in", "Detail"))
 # The buttons that act on a tunnel's settings or key: off for one the user has no profile of.
 OWN_ONLY = {"Test…": "test", "Edit…": "edit", "Remove…": "remove"}
-_COLOURS = {
-    State.CONNECTED: "#1e8e3e",
-    State.CONNECTING: "#b06000",
-    State.RETRYING: "#b06000",
-    State.ERROR: "#c5221f",
-    State.STOPPED: "#5f6368",
-}
-
-
-def local_time(wall: float | None, empty: str = "—") -> str:
-    """A wall-clock time in the local zone, to the second."""
-    if not wall:
-        return empty
-    try:
-        return datetime.fromtimestamp(int(wall)).strftime("%Y-%m-%d %H:%M:%S")
-    except (OverflowError, OSError, ValueError):
-        return empty
-
-
-def cells(row: Row) -> list[str]:
-    """The table's text for one tunnel, column by column."""
-    s = row.snapshot
-    return [
-        row.profile.name,
-        row.state.value,
-        row.runs_in,
-        safe_text(s.warning or s.detail or "", DETAIL_LIMIT),
-        local_time(s.since),
-        byte_size(s.bytes_to_target),
-        byte_size(s.bytes_to_vendor),
-        f"{s.active_connections} / {s.total_connections}",
-        local_time(s.vendor_last_connected, "never"),
-        str(s.reconnects),
-        local_time(s.next_retry_at),
-    ]
-
-
-def status_view(row: Row) -> dict[str, Any]:
-    """A row's status as `tunnelkeeper status --json` shows it: with where it runs, if it does."""
-    where = {"host": row.host, "pid": row.pid} if row.host else {}
-    return {**row.status, **where}
+WANTED = QSize(1180, 640)  # the first size, where the screen has room for it
+FIT = 0.9  # at most this share of the screen's free area, so it never runs off
 
 
 def versions() -> dict[str, str]:
@@ -111,8 +65,29 @@ def versions() -> dict[str, str]:
     }
 
 
+def _banner() -> QLabel:
+    """A message across the window's top, in the palette's tooltip colours."""
+    banner = QLabel()
+    banner.setWordWrap(True)
+    banner.setTextFormat(Qt.TextFormat.PlainText)  # it quotes files and errors
+    banner.setForegroundRole(QPalette.ColorRole.ToolTipText)
+    banner.setBackgroundRole(QPalette.ColorRole.ToolTipBase)
+    banner.setAutoFillBackground(True)
+    banner.setMargin(6)
+    banner.hide()
+    return banner
+
+
+def first_size(available: QSize) -> QSize:
+    """``WANTED``, shrunk to fit ``FIT`` of the screen's free area."""
+    return QSize(
+        min(WANTED.width(), int(available.width() * FIT)),
+        min(WANTED.height(), int(available.height() * FIT)),
+    )
+
+
 class StatusWindow(QWidget):
-    """Closing it only hides it: the app lives on in the tray."""
+    """Closing it (or Esc, Ctrl+W) only hides it: the app lives on in the tray."""
 
     add_requested = Signal()
     edit_requested = Signal(str)
@@ -124,30 +99,38 @@ class StatusWindow(QWidget):
         self.hub = hub
         self.setWindowTitle("Tunnelkeeper — status")
         self.setWindowIcon(app_icon())
-        self.resize(1240, 560)  # wide enough for "Runs in" and a retry time without a scroll
         self._lines: deque[str] = deque(maxlen=LOG_LINES)
         self.buttons: dict[str, QPushButton] = {}
-        self._actions: dict[str, str | None] = {}  # tunnel -> the remedy its state offers
-        self._running: dict[str, bool] = {}  # tunnel -> it runs, here or elsewhere
-        self._foreign: dict[str, Row] = {}  # tunnels whose settings another host keeps
-        self.banner = QLabel()
-        self.banner.setWordWrap(True)
-        self.banner.setTextFormat(Qt.TextFormat.PlainText)  # it quotes files and errors
-        self.banner.setStyleSheet(
-            "QLabel { background: #fef7e0; color: #3c4043; padding: 6px; border-radius: 4px; }"
-        )
-        self.banner.hide()
-        self.table = self._make_table()
+        self._rows: dict[str, Row] = {}
+        self.banner = _banner()
+        self.table = TunnelTable()
+        self.table.itemSelectionChanged.connect(self._selection_changed)
+        self.table.menu_requested.connect(self._row_menu)
+        self.table.activated.connect(self._activated)
         self.filter = QLineEdit()
         self.log = QPlainTextEdit()
+        self.detail = DetailPane(hub.services)
+        self.detail.edit_requested.connect(self.edit_requested)
+        self.detail.trust_requested.connect(self.edit_requested)
+        self.tabs = QTabWidget()
+        self.history = HistoryPane(hub.services)
+        self.tabs.addTab(self.detail, "&Details")
+        self.tabs.addTab(self.history, "&History")
+        self.tabs.addTab(self._make_log_pane(), "&Log")
+        self.top = QStackedWidget()
+        self.top.addWidget(self.table)
+        self.top.addWidget(self._make_empty())
         splitter = QSplitter(Qt.Orientation.Vertical)
-        splitter.addWidget(self.table)
-        splitter.addWidget(self._make_log_pane())
-        splitter.setSizes([220, 300])
+        splitter.addWidget(self.top)
+        splitter.addWidget(self.tabs)
+        splitter.setSizes([240, 320])
+        splitter.setChildrenCollapsible(False)
         layout = QVBoxLayout(self)
         layout.addWidget(self.banner)
         layout.addLayout(self._make_actions())
         layout.addWidget(splitter, 1)
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        self.resize(first_size(screen.availableSize()) if screen is not None else WANTED)
 
         hub.tunnel_event.connect(lambda _event: self._refresh_if_shown())
         hub.profiles_changed.connect(self.refresh)
@@ -157,21 +140,6 @@ class StatusWindow(QWidget):
         self._timer.timeout.connect(self._refresh_if_shown)
         self._timer.start(REFRESH_MS)
         self.refresh()
-
-    def _make_table(self) -> QTableWidget:
-        table = QTableWidget(0, len(COLUMNS))
-        table.setHorizontalHeaderLabels(list(COLUMNS))
-        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        table.verticalHeader().hide()
-        table.setWordWrap(False)
-        table.setTextElideMode(Qt.TextElideMode.ElideRight)
-        header = table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(DETAIL, QHeaderView.ResizeMode.Stretch)
-        table.itemSelectionChanged.connect(self._update_buttons)
-        return table
 
     def _make_actions(self) -> QHBoxLayout:
         hub = self.hub
@@ -201,13 +169,33 @@ class StatusWindow(QWidget):
         actions.addWidget(add)
         return actions
 
+    def _make_empty(self) -> QWidget:
+        """What the window shows before the first tunnel: one way forward."""
+        self.first = QPushButton("Add your &first tunnel…")
+        self.first.clicked.connect(self.add_requested)
+        words = QLabel(
+            "No tunnels yet. Paste the vendor's SSH instructions and Tunnelkeeper sets up "
+            "the key, the jumphost and the port for you."
+        )
+        words.setWordWrap(True)
+        words.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        empty = QWidget()
+        layout = QVBoxLayout(empty)
+        layout.addStretch(1)
+        layout.addWidget(words)
+        layout.addWidget(self.first, 0, Qt.AlignmentFlag.AlignHCenter)
+        layout.addStretch(1)
+        return empty
+
     def _make_log_pane(self) -> QWidget:
         self.filter.setPlaceholderText("Filter the log…")
         self.filter.setClearButtonEnabled(True)
         self.filter.textChanged.connect(self._render_log)
         self.log.setReadOnly(True)
         self.log.setMaximumBlockCount(LOG_LINES)
-        self.log.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        # Wrapped: a horizontal scroll bar would cover the newest line.
+        self.log.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
+        self.log.setAccessibleName("Log")
         copy = QPushButton("Copy &diagnostics")
         copy.setToolTip("Profiles (without secrets), recent events and versions, for support")
         copy.clicked.connect(self.copy_diagnostics)
@@ -227,26 +215,15 @@ class StatusWindow(QWidget):
     def refresh(self) -> None:
         rows = self.hub.rows()
         selected = self.selected()
-        self._actions = {row.profile.name: row.snapshot.action for row in rows}
-        self._running = {row.profile.name: row.running for row in rows}
-        self._foreign = {row.profile.name: row for row in rows if not row.own_profile}
-        self.table.setRowCount(len(rows))
+        self._rows = {row.profile.name: row for row in rows}
+        self.top.setCurrentIndex(0 if rows else 1)
+        self.table.fill(rows, time.time())
         for r, row in enumerate(rows):
-            for c, text in enumerate(cells(row)):
-                item = self.table.item(r, c)
-                if item is None:
-                    item = QTableWidgetItem()
-                    self.table.setItem(r, c, item)
-                if item.text() != text:
-                    item.setText(text)
-                    item.setToolTip(text if c in (RUNS_IN, DETAIL) else "")
-                if c == STATE:
-                    item.setForeground(QBrush(QColor(_COLOURS[row.state])))
             if row.profile.name == selected:
                 self.table.selectRow(r)
-        if selected is None and rows:
+        if (selected is None or selected not in self._rows) and rows:
             self.table.selectRow(0)
-        self._update_buttons()
+        self._selection_changed()
 
     def _refresh_if_shown(self) -> None:
         """Live figures cost CPU every second; a hidden window catches up when shown."""
@@ -261,13 +238,11 @@ class StatusWindow(QWidget):
         items = self.table.selectedItems()
         if not items:
             return None
-        first = self.table.item(items[0].row(), 0)
-        return first.text() if first is not None else None
+        return self.table.name_at(items[0].row())
 
     def select(self, name: str) -> None:
         for r in range(self.table.rowCount()):
-            item = self.table.item(r, 0)
-            if item is not None and item.text() == name:
+            if self.table.name_at(r) == name:
                 self.table.selectRow(r)
 
     def _on_selected(self, slot: Callable[[str], object]) -> Callable[[], None]:
@@ -279,23 +254,57 @@ class StatusWindow(QWidget):
 
         return run
 
+    def _selection_changed(self) -> None:
+        name = self.selected()
+        self._update_buttons()
+        row = self._rows.get(name) if name is not None else None
+        self.detail.show_row(row)
+        self.history.show_row(row)
+
     def _update_buttons(self) -> None:
         name = self.selected()
-        running = name is not None and self._running.get(name, False)
-        foreign = self._foreign.get(name) if name is not None else None
+        row = self._rows.get(name) if name is not None else None
+        running = row is not None and row.running
+        foreign = row if row is not None and not row.own_profile else None
         for label, button in self.buttons.items():
             off = OWN_ONLY.get(label) if foreign is not None else None
-            if name is None:
+            if row is None:
                 button.setEnabled(False)
             elif label == "Connect":
                 button.setEnabled(not running)
-            elif label == "Disconnect":
+            elif label in ("Disconnect", "Reconnect now"):
                 button.setEnabled(running)
             else:
                 button.setEnabled(off is None)
             button.setToolTip(why_off(foreign, off) if foreign is not None and off else "")
-        offers_trust = foreign is None and self._actions.get(name or "") == Action.TRUST
+        offers_trust = row is not None and foreign is None and row.snapshot.action == Action.TRUST
         self.trust.setVisible(offers_trust)
+
+    def _row_menu(self, name: str, at: QPoint) -> None:
+        """Right-click: the window's actions for that tunnel, enabled as its buttons are."""
+        self.select(name)
+        menu = QMenu(self)
+        for label, button in self.buttons.items():
+            action = menu.addAction(label)
+            action.setEnabled(button.isEnabled())
+            action.setToolTip(button.toolTip())
+            action.triggered.connect(button.click)
+            if label == "Reconnect now":
+                menu.addSeparator()
+        if self.trust.isVisible():
+            menu.addAction(self.trust.text().replace("&", "")).triggered.connect(self.trust.click)
+        menu.addSeparator()
+        menu.addAction("Copy public key").triggered.connect(self.detail.copy_key.click)
+        self.menu = menu  # kept for tests and so that it is not collected while shown
+        menu.popup(at)
+
+    def _activated(self, name: str) -> None:
+        """Double-click or Enter: edit a tunnel of the user's; connect one kept elsewhere."""
+        self.select(name)
+        if self.buttons["Edit…"].isEnabled():
+            self.buttons["Edit…"].click()
+        elif self.buttons["Connect"].isEnabled():
+            self.buttons["Connect"].click()
 
     # --- banner, log, diagnostics ---------------------------------------------------------
 
@@ -328,6 +337,13 @@ class StatusWindow(QWidget):
         self.setWindowState(self.windowState() & ~Qt.WindowState.WindowMinimized)
         self.raise_()
         self.activateWindow()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        """Esc and Ctrl+W (the platform's Close) hide the window, as closing it does."""
+        if event.key() == Qt.Key.Key_Escape or event.matches(QKeySequence.StandardKey.Close):
+            self.hide()
+            return
+        super().keyPressEvent(event)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         event.ignore()

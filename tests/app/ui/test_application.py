@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+from PySide6.QtCore import QObject, QUrl, Slot
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
@@ -217,3 +219,38 @@ def test_copy_public_key_puts_the_key_line_on_the_clipboard(
     shell.tray.copy_key_requested.emit("db")
     assert QApplication.clipboard().text() == Path(f"{jumphost.key}.pub").read_text().strip()
     quit_and_wait(qtbot, shell)
+
+
+class _FileManager(QObject):
+    """Stands in for the desktop's file manager (Qt's own hook for URL handlers)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.opened: list[str] = []
+
+    @Slot(QUrl)
+    def open(self, url: QUrl) -> None:
+        self.opened.append(url.toLocalFile())
+
+
+def test_open_logs_folder_says_where_it_is_when_nothing_opens_it(
+    qtbot: QtBot, tk_home: AppPaths, tmp_path: Path
+) -> None:
+    shell = make_shell(tk_home, tmp_path, [True])
+    try:
+        manager = _FileManager()
+        QDesktopServices.setUrlHandler("file", manager, "open")
+        try:
+            assert shell.open_logs() is True
+        finally:
+            QDesktopServices.unsetUrlHandler("file")
+        assert manager.opened == [str(tk_home.log_dir)]
+        assert not shell.window.banner.isVisible()
+
+        assert shell.open_logs() is False  # the offscreen platform has no file manager
+        assert str(tk_home.log_dir) in shell.window.banner.text()
+        assert QApplication.clipboard().text() == str(tk_home.log_dir)
+        assert shell.window.isVisible() and shell.window.tabs.tabText(2) == "&Log"
+        assert shell.window.tabs.currentIndex() == 2
+    finally:
+        quit_and_wait(qtbot, shell)

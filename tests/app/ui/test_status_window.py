@@ -6,6 +6,7 @@ import logging
 import socket
 from pathlib import Path
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
@@ -48,10 +49,20 @@ def test_the_table_follows_the_tunnel_live(
     qtbot.waitUntil(lambda: cell(window, "To target") == "2.0 KiB", timeout=DEADLINE_MS)
     qtbot.waitUntil(lambda: cell(window, "Connections") == "0 / 1", timeout=DEADLINE_MS)
     assert cell(window, "Vendor last connected") != "never"
+    assert hub.history.flush()
+    window.tabs.setCurrentWidget(window.history)
+    window.history.reload()  # the History tab: read from the file the app records into
+    qtbot.waitUntil(lambda: window.history.day_words.text() == "100.0 % up", timeout=DEADLINE_MS)
+    assert [s.kind.value for s in window.history.day.segments()][-1] == "up"
 
     window.buttons["Disconnect"].click()
     qtbot.waitUntil(lambda: cell(window, "Detail") == "disconnected.", timeout=DEADLINE_MS)
     assert hub.states()["db"] is State.STOPPED
+    # what it carried stays on show until the next Connect, not reset by Disconnect
+    assert cell(window, "To target") == "2.0 KiB" and cell(window, "Connections") == "0 / 1"
+    window.buttons["Connect"].click()
+    qtbot.waitUntil(lambda: cell(window, "State") == "connected", timeout=DEADLINE_MS)
+    assert cell(window, "To target") == "0 B" and cell(window, "Connections") == "0 / 0"
 
 
 def test_the_log_pane_keeps_the_last_lines_and_filters(qtbot: QtBot, hub: TunnelHub) -> None:
@@ -138,3 +149,79 @@ def test_a_changed_host_key_offers_to_trust_the_new_one(
     with qtbot.waitSignal(window.edit_requested, timeout=DEADLINE_MS) as asked:
         window.trust.click()  # the wizard's Host key page is where a key is trusted
     assert asked.args == ["db"]
+
+
+def test_esc_and_ctrl_w_hide_it_and_the_empty_window_offers_a_first_tunnel(
+    qtbot: QtBot, hub: TunnelHub
+) -> None:
+    hub.reload()
+    window = StatusWindow(hub)
+    qtbot.addWidget(window)
+    for keys in ((Qt.Key.Key_Escape, Qt.KeyboardModifier.NoModifier),
+                 (Qt.Key.Key_W, Qt.KeyboardModifier.ControlModifier)):  # fmt: skip
+        window.show()
+        qtbot.waitExposed(window)
+        qtbot.keyClick(window, keys[0], keys[1])
+        assert not window.isVisible(), keys
+    window.show()
+    assert window.top.currentIndex() == 1 and window.first.isVisible()
+    with qtbot.waitSignal(window.add_requested, timeout=2000):
+        window.first.click()
+    screen = window.screen().availableSize()
+    assert window.width() <= screen.width() and window.height() <= screen.height()
+    assert window.minimumSizeHint().width() <= 1280 * 0.9
+
+
+def test_the_rows_menu_double_click_and_detail_pane(
+    qtbot: QtBot, hub: TunnelHub, tk_home: AppPaths, jumphost: Jumphost, echo: TcpServer
+) -> None:
+    add(tk_home, jumphost, echo.port)
+    hub.reload()
+    window = StatusWindow(hub)
+    qtbot.addWidget(window)
+    window.show()
+    assert window.top.currentIndex() == 0
+    assert not window.buttons["Reconnect now"].isEnabled()  # nothing to reconnect while stopped
+
+    window._row_menu("db", window.mapToGlobal(window.rect().center()))
+    menu = {a.text(): a for a in window.menu.actions() if a.text()}
+    assert list(menu) == [
+        "Connect", "Disconnect", "Reconnect now", "Test…", "Edit…", "Remove…", "Copy public key",
+    ]  # fmt: skip
+    assert menu["Connect"].isEnabled() and not menu["Reconnect now"].isEnabled()
+    window.menu.close()
+    with qtbot.waitSignal(window.edit_requested, timeout=2000) as asked:
+        window.table.activated.emit("db")  # double-click: edit it
+    assert asked.args == ["db"]
+
+    pane = window.detail
+    assert pane.name == "db" and pane.title.text() == "db"
+    assert pane.fields["Jumphost"].text() == f"{jumphost.sshd.user}@127.0.0.1:{jumphost.port}"
+    assert pane.fields["Forwards to"].text() == f"127.0.0.1:{echo.port}"
+    public = Path(f"{jumphost.key}.pub").read_text().strip()
+    qtbot.waitUntil(
+        lambda: pane.fields["Key"].text().startswith("ssh-ed25519 SHA256:"), timeout=DEADLINE_MS
+    )
+    qtbot.waitUntil(lambda: "SHA256:" in pane.fields["Jumphost's key"].text(), timeout=DEADLINE_MS)
+    pane.copy_key.click()
+    assert QApplication.clipboard().text().strip() == public
+    assert pane.badge.text() == "● stopped" and not pane.trust.isVisible()
+
+    window.buttons["Connect"].click()
+    qtbot.waitUntil(lambda: cell(window, "State") == "connected", timeout=DEADLINE_MS)
+    assert window.buttons["Reconnect now"].isEnabled()
+    assert pane.badge.text() == "● connected"
+
+
+def test_the_newest_log_line_is_never_under_a_scroll_bar(qtbot: QtBot, hub: TunnelHub) -> None:
+    hub.reload()
+    window = StatusWindow(hub)
+    qtbot.addWidget(window)
+    window.show()
+    window.tabs.setCurrentWidget(window.log.parentWidget())
+    for i in range(60):
+        window.add_log_line(f"line {i} " + "x" * 400)
+    qtbot.waitUntil(lambda: "line 59" in window.log.toPlainText(), timeout=5_000)
+    assert not window.log.horizontalScrollBar().isVisible()
+    bar = window.log.verticalScrollBar()
+    qtbot.waitUntil(lambda: bar.value() == bar.maximum(), timeout=5_000)

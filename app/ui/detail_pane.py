@@ -1,0 +1,245 @@
+"""The selected tunnel's settings, keys and last test, instead of replaying the wizard."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+
+from PySide6.QtCore import Qt, Signal, SignalInstance
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core import knownhosts
+from app.core.profile import Profile
+from app.core.textsafe import DETAIL_LIMIT, safe_text
+from app.errors import TunnelkeeperError
+from app.services.api import Services
+from app.ui import jobs
+from app.ui.palette import Tone, status_colour, tone_colour
+from app.ui.rows import Row
+
+NO_KEY_SHOWN = "unlocked when the tunnel connects (the key has a passphrase)"
+
+
+@dataclass(frozen=True)
+class Keys:
+    """What the pane shows of a tunnel's keys (read on a worker thread)."""
+
+    public_line: str | None  # None: only the passphrase could tell
+    pinned: tuple[str, ...]  # "ssh-ed25519 SHA256:…" for each key pinned for its jumphost
+    problem: str = ""  # known_hosts could not be read
+
+
+def read_keys(services: Services, profile: Profile) -> Keys:
+    """On a worker: the tunnel's public key (nobody asked) and its jumphost's pinned keys."""
+    line = services.keys.public_line_without_asking(profile)
+    try:
+        pinned = tuple(services.hostkeys.pinned(profile))
+        problem = ""
+    except TunnelkeeperError as exc:
+        pinned, problem = (), str(exc)
+    return Keys(line, pinned, problem)
+
+
+def line_fingerprint(line: str | None) -> str:
+    """The SHA256 fingerprint of an OpenSSH public key line, or "" when it is not one."""
+    parts = (line or "").split()
+    if len(parts) < 2:
+        return ""
+    try:
+        blob = base64.b64decode(parts[1], validate=True)
+    except (binascii.Error, ValueError):
+        return ""
+    return f"{parts[0]} {knownhosts.blob_fingerprint(blob)}"
+
+
+def _value(text: str = "") -> QLabel:
+    label = QLabel(text)
+    label.setTextFormat(Qt.TextFormat.PlainText)  # profile fields come from a file
+    label.setWordWrap(True)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    return label
+
+
+class DetailPane(QWidget):
+    """Shows one tunnel; ``edit_requested`` asks for its settings to be changed."""
+
+    edit_requested = Signal(str)
+    trust_requested = Signal(str)
+
+    def __init__(self, services: Services, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._services = services
+        self._row: Row | None = None
+        self._generation = 0
+        self._public_line: str | None = None
+        self.tests: dict[str, tuple[str, Tone]] = {}  # tunnel -> last test's summary
+        self.title = QLabel()
+        self.title.setTextFormat(Qt.TextFormat.PlainText)
+        font = self.title.font()
+        font.setBold(True)
+        font.setPointSizeF(font.pointSizeF() * 1.2)
+        self.title.setFont(font)
+        self.badge = QLabel()
+        self.badge.setTextFormat(Qt.TextFormat.PlainText)
+        self.fields = {
+            name: _value()
+            for name in (
+                "Jumphost",
+                "Vendor's port",
+                "Forwards to",
+                "Keepalive",
+                "Key file",
+                "Key",
+                "Jumphost's key",
+                "Last test",
+            )
+        }
+        self.copy_key = QPushButton("Copy &public key")
+        self.copy_key.setToolTip("Copy the line to paste into the vendor's SSH key field")
+        self.copy_key.clicked.connect(self._copy_public_key)
+        self.edit = QPushButton("Change &settings…")
+        self.edit.clicked.connect(lambda: self._ask(self.edit_requested))
+        self.trust = QPushButton("Trust the new &key…")
+        self.trust.clicked.connect(lambda: self._ask(self.trust_requested))
+        self.copied = QLabel()
+        self.empty = QLabel("Select a tunnel to see its settings, keys and history.")
+
+        head = QHBoxLayout()
+        head.addWidget(self.title)
+        head.addWidget(self.badge)
+        head.addStretch(1)
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        for name, label in self.fields.items():
+            form.addRow(f"{name}:", label)
+        actions = QHBoxLayout()
+        for widget in (self.edit, self.copy_key, self.trust, self.copied):
+            actions.addWidget(widget)
+        actions.addStretch(1)
+        self._body = QWidget()
+        body = QVBoxLayout(self._body)
+        body.setContentsMargins(0, 0, 0, 0)
+        body.addLayout(head)
+        body.addLayout(form)
+        body.addLayout(actions)
+        body.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.empty)
+        layout.addWidget(self._body)
+        self.show_row(None)
+
+    @property
+    def name(self) -> str | None:
+        return self._row.profile.name if self._row is not None else None
+
+    def show_row(self, row: Row | None) -> None:
+        """Show ``row`` (None: nothing selected); keys are read again when the tunnel or its
+        key path changed."""
+        before = self._row
+        self._row = row
+        self.empty.setVisible(row is None)
+        self._body.setVisible(row is not None)
+        if row is None:
+            return
+        p = row.profile
+        self.title.setText(p.name)
+        self._badge(row)
+        self.fields["Jumphost"].setText(f"{p.user}@{p.endpoint}")
+        self.fields["Vendor's port"].setText(
+            f"{p.forward_bind or '*'}:{p.remote_port} on the jumphost"
+        )
+        self.fields["Forwards to"].setText(p.target)
+        self.fields["Keepalive"].setText(
+            f"every {p.keepalive_interval} s; lost after {p.keepalive_count_max} unanswered"
+        )
+        own = row.own_profile
+        self.fields["Key file"].setText(p.key_path if own else f"kept by {row.keeper}")
+        self.edit.setEnabled(own)
+        self.edit.setToolTip("" if own else f"Its settings are kept by {row.keeper}.")
+        self.trust.setVisible(own and row.snapshot.action == "trust")
+        test = self.tests.get(p.name)
+        self.fields["Last test"].setText(test[0] if test else "not tested since the app started")
+        changed = before is None or (before.profile.name, before.profile.key_path) != (
+            p.name,
+            p.key_path,
+        )
+        if changed:
+            self._load_keys(row)
+
+    def refresh_keys(self) -> None:
+        """Read the keys again (a host key was trusted, a key replaced)."""
+        if self._row is not None:
+            self._load_keys(self._row)
+
+    def set_test_result(self, name: str, summary: str, tone: Tone) -> None:
+        self.tests[name] = (safe_text(summary, DETAIL_LIMIT), tone)
+        if self.name == name and self._row is not None:
+            self.show_row(self._row)
+
+    def _badge(self, row: Row) -> None:
+        s = row.snapshot
+        words = "up, but the target refuses" if s.warning else s.state.value
+        self.badge.setText(f"● {words}")
+        colour = status_colour(s, self.palette()).name()
+        self.badge.setStyleSheet(f"QLabel {{ color: {colour}; }}")
+        self.badge.setAccessibleName(f"State: {words}")
+
+    def _load_keys(self, row: Row) -> None:
+        self._generation += 1
+        generation = self._generation
+        self._public_line = None
+        self.copy_key.setEnabled(False)
+        self.copied.clear()
+        for name in ("Key", "Jumphost's key"):
+            self.fields[name].setText("…")
+        if not row.own_profile:
+            self.fields["Key"].setText(f"kept by {row.keeper}")
+            self.fields["Jumphost's key"].setText(f"kept by {row.keeper}")
+            return
+        services, profile = self._services, row.profile
+        jobs.start(
+            f"detail-keys-{profile.name}",
+            lambda _: read_keys(services, profile),
+            on_done=lambda keys: self._keys_read(generation, keys),
+            on_failed=lambda exc: self._keys_failed(generation, exc),
+        )
+
+    def _keys_read(self, generation: int, keys: Keys) -> None:
+        if generation != self._generation:
+            return  # another tunnel was selected meanwhile
+        self._public_line = keys.public_line
+        fingerprint = line_fingerprint(keys.public_line)
+        self.fields["Key"].setText(fingerprint or NO_KEY_SHOWN)
+        self.copy_key.setEnabled(bool(keys.public_line))
+        if keys.problem:
+            pinned = f"could not be read: {keys.problem}"
+        elif keys.pinned:
+            pinned = "\n".join(keys.pinned)
+        else:
+            pinned = "none trusted yet: the tunnel waits until you trust one"
+        self.fields["Jumphost's key"].setText(pinned)
+
+    def _keys_failed(self, generation: int, exc: Exception) -> None:
+        if generation == self._generation:
+            self.fields["Key"].setText(f"could not be read: {safe_text(str(exc), 200)}")
+
+    def _copy_public_key(self) -> None:
+        if self._public_line:
+            QGuiApplication.clipboard().setText(self._public_line)
+            self.copied.setText("Copied.")
+            colour = tone_colour(Tone.UP, self.palette()).name()
+            self.copied.setStyleSheet(f"QLabel {{ color: {colour}; }}")
+
+    def _ask(self, signal: SignalInstance) -> None:
+        name = self.name
+        if name is not None:
+            signal.emit(name)
