@@ -18,11 +18,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from PySide6.QtCore import QPoint, QRect, Qt  # noqa: E402
-from PySide6.QtGui import QGuiApplication  # noqa: E402
+from PySide6.QtGui import QColor, QGuiApplication, QPalette  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication, QWidget, QWizard  # noqa: E402
 
+from app.core.events import State  # noqa: E402
+from app.core.history import Sample, Transition  # noqa: E402
 from app.platform.autostart import XdgAutostart  # noqa: E402
+from app.storage.history import Batch, write_now  # noqa: E402
 from app.storage.logs import setup_logging  # noqa: E402
 from app.storage.paths import HOME_ENV, app_paths  # noqa: E402
 from app.ui.application import Shell  # noqa: E402
@@ -65,7 +68,7 @@ def free_display() -> int:
     raise RuntimeError("no free X display number between :90 and :199")
 
 
-def shoot(scale: int, out: Path) -> int:
+def shoot(scale: int, out: Path, theme: str = "light") -> int:
     missing = [p for p in ("Xvfb", "trayer") if shutil.which(p) is None]
     if missing:
         print(f"screenshots need {' and '.join(missing)} (apt-get install xvfb trayer)")
@@ -97,21 +100,77 @@ def shoot(scale: int, out: Path) -> int:
                 "QT_SCALE_FACTOR_ROUNDING_POLICY": "PassThrough",
             }
             cmd = [sys.executable, __file__, "--child", "--scale", str(scale), "--out", str(out)]
+            cmd += ["--theme", theme]
             return subprocess.run(cmd, env=child, timeout=300, check=False).returncode
 
 
 # --- child: the app itself, driven as a person would -------------------------------------
 
 
+def dark_palette() -> QPalette:
+    """A dark palette as desktops with a dark theme hand Qt apps (Fusion's roles)."""
+    palette = QPalette()
+    roles = {
+        QPalette.ColorRole.Window: "#2b2b2b",
+        QPalette.ColorRole.WindowText: "#e8e8e8",
+        QPalette.ColorRole.Base: "#1e1e1e",
+        QPalette.ColorRole.AlternateBase: "#262626",
+        QPalette.ColorRole.ToolTipBase: "#3a3a3a",
+        QPalette.ColorRole.ToolTipText: "#f0f0f0",
+        QPalette.ColorRole.Text: "#e8e8e8",
+        QPalette.ColorRole.Button: "#353535",
+        QPalette.ColorRole.ButtonText: "#e8e8e8",
+        QPalette.ColorRole.Highlight: "#2f6db5",
+        QPalette.ColorRole.HighlightedText: "#ffffff",
+        QPalette.ColorRole.PlaceholderText: "#9a9a9a",
+        QPalette.ColorRole.Link: "#8ab4f8",
+    }
+    for role, colour in roles.items():
+        palette.setColor(role, QColor(colour))
+    palette.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text, QColor("#7a7a7a"))
+    palette.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.ButtonText, QColor("#7a7a7a"))
+    palette.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.WindowText, QColor("#7a7a7a"))
+    return palette
+
+
+def seed_history(file: Path, tunnel: str, now: float) -> None:
+    """A demo day for ``tunnel``, so the History tab has something to show: up since
+    yesterday, a 14-minute jumphost outage, a stretch when the target refused, and
+    traffic in the last hour. (The app records the live tunnel on top of it.)"""
+    batch = Batch()
+    steps = [
+        (now - 26 * 3600, State.CONNECTING, False, "connecting to the jumphost."),
+        (now - 26 * 3600 + 2, State.CONNECTED, False, "listening"),
+        (now - 9 * 3600, State.RETRYING, False, "the connection to the jumphost was lost"),
+        (now - 9 * 3600 + 840, State.CONNECTED, False, "listening"),
+        (now - 3 * 3600, State.CONNECTED, True, "target 127.0.0.1:5432 refused 3 connections"),
+        (now - 3 * 3600 + 1500, State.CONNECTED, False, "listening"),
+        (now - 30, State.STOPPED, False, "the tunnel is stopped."),
+    ]
+    for at, state, warning, detail in steps:
+        batch.transitions.append((tunnel, Transition(at, state, warning, detail), True))
+    sent = received = 0
+    for i in range(360):  # a sample every 10 s for the last hour, a nightly-sync shape
+        sent += int(40_000 + 30_000 * ((i // 30) % 3)) * 10
+        received += int(900_000 * (1 + (i % 90 < 20))) * 10
+        batch.samples.append((tunnel, Sample(now - 3630 + 10 * i, sent, received)))
+    write_now(file, [batch], now)
+
+
 class Tour:
     """The app in this process, walked through the demo flow; a picture at each stop."""
 
-    def __init__(self, scale: int, out: Path) -> None:
+    def __init__(self, scale: int, out: Path, theme: str = "light") -> None:
         self.scale, self.out = scale, out
-        self.suffix = "" if scale == 1 else f"@{scale}x"
+        self.suffix = ("" if theme == "light" else f"-{theme}") + (
+            "" if scale == 1 else f"@{scale}x"
+        )
         self.app = QApplication([sys.argv[0]])
         self.app.setQuitOnLastWindowClosed(False)
         self.app.setApplicationName("Tunnelkeeper")
+        self.app.setStyle("Fusion")
+        if theme == "dark":
+            self.app.setPalette(dark_palette())
 
     # --- waiting and saving ---------------------------------------------------------------
 
@@ -158,6 +217,7 @@ class Tour:
                 target_port=target_port,
                 name="warehouse",
             )
+            seed_history(paths.history_file, "warehouse", time.time())
             setup_logging(paths, verbose=False, console=False)  # as the app's run() does
             shell = Shell(paths, autostart=XdgAutostart(home), prefill=prefill)
             shell.start()
@@ -224,7 +284,13 @@ class Tour:
                     got += len(conn.recv(65536))
         self.wait(lambda: hub.rows()[0].status["total_connections"] == 3, "the counters")
         shell.window.refresh()
+        self.wait(shell.window.detail.copy_key.isEnabled, "the key's fingerprint")
         self.save(shell.window, "status-window")
+        shell.window.tabs.setCurrentWidget(shell.window.history)
+        shell.window.history.reload()
+        self.wait(lambda: shell.window.history.data is not None, "the history")
+        self.save(shell.window, "status-history")
+        shell.window.tabs.setCurrentWidget(shell.window.detail)
         shell.window.hide()
 
     def tray_menu(self, shell: Shell) -> None:
@@ -243,8 +309,8 @@ class Tour:
         menu.hide()
 
 
-def drive(scale: int, out: Path) -> int:
-    tour = Tour(scale, out)
+def drive(scale: int, out: Path, theme: str) -> int:
+    tour = Tour(scale, out, theme)
     with (
         tempfile.TemporaryDirectory(prefix="tunnelkeeper-shots-") as tmp,
         tcp_server(echo_handler) as target,
@@ -258,14 +324,16 @@ def main() -> int:
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--scale", type=int, default=0, help="1 or 2 (default: both)")
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--theme", choices=("light", "dark"), help="default: both")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     if args.child:
-        return drive(args.scale, args.out)
-    for scale in [args.scale] if args.scale else [1, 2]:
-        code = shoot(scale, args.out)
-        if code != 0:
-            return code
+        return drive(args.scale, args.out, args.theme or "light")
+    for theme in [args.theme] if args.theme else ["light", "dark"]:
+        for scale in [args.scale] if args.scale else [1, 2]:
+            code = shoot(scale, args.out, theme)
+            if code != 0:
+                return code
     return 0
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
 
+from app.core.history import rate_text
 from app.core.textsafe import safe_text
 from app.services.api import Services
 from app.services.history import find_history
@@ -28,6 +30,29 @@ def share_words(data: dict[str, Any] | None, window: str) -> str:
     return f"{share:.1f} % up, {outages} {plural}" if outages else f"{share:.1f} % up"
 
 
+def traffic_words(data: dict[str, Any] | None) -> str:
+    """The sparkline's legend: "solid: to your database, peak 2.0 KiB/s · dashed: …"."""
+    rates = (data or {}).get("throughput") or []
+    if not rates:
+        return "no traffic recorded"
+    to_target = max(float(r.get("to_target_bps") or 0) for r in rates)
+    to_vendor = max(float(r.get("to_vendor_bps") or 0) for r in rates)
+    return (
+        f"solid: to your database, peak {rate_text(to_target)}\n"
+        f"dashed: to the vendor, peak {rate_text(to_vendor)}"
+    )
+
+
+def local_text(stamp: object) -> str:
+    """An ISO UTC time ("2026-11-27T10:00:00Z") in the local zone, to the minute."""
+    if not isinstance(stamp, str):
+        return "—"
+    try:
+        return datetime.fromisoformat(stamp).astimezone().strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return safe_text(stamp, 40)
+
+
 class HistoryPane(QWidget):
     """Reads the history on a worker when a tunnel is selected, and every 30 s while shown."""
 
@@ -42,6 +67,7 @@ class HistoryPane(QWidget):
         self.traffic = Sparkline()
         self.outages = OutageList(window="7d")
         self.day_words, self.week_words, self.note = QLabel(), QLabel(), QLabel()
+        self.traffic_words = QLabel()
         self.note.setWordWrap(True)
         grid = QGridLayout()
         grid.addWidget(QLabel("Last 24 hours:"), 0, 0)
@@ -51,7 +77,8 @@ class HistoryPane(QWidget):
         grid.addWidget(self.week, 1, 1)
         grid.addWidget(self.week_words, 1, 2)
         grid.addWidget(QLabel("Traffic, last hour:"), 2, 0)
-        grid.addWidget(self.traffic, 2, 1, 1, 2)
+        grid.addWidget(self.traffic, 2, 1)
+        grid.addWidget(self.traffic_words, 2, 2)
         grid.setColumnStretch(1, 1)
         layout = QVBoxLayout(self)
         layout.addLayout(grid)
@@ -93,7 +120,7 @@ class HistoryPane(QWidget):
         if not data.get("recorded"):
             note = "No history yet: it is kept from the first time the tunnel runs."
         else:
-            since = data.get("kept_since") or ""
+            since = local_text(data.get("kept_since"))
             note = f"Kept for 7 days (since {since})" + (f", by {whose}." if whose else ".")
         self._show(data, note)
 
@@ -107,4 +134,5 @@ class HistoryPane(QWidget):
             widget.set_history(data)
         self.day_words.setText(share_words(data, "24h") if data else "")
         self.week_words.setText(share_words(data, "7d") if data else "")
+        self.traffic_words.setText(traffic_words(data))
         self.note.setText(note)
