@@ -380,3 +380,11 @@ class KeyringFailed(KeyringUnavailable):
         self.detail = detail
         self.operation = operation
         self.key_name = key_name
+
+
+def os_reason(exc: OSError) -> str:
+    """Why a socket call failed, in a few words and never empty: "timed out", the
+    system's words ("Connection refused"), the exception's text, or its class's name."""
+    if isinstance(exc, TimeoutError):
+        return "timed out"
+    return exc.strerror or str(exc) or type(exc).__name__

@@ -12,6 +12,7 @@ from app.core.profile import Profile
 from app.engine.check_results import NotPassed, Outcome
 from app.engine.forward import Counters
 from app.engine.probes import read_channel, read_some, wait_for
+from app.errors import os_reason
 
 GREETING_WAIT = 1.5  # seconds a service that speaks first has to say hello
 
@@ -29,7 +30,7 @@ def check_target(profile: Profile, timeout: float) -> tuple[str, str | None]:
     try:
         sock = socket.create_connection((profile.target_host, profile.target_port), timeout)
     except OSError as exc:
-        reason = "timed out" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc))
+        reason = os_reason(exc)
         raise NotPassed(
             f"{label} did not accept a TCP connection from this machine ({reason}).",
             "start the database (or service), or fix the target host and port.",

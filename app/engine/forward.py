@@ -15,6 +15,7 @@ from app.core.textsafe import safe_text
 from app.engine.connection import Connection
 from app.engine.dialpool import DialPool
 from app.engine.pumploop import PumpLoop
+from app.errors import os_reason
 from app.ssh.channel import ForwardedChannel
 from app.storage.logs import tunnel_log
 
@@ -233,7 +234,7 @@ class Forwarder:
         try:
             sock = socket.create_connection((host, port), timeout=self._connect_timeout)
         except OSError as exc:
-            reason = "timed out" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc))
+            reason = os_reason(exc)
             self.counters.add("target_failures", 1)
             with contextlib.suppress(Exception):
                 connection.channel.close()

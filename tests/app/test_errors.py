@@ -100,3 +100,12 @@ def test_a_failed_keychain_operation_is_named() -> None:
     exc = KeyringFailed("forget", "db", "denied")
     assert exc.operation == "forget" and exc.action is None and exc.then is Then.STOP
     assert "remove the entry 'db'" in str(exc)
+
+
+def test_the_reason_of_a_socket_failure_is_never_empty() -> None:
+    from app.errors import os_reason
+
+    assert os_reason(TimeoutError()) == "timed out"
+    assert os_reason(ConnectionRefusedError(111, "Connection refused")) == "Connection refused"
+    assert os_reason(OSError("no route")) == "no route"
+    assert os_reason(ConnectionResetError()) == "ConnectionResetError"

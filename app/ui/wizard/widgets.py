@@ -7,7 +7,16 @@ from collections.abc import Callable
 from enum import StrEnum
 
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
-from PySide6.QtGui import QColor, QFont, QFontDatabase, QGuiApplication, QPainter, QPaintEvent, QPen
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontDatabase,
+    QGuiApplication,
+    QPainter,
+    QPaintEvent,
+    QPalette,
+    QPen,
+)
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
@@ -20,11 +29,12 @@ from PySide6.QtWidgets import (
 
 from app.engine.checks import CheckResult, Outcome
 from app.errors import InvalidField, TunnelkeeperError
+from app.ui.palette import readable
 
 RED = "#c62828"
-AMBER = "#9a6700"
-GREEN = "#2e7d32"
-GREY = "#757575"
+AMBER = "#875b00"  # each at least 4.5:1 on a light window (#efefef); see Note.set_colour
+GREEN = "#286d2c"
+GREY = "#666666"
 
 
 def sentence(text: str) -> str:
@@ -57,7 +67,13 @@ class Note(QLabel):
         self.hide()
 
     def set_colour(self, colour: str) -> None:
-        self.setStyleSheet(f"color: {colour};" if colour else "")
+        """Text in ``colour`` (one of the hues above), darkened or lightened as the
+        palette in use needs for 4.5:1 contrast; "" for the palette's own text colour."""
+        if not colour:
+            self.setStyleSheet("")
+            return
+        background = self.palette().color(QPalette.ColorRole.Window)
+        self.setStyleSheet(f"color: {readable(QColor(colour), background).name()};")
 
     def say(self, text: str, colour: str | None = None) -> None:
         if colour is not None:

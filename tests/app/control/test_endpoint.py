@@ -75,7 +75,10 @@ def test_hello_list_disconnect_and_connect(hosting: Hosting, jumphost: Jumphost)
         assert port_is_listening(jumphost.remote_port)
         assert conn.request(Op.DISCONNECT, name="t1") == "t1 is disconnected."
         assert not port_is_listening(jumphost.remote_port)  # closed before the reply
-        assert conn.request(Op.LIST) == []
+        (off,) = conn.request(Op.LIST)  # listed as switched off here, with its settings
+        assert (off["tunnel"], off["state"], off["running"]) == ("t1", "stopped", False)
+        assert off["profile"]["remote_port"] == jumphost.remote_port
+        assert "key_path" not in off["profile"]
         with pytest.raises(HostRefused) as caught:
             conn.request(Op.DISCONNECT, name="t1")
         assert caught.value.kind == "NotHosted"

@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QApplication, QWizard
 
 from app.storage.paths import AppPaths
 from app.storage.store import ProfileStore
-from app.ui.wizard.widgets import Mark
+from app.ui.wizard.widgets import AMBER, Mark
 from app.ui.wizard.wizard import Page
 from tests.app.ui.wizard.driver import Driver, reach
 from tests.conftest import Jumphost
@@ -64,7 +64,7 @@ def test_only_end_to_end_skipped_warns_and_lets_you_go_on(
     summary = page.summary.text()
     assert "the end-to-end check was skipped" in summary and "test connection" in summary
     assert "vendors usually forbid it" in page.rows[7].text.text()
-    assert "9a6700" in page.summary.styleSheet()  # amber, not red
+    assert AMBER[1:] in page.summary.styleSheet()  # amber, not red
     assert driver.next_enabled()
 
 

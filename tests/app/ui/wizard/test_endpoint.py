@@ -14,6 +14,7 @@ from app.core.profile import Profile
 from app.storage.paths import AppPaths
 from app.storage.store import ProfileStore
 from app.ui.wizard import WizardPrefill
+from app.ui.wizard.widgets import AMBER, RED
 from app.ui.wizard.wizard import Page
 from tests.app.ui.wizard.driver import Driver, StallMeter
 
@@ -116,7 +117,7 @@ def test_text_that_is_not_tunnel_details_is_explained_and_fields_stay(endpoint: 
     endpoint.paste("Dear customer, thank you for choosing us.")
     note = endpoint.wizard.endpoint_page.paste_note
     assert note.text().startswith("Nothing in this text looks like tunnel details")
-    assert "c62828" in note.styleSheet()  # red
+    assert RED[1:] in note.styleSheet()  # red
     assert texts(endpoint) == EXPECTED
     endpoint.paste("ssh -R 99999:localhost:3306 me@host")
     assert "out of range" in note.text()
@@ -248,7 +249,7 @@ def test_a_paste_without_a_user_says_so_by_the_field_and_on_next(endpoint: Drive
         "tunnel.hightouch.io — ask the vendor or type it."
     )
     assert page.notes["user"].isVisible() and page.notes["user"].text() == why
-    assert "9a6700" in page.notes["user"].styleSheet()  # amber: to do, not wrong
+    assert AMBER[1:] in page.notes["user"].styleSheet()  # amber: to do, not wrong
     assert not endpoint.next_enabled()
     assert next_tooltip(endpoint) == f"Next is not available yet:\n• {why}"
     assert "user (the vendor's command has no user@ before tunnel.hightouch.io)" in (
@@ -349,7 +350,7 @@ def test_a_port_another_tunnel_uses_on_that_jumphost_is_warned_about(
         "Tunnel 'warehouse' already uses 127.0.0.1:58115 on this jumphost; the vendor "
         "allocates one port per tunnel, so only one of them can connect at a time."
     )
-    assert "9a6700" in note.styleSheet()  # a warning: the person may know better
+    assert AMBER[1:] in note.styleSheet()  # a warning: the person may know better
     assert driver.next_enabled()
     driver.set_text(page.edits["remote_port"], "58116")
     assert not note.isVisible()

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QWizard
 
 from app.core import knownhosts
 from app.storage.paths import AppPaths
-from app.ui.wizard.widgets import Mark
+from app.ui.wizard.widgets import RED, Mark
 from app.ui.wizard.wizard import Page
 from tests.app.ui.wizard.driver import Driver, reach
 from tests.conftest import Jumphost
@@ -83,7 +83,7 @@ def test_a_changed_key_is_a_warning_with_both_fingerprints(
     warning = page.verdict.text()
     assert warning.startswith("Warning: this key differs from the one trusted before")
     assert old_fingerprint in warning and "intercepting" in warning
-    assert "c62828" in page.verdict.styleSheet()
+    assert RED[1:] in page.verdict.styleSheet()
     assert page.light.mark is Mark.FAIL
     assert "replace the trusted one" in page.confirm.text()
     assert not driver.next_enabled()

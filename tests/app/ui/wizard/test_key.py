@@ -15,6 +15,7 @@ from app.platform.keychain import open_keychain
 from app.storage.paths import AppPaths
 from app.ui.wizard import WizardPrefill
 from app.ui.wizard.keying import Choice
+from app.ui.wizard.widgets import RED
 from app.ui.wizard.wizard import Page
 from tests.app.ui.wizard.driver import Driver, encrypted_key
 from tests.support.secret_service import (
@@ -263,7 +264,7 @@ def test_a_public_half_alone_says_which_file_to_choose(
         "That is the public half (id_ed25519.pub); choose the private key file next to it "
         f"(id_ed25519), which is not in {lonely.parent}."
     )
-    assert "c62828" in page.note.styleSheet()
+    assert RED[1:] in page.note.styleSheet()
     assert page.path.text() == str(lonely)
     assert not driver.next_enabled()
 
@@ -348,7 +349,7 @@ def test_the_vendors_key_file_is_offered_for_import_when_coming_back(
         f"The vendor's command uses the key file {vendor_key}: this tunnel uses that key "
         "(copied in on the Key page)."
     )
-    assert "c62828" not in endpoint.key_note.styleSheet()
+    assert RED[1:] not in endpoint.key_note.styleSheet()
 
 
 def test_a_vendor_key_file_that_is_not_here_is_asked_for(

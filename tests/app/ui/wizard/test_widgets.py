@@ -63,3 +63,24 @@ def test_a_check_row_shows_the_remedy_under_a_failure_only(qtbot: QtBot) -> None
     assert row.remedy.isVisible() and row.remedy.text() == "→ Start the database."
     row.show_state(Mark.SKIPPED, "not run.", "use the vendor's button.")
     assert not row.remedy.isVisible()
+
+
+def test_notes_read_at_4_5_to_1_on_light_and_dark_windows(qtbot: QtBot) -> None:
+    import re
+
+    from PySide6.QtGui import QColor, QPalette
+
+    from app.ui.palette import MIN_CONTRAST, contrast
+    from app.ui.wizard.widgets import AMBER, GREEN, GREY, RED, Note
+
+    for window in ("#efefef", "#ffffff", "#2b2b2b", "#1e1e1e"):
+        for hue in (RED, AMBER, GREEN, GREY):
+            note = Note()
+            qtbot.addWidget(note)
+            palette = note.palette()
+            palette.setColor(QPalette.ColorRole.Window, QColor(window))
+            note.setPalette(palette)
+            note.say("the port is taken", hue)
+            shown = re.search(r"color: (#[0-9a-f]{6})", note.styleSheet())
+            assert shown is not None
+            assert contrast(QColor(shown.group(1)), QColor(window)) >= MIN_CONTRAST, (window, hue)
