@@ -1,12 +1,16 @@
-"""Tunnels the user has no profile for, whose host listed their settings (the system
+"""The rows the app shows: the user's tunnels (here, in another process of ours, or stopped)
+and those the user has no profile for, whose host listed their settings (the system
 service's, after a move): shown and controlled like the user's own, never edited here."""
 
 from __future__ import annotations
 
-from collections.abc import Container, Mapping
+import os
+from collections.abc import Callable, Container, Mapping
 
 from app.core.control import HostKind
 from app.core.events import TunnelStatus
+from app.core.profile import Profile
+from app.services.host import TunnelHost
 from app.ui.remote import RemoteTunnels
 from app.ui.rows import Row, process_words, stopped_status
 
@@ -32,6 +36,38 @@ def why_off(row: Row, action: str) -> str:
         f"This tunnel's settings and key are kept by {row.keeper}, not in your profiles: "
         f"{WHAT_IS_OFF[action]}."
     )
+
+
+def own_rows(
+    profiles: Mapping[str, Profile],
+    host: TunnelHost,
+    remote: RemoteTunnels,
+    last: Mapping[str, TunnelStatus],
+    stopping: Container[str],
+    here: Callable[[str], bool],
+) -> list[Row]:
+    """A row for each of the user's ``profiles``: hosted by this process (``host``), by
+    another of ours (``remote``), or stopped (``last`` said how it ended; ``stopping``
+    are being stopped; ``here`` says this app runs, starts or stops it)."""
+    out = []
+    own = os.getpid()
+    app = HostKind.APP.value
+    for name, profile in profiles.items():
+        live = host.status(name) if name not in stopping else None
+        elsewhere = remote.get(name) if not here(name) else None
+        if live is not None:
+            out.append(Row(profile, live, True, app, own, here=True))
+        elif elsewhere is not None:
+            status = remote.shown(name) or elsewhere.status
+            out.append(Row(profile, status, True, elsewhere.host, elsewhere.pid))
+        else:
+            status = last.get(name) or stopped_status(profile, "not connected.")
+            if name in stopping:
+                status = stopped_status(profile, "disconnecting…")
+            ours = here(name)  # loading its key, or stopping
+            where, pid = (app, own) if ours else ("", 0)
+            out.append(Row(profile, status, ours, where, pid, ours))
+    return out
 
 
 def foreign_rows(

@@ -13,7 +13,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal, Slot
 
 from app.control.errors import HostedElsewhere
-from app.core.control import HostKind, Op
+from app.core.control import Op
 from app.core.events import State, TunnelEvent, TunnelStatus
 from app.core.profile import Profile
 from app.errors import KeyPassphraseWrong, TunnelkeeperError, UnknownProfile
@@ -24,7 +24,7 @@ from app.services.keys import LoadedKey
 from app.storage.claims import Claims
 from app.storage.paths import AppPaths
 from app.ui import jobs
-from app.ui.foreign import foreign_rows
+from app.ui.foreign import foreign_rows, own_rows
 from app.ui.key_loader import PassphraseWanted, ask_later
 from app.ui.remote import RemoteTunnels
 from app.ui.rows import Row, stopped_status
@@ -103,25 +103,11 @@ class TunnelHub(QObject):
         self.profiles_changed.emit()
 
     def rows(self) -> list[Row]:
-        out = []
-        own = os.getpid()
-        app = HostKind.APP.value
-        for name, profile in self.profiles.items():
-            live = self.host.status(name) if name not in self._stopping else None
-            elsewhere = self.remote.get(name) if not self.is_running(name) else None
-            if live is not None:
-                out.append(Row(profile, live, True, app, own, here=True))
-            elif elsewhere is not None:
-                status = self.remote.shown(name) or elsewhere.status
-                out.append(Row(profile, status, True, elsewhere.host, elsewhere.pid))
-            else:
-                status = self._last.get(name) or stopped_status(profile, "not connected.")
-                if name in self._stopping:
-                    status = stopped_status(profile, "disconnecting…")
-                here = self.is_running(name)  # loading its key, or stopping
-                host, pid = (app, own) if here else ("", 0)
-                out.append(Row(profile, status, here, host, pid, here))
-        return out + foreign_rows(self.remote, self.profiles, self._last)
+        """Every tunnel the app shows, the user's first (see ``own_rows``)."""
+        own = own_rows(
+            self.profiles, self.host, self.remote, self._last, self._stopping, self.is_running
+        )
+        return own + foreign_rows(self.remote, self.profiles, self._last)
 
     def states(self) -> dict[str, State]:
         return {row.profile.name: row.state for row in self.rows()}
@@ -143,27 +129,28 @@ class TunnelHub(QObject):
         there), so a tunnel that uses it starts without asking for the passphrase again."""
         self._keys[key_path] = key
 
+    def _anywhere(self, name: str) -> tuple[TunnelStatus, int] | None:
+        """``name``'s status and the process of ours that runs it (this one or another)."""
+        live = self.host.status(name)
+        if live is not None:
+            return live, os.getpid()
+        elsewhere = self.remote.get(name)
+        if elsewhere is None:
+            return None
+        return self.remote.shown(name) or elsewhere.status, elsewhere.pid
+
     def live_connections(self, name: str) -> int | None:
-        """How many connections run through ``name`` now, here or in another process of
-        ours; None when it runs nowhere."""
-        status = self.host.status(name)
-        elsewhere = self.remote.get(name) if status is None else None
-        if elsewhere is not None:
-            status = self.remote.shown(name) or elsewhere.status
-        if status is None:
+        """How many connections run through ``name`` now; None when it runs nowhere."""
+        found = self._anywhere(name)
+        if found is None:
             return 0 if self.is_running(name) else None
-        return status.active_connections
+        return found[0].active_connections
 
     def connected_pid(self, name: str) -> int | None:
         """For the connection test (on a worker thread): the process of ours that holds the
         forward when the tunnel is up, this one or another."""
-        live = self.host.status(name)
-        if live is not None:
-            return os.getpid() if live.state is State.CONNECTED else None
-        elsewhere = self.remote.get(name)
-        if elsewhere is not None and elsewhere.status.state is State.CONNECTED:
-            return elsewhere.pid
-        return None
+        found = self._anywhere(name)
+        return found[1] if found is not None and found[0].state is State.CONNECTED else None
 
     # --- start and stop -------------------------------------------------------------------
 
