@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -25,8 +26,17 @@ from app.services.api import Services
 from app.ui import jobs
 from app.ui.palette import Tone, status_colour, tone_colour
 from app.ui.rows import Row
+from app.ui.wizard.route import Part
 
 NO_KEY_SHOWN = "unlocked when the tunnel connects (the key has a passphrase)"
+# The settings rows a Change… button edits, with the wizard page's part and what it changes.
+CHANGES: dict[str, tuple[Part, str]] = {
+    "Jumphost": (Part.ENDPOINT, "the jumphost, its SSH port and the user"),
+    "Vendor's port": (Part.ENDPOINT, "the allocated port and bind address"),
+    "Forwards to": (Part.TARGET, "where the vendor's connections go"),
+    "Key file": (Part.KEY, "the key this tunnel uses"),
+    "Jumphost's key": (Part.HOST_KEY, "the trusted host key of the jumphost"),
+}
 
 
 @dataclass(frozen=True)
@@ -69,10 +79,23 @@ def _value(text: str = "") -> QLabel:
     return label
 
 
+def _change_button(what: str) -> QToolButton:
+    """A small "Change…" beside a setting, reachable with Tab."""
+    button = QToolButton()
+    button.setText("Change…")
+    button.setAutoRaise(True)
+    button.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+    button.setToolTip(f"Change {what}, on the setup page for it")
+    button.setAccessibleName(f"Change {what}")
+    return button
+
+
 class DetailPane(QWidget):
-    """Shows one tunnel; ``edit_requested`` asks for its settings to be changed."""
+    """Shows one tunnel; ``edit_requested`` asks for its settings to be changed (the whole
+    wizard), ``edit_part(tunnel, part)`` for one part of them (a row's Change…)."""
 
     edit_requested = Signal(str)
+    edit_part = Signal(str, str)
     trust_requested = Signal(str)
 
     def __init__(self, services: Services, parent: QWidget | None = None) -> None:
@@ -112,15 +135,19 @@ class DetailPane(QWidget):
         self.trust.clicked.connect(lambda: self._ask(self.trust_requested))
         self.copied = QLabel()
         self.empty = QLabel("Select a tunnel to see its settings, keys and history.")
+        self.changes: dict[str, QToolButton] = {}  # row (or "Name") -> its Change…
+        rename = self._changer("Name", "the name and the start options", Part.OPTIONS)
+        rename.setText("Rename…")
 
         head = QHBoxLayout()
         head.addWidget(self.title)
         head.addWidget(self.badge)
+        head.addWidget(rename)
         head.addStretch(1)
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         for name, label in self.fields.items():
-            form.addRow(f"{name}:", label)
+            form.addRow(f"{name}:", self._with_change(name, label))
         actions = QHBoxLayout()
         for widget in (self.edit, self.copy_key, self.trust, self.copied):
             actions.addWidget(widget)
@@ -165,6 +192,8 @@ class DetailPane(QWidget):
         self.fields["Key file"].setText(p.key_path if own else f"kept by {row.keeper}")
         self.edit.setEnabled(own)
         self.edit.setToolTip("" if own else f"Its settings are kept by {row.keeper}.")
+        for button in self.changes.values():
+            button.setEnabled(own)
         self.trust.setVisible(own and row.snapshot.action == "trust")
         test = self.tests.get(p.name)
         self.fields["Last test"].setText(test[0] if test else "not tested since the app started")
@@ -243,3 +272,26 @@ class DetailPane(QWidget):
         name = self.name
         if name is not None:
             signal.emit(name)
+
+    def _changer(self, row: str, what: str, part: Part) -> QToolButton:
+        button = _change_button(what)
+        button.clicked.connect(lambda: self._ask_part(part))
+        self.changes[row] = button
+        return button
+
+    def _with_change(self, row: str, label: QLabel) -> QWidget:
+        """A row's value, with its Change… when one page changes it."""
+        if row not in CHANGES:
+            return label
+        part, what = CHANGES[row]
+        cell = QWidget()
+        line = QHBoxLayout(cell)
+        line.setContentsMargins(0, 0, 0, 0)
+        line.addWidget(label, 1)
+        line.addWidget(self._changer(row, what, part), 0, Qt.AlignmentFlag.AlignTop)
+        return cell
+
+    def _ask_part(self, part: Part) -> None:
+        name = self.name
+        if name is not None:
+            self.edit_part.emit(name, part.value)

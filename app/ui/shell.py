@@ -30,6 +30,7 @@ from app.ui.summary import Notifier
 from app.ui.system_watch import SystemWatch
 from app.ui.tray import Tray
 from app.ui.wizard import SetupWizard, WizardPrefill
+from app.ui.wizard.route import Part
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +85,8 @@ class Shell(QObject):
             source.edit_requested.connect(self.open_wizard)
             source.test_requested.connect(self.open_test)
             source.remove_requested.connect(self.confirm_remove)
+        window.edit_part_requested.connect(self.open_wizard)  # the detail pane's Change…
+        tray.trust_requested.connect(lambda name: self.open_wizard(name, "hostkey"))
         tray.copy_key_requested.connect(self.copy_public_key)
         tray.status_requested.connect(window.bring_forward)
         tray.logs_requested.connect(self.open_logs)
@@ -130,9 +133,13 @@ class Shell(QObject):
 
     # --- windows --------------------------------------------------------------------------
 
-    def open_wizard(self, name: str | None) -> None:
+    def open_wizard(self, name: str | None, part: str | None = None) -> None:
+        """Add a tunnel (``name`` None), edit one page by page, or change one ``part`` of it
+        (a ``route.Part`` value: that page, the test if needed, Finish)."""
         if name and name not in self.hub.profiles:
             return  # the service's tunnel: its settings are not the user's to edit
+        if part is not None and (not name or part not in set(Part)):
+            return
         if self.wizard is not None:
             self.wizard.raise_()
             self.wizard.activateWindow()
@@ -151,6 +158,8 @@ class Shell(QObject):
             connections=self.hub.live_connections,
             connect_now=connected,
             at_login=True if profile is None else self._autostart_enabled(),
+            part=part,
+            held_key=self.hub.held_key,
         )
         wizard.completed.connect(lambda *_: self._wizard_done(wizard))
         wizard.finished.connect(lambda _code: self._wizard_closed())

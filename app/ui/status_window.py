@@ -51,6 +51,7 @@ REFRESH_MS = 1000
 # The buttons that act on a tunnel's settings or key: off for one the user has no profile of.
 OWN_ONLY = {"Test…": "test", "Edit…": "edit", "Remove…": "remove"}
 WANTED = QSize(1180, 640)  # the first size, where the screen has room for it
+HOST_KEY_PART = "hostkey"  # wizard.route.Part.HOST_KEY: the page where a key is trusted
 FIT = 0.9  # at most this share of the screen's free area, so it never runs off
 
 
@@ -91,6 +92,7 @@ class StatusWindow(QWidget):
 
     add_requested = Signal()
     edit_requested = Signal(str)
+    edit_part_requested = Signal(str, str)  # tunnel, the part to change (route.Part)
     test_requested = Signal(str)
     remove_requested = Signal(str)
 
@@ -111,7 +113,8 @@ class StatusWindow(QWidget):
         self.log = QPlainTextEdit()
         self.detail = DetailPane(hub.services)
         self.detail.edit_requested.connect(self.edit_requested)
-        self.detail.trust_requested.connect(self.edit_requested)
+        self.detail.edit_part.connect(self.edit_part_requested)
+        self.detail.trust_requested.connect(self._trust)
         self.tabs = QTabWidget()
         self.history = HistoryPane(hub.services)
         self.tabs.addTab(self.detail, "&Details")
@@ -160,7 +163,7 @@ class StatusWindow(QWidget):
         # wizard's Host key page is where a key is checked and trusted.
         self.trust = QPushButton("Trust the ne&w key…")
         self.trust.setToolTip("Check the jumphost's key with the vendor, then trust it")
-        self.trust.clicked.connect(self._on_selected(self.edit_requested.emit))
+        self.trust.clicked.connect(self._on_selected(self._trust))
         self.trust.hide()
         actions.addWidget(self.trust)
         actions.addStretch(1)
@@ -279,6 +282,10 @@ class StatusWindow(QWidget):
             button.setToolTip(why_off(foreign, off) if foreign is not None and off else "")
         offers_trust = row is not None and foreign is None and row.snapshot.action == Action.TRUST
         self.trust.setVisible(offers_trust)
+
+    def _trust(self, name: str) -> None:
+        """Trust the new key: the wizard's Host key page alone (then the test and Finish)."""
+        self.edit_part_requested.emit(name, HOST_KEY_PART)
 
     def _row_menu(self, name: str, at: QPoint) -> None:
         """Right-click: the window's actions for that tunnel, enabled as its buttons are."""

@@ -94,6 +94,7 @@ class Tray(QObject):
 
     add_requested = Signal()
     edit_requested = Signal(str)
+    trust_requested = Signal(str)  # the wizard's Host key page alone
     test_requested = Signal(str)
     remove_requested = Signal(str)
     copy_key_requested = Signal(str)
@@ -206,7 +207,7 @@ class Tray(QObject):
         sub.addSeparator()
         trust = sub.addAction("Trust the new key…")
         trust.setToolTip("Check the jumphost's key with the vendor, then trust it")
-        trust.triggered.connect(lambda: self.edit_requested.emit(name))
+        trust.triggered.connect(lambda: self.trust_requested.emit(name))
         connect = sub.addAction("Connect")
         connect.triggered.connect(lambda: self.hub.connect_tunnel(name))
         disconnect = sub.addAction("Disconnect")

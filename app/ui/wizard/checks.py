@@ -47,11 +47,16 @@ def key_not_accepted(results: dict[int, CheckResult]) -> bool:
 
 
 class ChecksPage(QWizardPage):
-    def __init__(self, draft: Draft, running: Callable[[str], int | None]) -> None:
+    def __init__(
+        self,
+        draft: Draft,
+        running: Callable[[str], int | None],
+        held_key: Callable[[str], Any] = lambda path: None,
+    ) -> None:
         super().__init__()
         self.setObjectName("checks")
         self.draft = draft
-        self._running = running
+        self._running, self._held_key = running, held_key
         self.setTitle("Test the tunnel")
         self.setSubTitle("Every step from this computer to the vendor, tried for real.")
         self._showing = True  # progress belongs to the run the rows show
@@ -125,7 +130,7 @@ class ChecksPage(QWizardPage):
         except TunnelkeeperError as exc:
             self._crashed(exc)
             return
-        load = keying.key_loader(draft.passphrase, draft.services.keys)
+        load = keying.key_loader(draft.passphrase, draft.services.keys, self._held_key)
         services, running, pending = draft.services, self._running, draft.pending_pin
         self._showing = True
         self.check_list.start()
@@ -161,6 +166,7 @@ class ChecksPage(QWizardPage):
         failed = self.check_list.with_outcome(Outcome.FAIL)
         skipped = self.results.get(END_TO_END)
         if key_not_accepted(self.results):
+            self.copy_key.setVisible(bool(self.draft.public_line))  # the Key page read it
             self.key_actions.show()
             self.summary.say(NOT_ACCEPTED_YET, AMBER)
         elif failed:

@@ -16,6 +16,8 @@ from app.storage.paths import AppPaths
 DEFAULT_NAME = "tunnel"
 # What a paste may say about a tunnel besides the endpoint fields and the target.
 _CARRIED_FROM_PASTE = ("keepalive_interval", "keepalive_count_max")
+# What the Endpoint page sets.
+ENDPOINT_FIELDS = ("jumphost", "ssh_port", "user", "remote_port", "remote_bind")
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,25 @@ class Draft:
             return validate_name(self.prefill.name.strip())
         except InvalidField:
             return DEFAULT_NAME
+
+    def as_saved(self) -> None:
+        """Changing one part of the edited tunnel: the pages not shown hold what it has now."""
+        editing = self.editing
+        if editing is None:
+            return
+        self.key_path = editing.key_path
+        self.endpoint = {name: getattr(editing, name) for name in ENDPOINT_FIELDS}
+        self.target = (editing.target_host, editing.target_port)
+
+    def new_jumphost(self) -> bool:
+        """The edited tunnel would dial another jumphost (or SSH port) than it does now."""
+        editing, fields = self.editing, self.fields()
+        if editing is None:
+            return False
+        return (fields.get("jumphost"), fields.get("ssh_port")) != (
+            editing.jumphost,
+            editing.ssh_port,
+        )
 
     def fields(self) -> dict[str, Any]:
         """Every stored field of the profile as the pages now describe it."""

@@ -25,7 +25,16 @@ from app.ui.wizard.draft import Draft
 from app.ui.wizard.endpoint_text import NAMED, shown
 from app.ui.wizard.hints import clear_next, explain_next, on_shown
 from app.ui.wizard.task import PageTask
-from app.ui.wizard.widgets import AMBER, GREY, RED, Note, message_of, sentence, with_note
+from app.ui.wizard.widgets import (
+    AMBER,
+    GREY,
+    RED,
+    Note,
+    keep_room,
+    message_of,
+    sentence,
+    with_note,
+)
 
 DEBOUNCE_MS = 300
 
@@ -87,7 +96,7 @@ class EndpointPage(QWizardPage):
         self.paste.textChanged.connect(self._paste_changed)
         paste_label = QLabel("&Paste the vendor's details here:")
         paste_label.setBuddy(self.paste)
-        self.paste_note = Note()
+        self.paste_note = keep_room(Note())  # says what each paste gave, as it is typed
         self.ignored_note = Note(GREY)
         self.key_note = Note(AMBER)  # the key file the vendor's command names
 

@@ -285,7 +285,11 @@ class KeyPage(QWizardPage):
         ready = self.ready.get(self.choice)
         if ready is not None and ready.note:
             return  # the ready key's own note (kept in the keychain, or not) stands
-        self.keychain_note.say(box.note, AMBER)
+        # Hidden, the note keeps the room of what it says once a passphrase is typed
+        # (keep_room): typing the first letter does not push the fields below down.
+        typed = keying.remember_box(self._keychain_problem, "typed")
+        self.keychain_note.say(typed.note, AMBER)
+        self.keychain_note.setVisible(bool(box.note))
 
     def _act(self) -> None:
         choice = self.choice

@@ -178,10 +178,20 @@ def load_key(path: str, passphrase: str | None, service: KeyService, name: str) 
     return service.open_key(path, name, passphrase).key
 
 
-def key_loader(passphrase: str | None, service: KeyService) -> Callable[[Profile], Any]:
-    """What ConnectionTest calls (on its worker thread) to get the profile's key."""
+def key_loader(
+    passphrase: str | None,
+    service: KeyService,
+    held: Callable[[str], Any] = lambda path: None,
+) -> Callable[[Profile], Any]:
+    """What ConnectionTest calls (on its worker thread) to get the profile's key: without a
+    passphrase typed in this run, the key the app ``held`` opened (the tunnel's, when only
+    another part of it is changed), else the file (with the keychain's passphrase)."""
 
     def load(profile: Profile) -> Any:
+        if passphrase is None:
+            key = held(profile.key_path)
+            if key is not None:
+                return key
         return load_key(profile.key_path, passphrase, service, profile.name)
 
     return load

@@ -82,8 +82,19 @@ class Note(QLabel):
         self.setVisible(bool(text))
 
 
+def keep_room(note: Note) -> Note:
+    """Keep ``note``'s line while it is hidden, so that its coming and going (as a person
+    types) never moves what is below it."""
+    policy = note.sizePolicy()
+    policy.setRetainSizeWhenHidden(True)
+    note.setSizePolicy(policy)
+    return note
+
+
 def with_note(field: QWidget, note: Note) -> QWidget:
-    """``field`` with its note right beneath it (one cell of a form)."""
+    """``field`` with its note right beneath it (one cell of a form); the note's line is
+    kept while it is empty (``keep_room``)."""
+    keep_room(note)
     box = QWidget()
     layout = QVBoxLayout(box)
     layout.setContentsMargins(0, 0, 0, 0)

@@ -1,14 +1,16 @@
-"""The setup wizard: seven pages from a new key to a tested, saved tunnel profile."""
+"""The setup wizard: seven pages from a new key to a tested, saved tunnel profile, or the
+few that change one part of a saved one."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from enum import IntEnum
+from typing import Any
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QAbstractButton, QMessageBox, QWidget, QWizard
 
 from app.core.profile import Profile
+from app.errors import TunnelkeeperError
 from app.platform.keychain import Keychain
 from app.services.api import Services
 from app.storage.paths import AppPaths
@@ -20,20 +22,13 @@ from app.ui.wizard.endpoint import EndpointPage
 from app.ui.wizard.finish import Connections, FinishPage
 from app.ui.wizard.hostkey import HostKeyPage
 from app.ui.wizard.key import KeyPage
+from app.ui.wizard.route import FIRST, NAMED, Page, Part, following
 from app.ui.wizard.target import TargetPage
 from app.ui.wizard.welcome import WelcomePage
 
+__all__ = ["MIN_HEIGHT", "MIN_WIDTH", "Page", "Part", "SetupWizard"]
+
 MIN_WIDTH, MIN_HEIGHT = 640, 480
-
-
-class Page(IntEnum):
-    WELCOME = 0
-    KEY = 1
-    ENDPOINT = 2
-    TARGET = 3
-    HOST_KEY = 4
-    TEST = 5
-    FINISH = 6
 
 
 class SetupWizard(QWizard):
@@ -49,6 +44,11 @@ class SetupWizard(QWizard):
     how many live connections a tunnel has (None when it runs nowhere): editing one that
     has some asks before an edit drops them. ``connect_now`` and ``at_login`` are the Finish
     page's ticks to begin with (when editing: as things are, so Finish changes nothing).
+
+    ``part`` (editing only) changes one part of the tunnel: its page first, then the test
+    only if the change alters the connection, then Finish (``route.following``); the
+    pages not shown keep what the tunnel has. ``held_key`` gives a key the app has open
+    (by path), so the test need not ask for a passphrase typed when the tunnel started.
     """
 
     completed = Signal(str, bool, bool)
@@ -64,15 +64,24 @@ class SetupWizard(QWizard):
         connections: Connections = lambda name: None,
         connect_now: bool = True,
         at_login: bool = True,
+        part: Part | str | None = None,
+        held_key: Callable[[str], Any] = lambda path: None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
+        if part is not None and profile is None:
+            raise ValueError("only a saved tunnel has parts to change")
+        self.part = Part(part) if part is not None else None
         self.draft = Draft(
             paths, Services(paths, keychain), editing=profile, prefill=prefill or WizardPrefill()
         )
-        self.setWindowTitle(
-            f"Edit tunnel {profile.name} — Tunnelkeeper" if profile else "Set up a tunnel"
-        )
+        if profile is None:
+            self.setWindowTitle("Set up a tunnel")
+        elif self.part is None:
+            self.setWindowTitle(f"Edit tunnel {profile.name} — Tunnelkeeper")
+        else:
+            self.setWindowTitle(f"Edit tunnel {profile.name}: {NAMED[self.part]} — Tunnelkeeper")
+            self.draft.as_saved()
         if self.wizardStyle() is QWizard.WizardStyle.ClassicStyle:
             self.setWizardStyle(QWizard.WizardStyle.ModernStyle)  # a header for titles
         self.setOption(QWizard.WizardOption.NoBackButtonOnStartPage)
@@ -83,7 +92,7 @@ class SetupWizard(QWizard):
         self.endpoint_page = EndpointPage(self.draft)
         self.target_page = TargetPage(self.draft)
         self.hostkey_page = HostKeyPage(self.draft)
-        self.checks_page = ChecksPage(self.draft, running)
+        self.checks_page = ChecksPage(self.draft, running, held_key)
         self.finish_page = FinishPage(self.draft, connections, connect_now, at_login)
         for page_id, page in zip(
             Page,
@@ -99,6 +108,8 @@ class SetupWizard(QWizard):
             strict=True,
         ):
             self.setPage(page_id, page)
+        if self.part is not None:
+            self.setStartId(FIRST[self.part])
         self.accepted.connect(self._announce)
         self.discard_box: QMessageBox | None = None  # "delete the new key?" on Cancel
         self.delete_key: QAbstractButton | None = None
@@ -108,6 +119,31 @@ class SetupWizard(QWizard):
     def outcome(self) -> Finished | None:
         """What Finish saved (None until it has)."""
         return self.finish_page.outcome
+
+    def nextId(self) -> int:
+        """The whole wizard goes page by page; changing one part skips what it does not
+        touch (asked again after each page is left: the answer follows what was chosen)."""
+        current = self.currentId()
+        if self.part is None or current < 0:
+            return super().nextId()
+        return following(
+            self.part,
+            Page(current),
+            alters=self._alters(),
+            new_jumphost=self.draft.new_jumphost(),
+        )
+
+    def _alters(self) -> bool:
+        """What the pages hold now changes the edited tunnel's connection (or its host key),
+        as Finish will judge it (``connection_changes``)."""
+        editing = self.draft.editing
+        if editing is None:
+            return True
+        try:
+            profile = self.draft.profile(editing.name)
+        except TunnelkeeperError:
+            return True  # a gap the test shows
+        return bool(self.finish_page.changes(profile))
 
     def _announce(self) -> None:
         finish = self.finish_page

@@ -146,9 +146,12 @@ def test_a_changed_host_key_offers_to_trust_the_new_one(
     detail = cell(window, "Detail")
     assert "CHANGED" in detail and "trust the jumphost's new key" in detail
     assert "tunnelkeeper" not in detail  # the command line's way is not the app's
-    with qtbot.waitSignal(window.edit_requested, timeout=DEADLINE_MS) as asked:
-        window.trust.click()  # the wizard's Host key page is where a key is trusted
-    assert asked.args == ["db"]
+    with qtbot.waitSignal(window.edit_part_requested, timeout=DEADLINE_MS) as asked:
+        window.trust.click()  # the wizard's Host key page alone is where a key is trusted
+    assert asked.args == ["db", "hostkey"]
+    with qtbot.waitSignal(window.edit_part_requested, timeout=DEADLINE_MS) as asked:
+        window.detail.trust.click()  # the detail pane's button: the same page
+    assert asked.args == ["db", "hostkey"]
 
 
 def test_esc_and_ctrl_w_hide_it_and_the_empty_window_offers_a_first_tunnel(
@@ -225,3 +228,17 @@ def test_the_newest_log_line_is_never_under_a_scroll_bar(qtbot: QtBot, hub: Tunn
     assert not window.log.horizontalScrollBar().isVisible()
     bar = window.log.verticalScrollBar()
     qtbot.waitUntil(lambda: bar.value() == bar.maximum(), timeout=5_000)
+
+
+def test_a_change_button_in_the_detail_pane_asks_the_app_for_that_part(
+    qtbot: QtBot, hub: TunnelHub, tk_home: AppPaths, jumphost: Jumphost, echo: TcpServer
+) -> None:
+    add(tk_home, jumphost, echo.port)
+    hub.reload()
+    window = StatusWindow(hub)
+    qtbot.addWidget(window)
+    window.show()
+    assert window.detail.name == "db"
+    with qtbot.waitSignal(window.edit_part_requested, timeout=2000) as asked:
+        window.detail.changes["Forwards to"].click()
+    assert asked.args == ["db", "target"]

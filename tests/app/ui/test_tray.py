@@ -113,7 +113,7 @@ def test_an_error_turns_the_icon_red_and_notifies_once_a_minute(
     sub = action(tray.menu, "db — error").menu()
     assert isinstance(sub, QMenu) and "Trust the new key…" in texts(sub)
     asked: list[str] = []
-    tray.edit_requested.connect(asked.append)
+    tray.trust_requested.connect(asked.append)  # the wizard's Host key page alone
     action(sub, "Trust the new key…").trigger()
     assert asked == ["db"]
     # flapping: more errors within the minute do not notify again, but the new one waits

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import socket
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -224,3 +225,84 @@ def test_the_passphrase_typed_in_the_wizard_is_not_asked_for_again(
         lambda: shell.hub.states().get("tunnel") is State.CONNECTED, timeout=DEADLINE_MS
     )
     assert asked == []
+
+
+def change(qtbot: QtBot, shell: Shell, where: str) -> tuple[Driver, list[int]]:
+    """Click the Change… beside ``where`` in the status window's detail pane: the wizard
+    it opens, and the pages it shows (in order; the app deletes it once it is done)."""
+    shell.window.select("db")
+    assert shell.window.detail.name == "db"
+    shell.window.detail.changes[where].click()
+    wizard = shell.wizard
+    assert isinstance(wizard, SetupWizard)
+    shown = [wizard.currentId()]
+    wizard.currentIdChanged.connect(shown.append)
+    qtbot.waitExposed(wizard)
+    return Driver(qtbot, wizard), shown
+
+
+def test_changing_only_the_name_from_the_detail_pane_renames_in_place(
+    qtbot: QtBot, shell: Shell, tk_home: AppPaths, jumphost: Jumphost, echo: TcpServer
+) -> None:
+    add(tk_home, jumphost, echo.port)
+    conn, before = connected_with_one_connection(qtbot, shell, jumphost)
+    saved = shell.hub.profiles["db"]
+    with conn:
+        driver, shown = change(qtbot, shell, "Name")
+        wizard = driver.wizard
+        assert driver.page_id is Page.FINISH  # the name's page, and nothing before it
+        driver.wait(lambda: wizard.finish_page.taken is not None)
+        driver.set_text(wizard.finish_page.name, "warehouse")
+        finish(shell, driver)  # no question: a rename drops nothing
+        assert shown == [Page.FINISH]  # no test for a rename
+        assert sorted(shell.hub.profiles) == ["warehouse"]
+        assert shell.hub.profiles["warehouse"] == replace(saved, name="warehouse")
+        assert shell.hub.host.is_hosted("warehouse") and not shell.hub.host.is_hosted("db")
+        conn.sendall(b"after")
+        assert recv_exact(conn, 5) == b"after"
+        qtbot.waitUntil(
+            lambda: snapshot(shell, "warehouse").bytes_to_vendor == 11, timeout=DEADLINE_MS
+        )
+        assert_kept(before, snapshot(shell, "warehouse"))
+
+
+def test_changing_only_the_target_tests_it_asks_and_reconnects_to_it(
+    qtbot: QtBot, shell: Shell, tk_home: AppPaths, jumphost: Jumphost, echo: TcpServer
+) -> None:
+    add(tk_home, jumphost, echo.port)
+    conn, _before = connected_with_one_connection(qtbot, shell, jumphost)
+    saved = shell.hub.profiles["db"]
+    with conn, tcp_server(echo_handler) as moved:
+        driver, shown = change(qtbot, shell, "Forwards to")
+        wizard = driver.wizard
+        assert driver.page_id is Page.TARGET
+        assert wizard.target_page.port.text() == str(echo.port)
+        driver.set_text(wizard.target_page.port, str(moved.port))
+        driver.next(Page.TEST)  # the connection changes: tested first
+        driver.checks_done()
+        assert wizard.checks_page.ready(), wizard.checks_page.summary.text()
+        driver.next(Page.FINISH)
+        driver.wait(lambda: wizard.finish_page.taken is not None)
+        page = wizard.finish_page
+        driver.click(driver.button(QWizard.WizardButton.FinishButton))
+        box = page.drop_box
+        assert box is not None
+        driver.wait(box.isVisible)
+        assert box.text() == "This will drop 1 active connection. Apply now?"
+        assert page.apply_now is not None
+        driver.click(page.apply_now)
+        driver.wait(lambda: shell.wizard is None)
+        assert shown == [Page.TARGET, Page.TEST, Page.FINISH]
+        assert shell.hub.profiles["db"] == replace(saved, target_port=moved.port)  # that alone
+        qtbot.waitUntil(
+            lambda: (
+                shell.hub.states()["db"] is State.CONNECTED
+                and snapshot(shell, "db").total_connections == 0
+            ),  # a new worker
+            timeout=DEADLINE_MS,
+        )
+        reached = moved.accepted
+        with socket.create_connection(("127.0.0.1", jumphost.remote_port), timeout=10) as new:
+            new.sendall(b"moved")
+            assert recv_exact(new, 5) == b"moved"
+        assert moved.accepted == reached + 1  # through the tunnel to the new target
