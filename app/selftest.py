@@ -146,11 +146,33 @@ def check_icons() -> Outcome:
     return Outcome("icons", True, f"{len(files)} icons drawn from {folder}")
 
 
+def check_history() -> Outcome:
+    """The tunnel history file (SQLite) is written and read back."""
+    import time
+
+    from app.core.events import State
+    from app.core.history import Transition
+    from app.storage.history import Batch, read, write_now
+
+    with tempfile.TemporaryDirectory(prefix="tunnelkeeper-selftest-") as tmp:
+        path = Path(tmp) / "history.sqlite3"
+        now = time.time()
+        batch = Batch(transitions=[("self-test", Transition(now, State.CONNECTED), True)])
+        write_now(path, [batch], now)
+        found = read(path, "self-test", now - 60, now - 60)
+    if [t.state for t in found.transitions] != [State.CONNECTED]:
+        return Outcome("history", False, "a transition written was not read back")
+    import sqlite3
+
+    return Outcome("history", True, f"SQLite {sqlite3.sqlite_version}: written and read back")
+
+
 CHECKS: tuple[tuple[str, Callable[[], Outcome]], ...] = (
     ("Qt", check_qt),
     ("keyring", check_keyring),
     ("crypto", check_crypto),
     ("icons", check_icons),
+    ("history", check_history),
 )
 
 

@@ -74,15 +74,16 @@ def test_self_test_passes_with_the_keychain_answering(
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
     assert lines[0] == f"tunnelkeeper {__version__} (frozen) self-test"
-    assert [line.split()[:2] for line in lines[1:5]] == [
+    assert [line.split()[:2] for line in lines[1:6]] == [
         ["ok", "Qt"],
         ["ok", "keyring"],
         ["ok", "crypto"],
         ["ok", "icons"],
+        ["ok", "history"],
     ]
     assert "platform offscreen" in lines[1]
     assert "SecretService backend loaded" in lines[2] and "the keychain answers" in lines[2]
-    assert lines[-1] == "self-test passed (4 checks)"
+    assert lines[-1] == "self-test passed (5 checks)"
 
 
 def test_self_test_fails_when_the_bundle_lost_its_svg_plugins(

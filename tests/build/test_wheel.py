@@ -156,16 +156,17 @@ def test_self_test_passes(
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
     assert lines[0] == f"tunnelkeeper {__version__} self-test"
-    assert [line.split()[:2] for line in lines[1:5]] == [
+    assert [line.split()[:2] for line in lines[1:6]] == [
         ["ok", "Qt"],
         ["ok", "keyring"],
         ["ok", "crypto"],
         ["ok", "icons"],
+        ["ok", "history"],
     ]
     icons = installed.venv.resolve() / "lib"
     assert f"icons drawn from {icons}" in lines[4], lines[4]
     assert lines[4].rstrip().endswith("/app/resources/icons"), lines[4]
-    assert lines[-1] == "self-test passed (4 checks)"
+    assert lines[-1] == "self-test passed (5 checks)"
 
 
 def test_the_installed_cli_runs_a_tunnel_through_the_real_sshd(
