@@ -46,6 +46,8 @@ prereqs:
 	command -v secret-tool >/dev/null 2>&1 || missing="$$missing libsecret-tools"; \
 	command -v readelf >/dev/null 2>&1 || missing="$$missing binutils"; \
 	command -v systemd-analyze >/dev/null 2>&1 || missing="$$missing systemd"; \
+	[ -x /usr/sbin/squid ] || missing="$$missing squid"; \
+	[ -x /usr/sbin/danted ] || missing="$$missing dante-server"; \
 	$(PYTHON) -c 'import ensurepip, venv' >/dev/null 2>&1 || missing="$$missing python3-venv"; \
 	if [ -n "$$missing" ]; then \
 	  if command -v apt-get >/dev/null 2>&1; then \

@@ -16,7 +16,7 @@ from app.cli.keys import cmd_import_key, cmd_keygen, cmd_pubkey
 from app.cli.output import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, UserFacingError, error_text
 from app.cli.parser import build_parser
 from app.cli.passphrases import stored_passphrase_wrong
-from app.cli.profiles import cmd_add, cmd_list, cmd_remove, cmd_show
+from app.cli.profiles import cmd_add, cmd_edit, cmd_list, cmd_remove, cmd_show
 from app.cli.repair import cmd_repair
 from app.cli.run import cmd_run, cmd_status
 from app.cli.service import cmd_service
@@ -33,6 +33,7 @@ __all__ = [
     "UserFacingError",
     "build_parser",
     "cmd_add",
+    "cmd_edit",
     "cmd_import_key",
     "cmd_keygen",
     "cmd_list",
@@ -50,6 +51,7 @@ __all__ = [
 
 COMMANDS: dict[str, Callable[[argparse.Namespace, AppPaths, TextIO], int]] = {
     "add": cmd_add,
+    "edit": cmd_edit,
     "list": cmd_list,
     "repair": cmd_repair,
     "show": cmd_show,

@@ -14,12 +14,19 @@ from app.cli.service import add_service_commands
 
 
 class _Parser(argparse.ArgumentParser):
+    """Every command's parser: no prefix matching (``--jump`` must never be read as
+    ``--jumphost``: a mistyped flag is an error, never another flag), exit code 3 on misuse."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["allow_abbrev"] = False
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str) -> Any:  # argparse's exit code for usage errors is 2
         self.print_usage(sys.stderr)
         self.exit(EXIT_CONFIG, f"tunnelkeeper: {message}\n")
 
 
-def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one table of commands
+def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="tunnelkeeper",
         description="Keep a reverse SSH tunnel to a data vendor's jumphost open.",
@@ -43,18 +50,18 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one table of c
     )
     add.add_argument("name", metavar="NAME")
     add.add_argument("--from", dest="paste", metavar="TEXT", help="pasted text, or - for stdin")
-    add.add_argument("--jumphost", metavar="HOST")
-    add.add_argument("--ssh-port", metavar="N", help="default 22")
-    add.add_argument("--user", metavar="USER")
-    add.add_argument("--remote-port", metavar="N", help="the allocated port")
-    add.add_argument(
-        "--remote-bind",
-        metavar="ADDR",
-        help="address the jumphost listens on (default: as ssh -R, 'localhost')",
-    )
-    add.add_argument("--target", metavar="HOST:PORT")
-    add.add_argument("--key", metavar="PATH", help="private key file, or a key NAME from keygen")
+    _add_tunnel_flags(add)
     add.add_argument("--replace", action="store_true", help="overwrite a profile of that name")
+
+    edit = sub.add_parser(
+        "edit",
+        help="change some settings of a tunnel profile",
+        description="Change only the settings given; the rest stay. A `run --all` (and the "
+        "service) restarts a tunnel whose connection changed; elsewhere the change applies "
+        "when the tunnel next starts.",
+    )
+    edit.add_argument("name", metavar="NAME")
+    _add_tunnel_flags(edit)
 
     _add_key_commands(sub)
 
@@ -127,6 +134,37 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one table of c
     logs.add_argument("-f", "--follow", action="store_true", help="keep showing new lines")
     logs.add_argument("-n", "--lines", type=int, default=100, help="how many lines (100)")
     return parser
+
+
+def _add_tunnel_flags(command: argparse.ArgumentParser) -> None:
+    """The settings of a tunnel, as ``add`` and ``edit`` take them."""
+    command.add_argument("--jumphost", metavar="HOST")
+    command.add_argument("--ssh-port", metavar="N", help="default 22")
+    command.add_argument("--user", metavar="USER")
+    command.add_argument("--remote-port", metavar="N", help="the allocated port")
+    command.add_argument(
+        "--remote-bind",
+        metavar="ADDR",
+        help="address the jumphost listens on (default: as ssh -R, 'localhost')",
+    )
+    command.add_argument("--target", metavar="HOST:PORT")
+    command.add_argument(
+        "--key", metavar="PATH", help="private key file, or a key NAME from keygen"
+    )
+    command.add_argument(
+        "--proxy",
+        metavar="URL|system|none",
+        help="reach the jumphost through this proxy: http://[user@]host:port, https://…, "
+        "socks5://…, socks5h://… (the proxy resolves the name); 'system' (the default) "
+        "uses HTTPS_PROXY / ALL_PROXY / NO_PROXY; 'none' dials directly. A password given "
+        "as user:password@ goes into the keychain, never into the profile",
+    )
+    command.add_argument(
+        "--proxy-password-stdin",
+        action="store_true",
+        help="read the proxy user's password from the first line of standard input (for "
+        "scripts); it goes into the keychain",
+    )
 
 
 def _add_key_commands(sub: Any) -> None:

@@ -1,16 +1,20 @@
-"""Tunnel profiles: ``add``, ``list``, ``show`` and ``remove``."""
+"""Tunnel profiles: ``add``, ``edit``, ``list``, ``show`` and ``remove``."""
 
 from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from app.cli.output import EXIT_CONFIG, EXIT_OK, UserFacingError
+from app.cli.proxy_flags import proxy_given, require_proxy_user, tell_proxy_password
 from app.cli.show import listed_briefly, print_json, print_table
 from app.core.profile import format_hostport, parse_hostport, validate_name
 from app.core.textsafe import DETAIL_LIMIT, safe_text
 from app.storage.paths import AppPaths
+
+if TYPE_CHECKING:
+    from app.services.api import Services
 
 _FLAG_OF = {
     "jumphost": "--jumphost HOST",
@@ -38,25 +42,28 @@ def _pasted_fields(args: argparse.Namespace, out: TextIO) -> dict[str, Any]:
     return dict(result.fields)
 
 
-def cmd_add(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
-    from app.services.api import Services
-
-    name = validate_name(args.name)
-    fields: dict[str, Any] = _pasted_fields(args, out) if args.paste is not None else {}
-    # explicit flags fill in or override what the paste said
-    for flag, key in (
-        ("jumphost", "jumphost"),
-        ("ssh_port", "ssh_port"),
-        ("user", "user"),
-        ("remote_port", "remote_port"),
-        ("remote_bind", "remote_bind"),
-    ):
-        if getattr(args, flag) is not None:
-            fields[key] = getattr(args, flag)
+def _flag_fields(args: argparse.Namespace, proxy: str | None) -> dict[str, Any]:
+    """The settings given as flags (``proxy`` already without its password)."""
+    fields: dict[str, Any] = {}
+    for key in ("jumphost", "ssh_port", "user", "remote_port", "remote_bind"):
+        if getattr(args, key) is not None:
+            fields[key] = getattr(args, key)
     if args.target is not None:
         fields["target_host"], fields["target_port"] = parse_hostport(args.target, "target")
     if args.key is not None:
         fields["key_path"] = args.key
+    if proxy is not None:
+        fields["proxy"] = proxy
+    return fields
+
+
+def cmd_add(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
+    from app.services.api import Services
+
+    name = validate_name(args.name)
+    proxy, password = proxy_given(args, stdin_taken=args.paste == "-")
+    fields: dict[str, Any] = _pasted_fields(args, out) if args.paste is not None else {}
+    fields.update(_flag_fields(args, proxy))  # explicit flags fill in or override the paste
     fields.setdefault("ssh_port", 22)
     missing = [k for k in _FLAG_OF if k not in fields]
     if missing:
@@ -64,9 +71,48 @@ def cmd_add(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
         raise UserFacingError(
             f"still missing: {', '.join(missing)}; give {' '.join(flags)}.", EXIT_CONFIG
         )
-    Services(paths).profiles.add(name, fields, replace=args.replace)
+    if password is not None:
+        require_proxy_user(str(fields.get("proxy", "system")))  # before anything is saved
+    services = Services(paths)
+    services.profiles.add(name, fields, replace=args.replace)
     print(f"Added tunnel {name!r}.", file=out)
+    code = _proxy_password(services, name, password)
     print(f"Next: `tunnelkeeper trust {name}` to check and pin the jumphost's host key.", file=out)
+    return code
+
+
+def cmd_edit(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
+    from app.services.api import Services
+
+    proxy, password = proxy_given(args, stdin_taken=False)
+    changes = _flag_fields(args, proxy)
+    if not changes and password is None:
+        raise UserFacingError(
+            "nothing to change: give the settings to change, such as --proxy URL or "
+            "--remote-port N (see `tunnelkeeper edit --help`).",
+            EXIT_CONFIG,
+        )
+    services = Services(paths)
+    if password is not None:
+        require_proxy_user(str(changes.get("proxy", services.profiles.get(args.name).proxy)))
+    if changes:
+        services.profiles.edit(args.name, changes)
+        print(f"Changed tunnel {args.name!r}: {', '.join(sorted(changes))}.", file=out)
+    return _proxy_password(services, args.name, password)
+
+
+def _proxy_password(services: Services, name: str, password: str | None) -> int:
+    """Keep the proxy password given (or say none is stored for a proxy user): exit code."""
+    profile = services.profiles.get(name)
+    if password is not None:
+        kept = services.proxies.remember(profile, password)
+        return tell_proxy_password(kept, name, sys.stderr)
+    if services.proxies.wants_password(profile) and services.proxies.password(profile) is None:
+        print(
+            f"Note: no password is stored for the proxy user of {name!r}; if the proxy asks "
+            f"for one, give it with `tunnelkeeper edit {name} --proxy-password-stdin`.",
+            file=sys.stderr,
+        )
     return EXIT_OK
 
 
@@ -76,10 +122,11 @@ def cmd_list(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
     profiles = Services(paths).profiles.all()
     if listed_briefly(out, profiles, args.json, "No tunnels yet. Add one with `tunnelkeeper add`."):
         return EXIT_OK
-    rows = [("NAME", "JUMPHOST", "USER", "REMOTE PORT", "TARGET")]
+    rows = [("NAME", "JUMPHOST", "USER", "REMOTE PORT", "TARGET", "PROXY")]
     for p in profiles:
         endpoint = format_hostport(p["jumphost"], p["ssh_port"])
-        rows.append((p["name"], endpoint, p["user"], str(p["remote_port"]), p["target"]))
+        proxy = safe_text(str(p["proxy"]))
+        rows.append((p["name"], endpoint, p["user"], str(p["remote_port"]), p["target"], proxy))
     print_table(out, rows)
     return EXIT_OK
 

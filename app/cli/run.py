@@ -15,6 +15,7 @@ from app.cli.output import EXIT_OK, UserFacingError, event_text
 from app.cli.passphrases import tell_remembered, terminal_ask
 from app.cli.show import listed_briefly
 from app.control.errors import where
+from app.core.textsafe import safe_text
 from app.core.units import byte_size
 from app.platform.sdnotify import notify
 from app.storage.paths import AppPaths
@@ -75,7 +76,7 @@ def cmd_run(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
     try:
         for tunnel in prepared:
             controller.keys[tunnel.profile.key_path] = tunnel.key.key
-            host.start(tunnel.profile, tunnel.key.key)
+            host.start(tunnel.profile, tunnel.key.key, tunnel.proxy_password)
         endpoint.start()
         if follower is not None:
             controller.failed = follower.failed
@@ -224,6 +225,9 @@ def cmd_status(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
             file=out,
         )
         print(f"    vendor last connected: {tunnel['vendor_last_connected'] or 'never'}", file=out)
+        shown = tunnel.get("profile")
+        if isinstance(shown, dict) and shown.get("proxy"):
+            print(f"    proxy setting: {safe_text(str(shown['proxy']))}", file=out)
         if tunnel.get("next_retry_at"):
             print(f"    next retry: {tunnel['next_retry_at']}", file=out)
         print(f"    process: {tunnel['pid']}", file=out)

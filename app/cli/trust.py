@@ -25,11 +25,13 @@ def cmd_trust(
     from app.services.api import Services
     from app.services.hostkeys import CHANGED, REVOKED, TRUSTED
 
-    hostkeys = Services(paths).hostkeys
+    services = Services(paths)
+    hostkeys = services.hostkeys
     if args.import_known_hosts:
         return _import_known_hosts(hostkeys, args.name, args.import_known_hosts, out)
+    password = services.proxies.password(services.profiles.get(args.name))
     try:
-        key = hostkeys.fetch(args.name)
+        key = hostkeys.fetch(args.name, proxy_password=password)
     except HostKeyUnavailable as exc:
         raise UserFacingError(str(exc)) from None
     presented = key.fingerprint

@@ -77,13 +77,14 @@ class HeadlessController:
         return f"{name} is connecting."
 
     def start_profile(self, profile: Profile) -> None:
-        """Blocking: check the host key is pinned, load the key (no one is asked), host."""
+        """Blocking: check the host key is pinned, load the key (no one is asked) and the
+        proxy user's password (the keychain's, or the service's credential), host."""
         self._services.hostkeys.check_pinned(profile)
         key = self.keys.get(profile.key_path)
         if key is None:
             key = self._services.keys.load_for(profile, None).key
             self.keys[profile.key_path] = key
-        self._host.start(profile, key)
+        self._host.start(profile, key, self._services.proxies.password(profile))
 
     async def connect(self, name: str) -> str:
         if self._host.is_hosted(name):

@@ -23,6 +23,8 @@ _ZONE_RE = re.compile(r"[A-Za-z0-9._-]{1,64}")
 DEFAULT_SSH_PORT = 22
 DEFAULT_KEEPALIVE_INTERVAL = 10
 DEFAULT_KEEPALIVE_COUNT_MAX = 1
+# What the user's other programs use: HTTPS_PROXY / ALL_PROXY / NO_PROXY (app.core.proxy).
+DEFAULT_PROXY = "system"
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,8 @@ class Profile:
     remote_bind: str | None = None
     keepalive_interval: int = DEFAULT_KEEPALIVE_INTERVAL
     keepalive_count_max: int = DEFAULT_KEEPALIVE_COUNT_MAX
+    # "none", "system" or a proxy URL with at most a user (its password is in the keychain)
+    proxy: str = DEFAULT_PROXY
     extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -174,6 +178,25 @@ def validate_keepalive_count(value: object) -> int:
     return validate_interval(value, "keepalive_count_max", *KEEPALIVE_COUNT_RANGE)
 
 
+def validate_proxy(value: object) -> str:
+    """The proxy setting in its canonical form (``none``, ``system`` or a URL with at most a
+    user). Raises InvalidField, also for a password in it: passwords belong in the keychain."""
+    # app.core.proxy checks hosts and ports with this module's functions
+    from app.core.proxy import parse_proxy, split_password  # noqa: PLC0415
+
+    if not isinstance(value, str):
+        raise InvalidField("proxy", f"{value!r} must be text.")
+    spec, password = split_password(value)
+    if password is not None:
+        raise InvalidField(
+            "proxy",
+            "the proxy URL holds a password; a tunnel's settings never keep one. Give the "
+            "proxy as scheme://user@host:port and the password to `tunnelkeeper add/edit` "
+            "(it goes into the keychain).",
+        )
+    return parse_proxy(spec).text
+
+
 def parse_hostport(text: str, field_name: str = "target") -> tuple[str, int]:
     """Parse ``host:port`` or ``[ipv6]:port`` into a validated pair."""
     raw = text.strip()
@@ -211,6 +234,7 @@ FIELDS = (
     "key_path",
     "keepalive_interval",
     "keepalive_count_max",
+    "proxy",
 )
 # Every stored field is read by the live connection (where to dial, what to ask for, where
 # to send arrivals, how to watch the link): changing one means connecting anew. The name
@@ -252,6 +276,7 @@ def profile_from_dict(name: str, data: dict[str, Any]) -> Profile:
         keepalive_count_max=validate_keepalive_count(
             data.get("keepalive_count_max", DEFAULT_KEEPALIVE_COUNT_MAX)
         ),
+        proxy=validate_proxy(data.get("proxy", DEFAULT_PROXY)),
         extra={k: v for k, v in data.items() if k not in FIELDS},
     )
 

@@ -4,21 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from app.core.profile import Profile
+from app.core.profile import CONNECTION_FIELDS, Profile
 
-# the fields a live connection depends on: changing any other keeps it up
-CONNECTION_FIELDS = (
-    "jumphost",
-    "ssh_port",
-    "user",
-    "remote_port",
-    "remote_bind",
-    "target_host",
-    "target_port",
-    "key_path",
-    "keepalive_interval",
-    "keepalive_count_max",
-)
+__all__ = ["CONNECTION_FIELDS", "Plan", "connection_of", "plan"]
 
 
 def connection_of(profile: Profile) -> tuple[object, ...]:

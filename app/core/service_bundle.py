@@ -1,4 +1,4 @@
-"""Tunnels handed to the system service: profile, key, pins (and passphrase) as one JSON bundle.
+"""Tunnels handed to the system service: profile, key, pins (passphrase, proxy password) as JSON.
 
 The unprivileged ``service install --move`` writes it to the privileged half's standard
 input (never to a file or a command line); the privileged half checks every field before
@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.core.profile import Profile, profile_from_dict
+from app.core.proxy import parse_proxy
 from app.errors import ConfigError, TunnelkeeperError
 
 MAX_BUNDLE = 1024 * 1024
@@ -38,6 +39,7 @@ class MovedTunnel:
     key: bytes = field(repr=False)
     pins: tuple[tuple[str, bytes], ...]  # (key type, blob) trusted for its jumphost
     passphrase: str | None = field(default=None, repr=False)
+    proxy_password: str | None = field(default=None, repr=False)  # of the proxy's user
 
 
 def encode(tunnels: list[MovedTunnel]) -> bytes:
@@ -48,6 +50,7 @@ def encode(tunnels: list[MovedTunnel]) -> bytes:
             "key": base64.b64encode(t.key).decode(),
             "pins": [[kind, base64.b64encode(blob).decode()] for kind, blob in t.pins],
             "passphrase": t.passphrase,
+            "proxy_password": t.proxy_password,
         }
         for t in tunnels
     ]
@@ -95,12 +98,22 @@ def _tunnel(item: Any) -> MovedTunnel:
         if not (isinstance(pin, list) and len(pin) == 2 and isinstance(pin[0], str)):
             raise BadBundle("a pinned host key is malformed")
         pins.append((pin[0], _bytes(pin[1], MAX_KEY, "host key")))
-    passphrase = item.get("passphrase")
-    if passphrase is not None and (
-        not isinstance(passphrase, str) or len(passphrase) > MAX_PASSPHRASE
-    ):
-        raise BadBundle("a passphrase is malformed")
-    return MovedTunnel(profile, key_file, key, tuple(pins), passphrase)
+    passphrase = _secret(item.get("passphrase"), "a passphrase")
+    proxy_password = _secret(item.get("proxy_password"), "a proxy password")
+    if proxy_password is not None and not _has_proxy_user(profile):
+        raise BadBundle("a proxy password came for a tunnel whose proxy names no user")
+    return MovedTunnel(profile, key_file, key, tuple(pins), passphrase, proxy_password)
+
+
+def _secret(value: Any, what: str) -> str | None:
+    """A passphrase or password as sent (None: none), never quoted in an error."""
+    if value is not None and (not isinstance(value, str) or len(value) > MAX_PASSPHRASE):
+        raise BadBundle(f"{what} is malformed")
+    return value
+
+
+def _has_proxy_user(profile: Profile) -> bool:
+    return parse_proxy(profile.proxy).user is not None
 
 
 def _bytes(value: Any, limit: int, what: str) -> bytes:

@@ -12,6 +12,9 @@ from app.errors import (
     AuthRejected,
     ForwardRefused,
     JumphostUnreachable,
+    ProxyBadReply,
+    ProxyRefused,
+    ProxyTrouble,
     Then,
     TunnelkeeperError,
 )
@@ -94,8 +97,10 @@ def failure_of(exc: BaseException) -> Failure:
         return Failure.AUTH_REJECTED
     if isinstance(exc, ForwardRefused):
         return Failure.FORWARD_REFUSED
-    if isinstance(exc, JumphostUnreachable):
-        return Failure.UNREACHABLE
+    if isinstance(exc, ProxyRefused | ProxyBadReply):
+        return Failure.NETWORK  # backoff only: probing would ask the proxy again and again
+    if isinstance(exc, JumphostUnreachable | ProxyTrouble):
+        return Failure.UNREACHABLE  # a proxy that is down, or cannot reach the jumphost
     return Failure.NETWORK
 
 

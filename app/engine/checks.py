@@ -4,20 +4,25 @@ from __future__ import annotations
 
 import socket
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from app import ssh
 from app.core.portclash import listen_label, same_port
 from app.core.profile import Profile
+from app.core.proxy import Route
 from app.engine.check_results import NAMES, CheckResult, NotPassed, Outcome, Report
 from app.engine.delivery import GREETING_WAIT, check_delivery, check_target
 from app.engine.forward import Counters, Forwarder
+from app.engine.route import route_for
 from app.errors import (
     Action,
     AuthRejected,
     ForwardRefused,
+    ProxyAuthFailed,
+    ProxyNoAnswer,
+    ProxyRefused,
     StoredPassphraseWrong,
     TunnelkeeperError,
 )
@@ -66,8 +71,12 @@ class ConnectionTest:
         report: Report | None = None,
         timeout: float = CHECK_TIMEOUT,
         neighbours: Sequence[Profile] = (),
+        proxy_password: str | None = None,
+        env: Mapping[str, str] | None = None,
     ) -> None:
         self.profile = profile
+        self._proxy_password = proxy_password  # for the proxy's user, if the route has one
+        self._env = env  # for a `system` proxy; None: this process's environment
         self._neighbours = [n for n in neighbours if n.name != profile.name]
         self._known_hosts = known_hosts
         self._load_key = load_key
@@ -154,6 +163,12 @@ class ConnectionTest:
 
     def _reachable(self) -> str:
         endpoint = ssh.Endpoint(self.profile.jumphost, self.profile.ssh_port)
+        try:
+            route = route_for(self.profile, self._env)
+        except TunnelkeeperError as exc:
+            raise NotPassed.of(exc, "fix the proxy setting or the proxy variables.") from None
+        if route.proxy is not None:
+            return self._through_proxy(endpoint, route)
         started = time.monotonic()
         try:
             infos = socket.getaddrinfo(endpoint.host, endpoint.port, type=socket.SOCK_STREAM)
@@ -182,8 +197,29 @@ class ConnectionTest:
             f"{(resolved - started) * 1000:.0f} ms); "
         )
         return (
-            f"{lookup}TCP port {endpoint.port} of {address} answered in "
+            f"{route.why}; {lookup}TCP port {endpoint.port} of {address} answered in "
             f"{(connected - resolved) * 1000:.0f} ms."
+        )
+
+    def _through_proxy(self, endpoint: ssh.Endpoint, route: Route) -> str:
+        """Check 2 through a proxy: the jumphost's name is the proxy's to resolve (and this
+        machine may not be able to), so only the whole way is timed."""
+        started = time.monotonic()
+        session = ssh.Session(
+            endpoint,
+            self._timeout,
+            request_timeout=self._timeout,
+            route=route,
+            proxy_password=self._proxy_password,
+        )
+        try:
+            session.dial()
+        except TunnelkeeperError as exc:
+            raise NotPassed.of(exc, _proxy_remedy(exc, endpoint), Action.EDIT) from None
+        self._session = session
+        return (
+            f"{route.why}: the proxy connected to {endpoint.label} in "
+            f"{(time.monotonic() - started) * 1000:.0f} ms."
         )
 
     def _host_key(self) -> str:
@@ -296,3 +332,13 @@ class ConnectionTest:
             self._forwarder.close_all(1.5)
         if session is not None:
             session.close()
+
+
+def _proxy_remedy(exc: TunnelkeeperError, endpoint: ssh.Endpoint) -> str:
+    if isinstance(exc, ProxyAuthFailed):
+        return exc.remedy
+    if isinstance(exc, ProxyRefused):
+        return f"ask your network team to let the proxy connect to {endpoint.label}."
+    if isinstance(exc, ProxyNoAnswer):
+        return "check the proxy's host and port, and that it runs."
+    return f"check that the jumphost {endpoint.label} is up and that the proxy can reach it."

@@ -9,6 +9,7 @@ from typing import Any
 from app import ssh
 from app.core import knownhosts
 from app.core.profile import Profile
+from app.core.proxy import Route
 from app.core.supervise import Liveness
 from app.engine.forward import Counters, Forwarder
 from app.engine.watch import Kick, LinkWatch, Teardown, Tick
@@ -24,9 +25,13 @@ class Link:
         endpoint: ssh.Endpoint,
         connect_timeout: float,
         stop: threading.Event,
+        route: Route | None = None,
+        proxy_password: str | None = None,
     ) -> None:
         self.profile = profile
-        self.session = ssh.Session(endpoint, connect_timeout, cancel=stop)
+        self.session = ssh.Session(
+            endpoint, connect_timeout, cancel=stop, route=route, proxy_password=proxy_password
+        )
         self._stop = stop
         self._forwarder: Forwarder | None = None
 

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from app import ssh
+from app.core.proxy import Route
 from app.core.wake import WakeDetector
 from app.engine.watch import POLL, Kick
 
@@ -40,16 +41,20 @@ class Pause:
         known_hosts: Path,
         endpoint: ssh.Endpoint,
         beat: Callable[[], None] = lambda: None,
+        proxy_password: str | None = None,
     ) -> None:
+        self._proxy_password = proxy_password
         self._beat = beat  # called on every turn: the worker is alive
         self._stop = stop
         self._kick = kick
         self._known_hosts = known_hosts
         self._endpoint = endpoint
 
-    def wait(self, delay: float | None, stamp: Stamp, watch_port: bool) -> None:
+    def wait(
+        self, delay: float | None, stamp: Stamp, watch_port: bool, route: Route | None = None
+    ) -> None:
         """Sleep up to ``delay`` seconds (None: until the user acts); ``stamp`` is the
-        known_hosts file as the last attempt read it."""
+        known_hosts file as the last attempt read it; the port is watched along ``route``."""
         deadline = None if delay is None else time.monotonic() + delay
         wake = WakeDetector()
         while not self._stop.is_set():
@@ -68,10 +73,18 @@ class Pause:
                 continue
             if reasons & {"network", "wake"} or wake.check(step, before):
                 return
-            if watch_port and self._port_is_back():
+            if watch_port and self._port_is_back(route):
                 return
 
-    def _port_is_back(self) -> bool:
+    def _port_is_back(self, route: Route | None) -> bool:
         """A bare TCP connect (no SSH, so nothing in the jumphost's logs until it works):
-        when the jumphost comes back we attempt at once instead of sleeping out the backoff."""
-        return ssh.port_open(self._endpoint, PORT_POLL_TIMEOUT, cancel=self._stop)
+        when the jumphost comes back we attempt at once instead of sleeping out the backoff.
+        Through the route's proxy, if any: a direct probe would say nothing about that way
+        (and where only the proxy may go out, it would never succeed)."""
+        return ssh.port_open(
+            self._endpoint,
+            PORT_POLL_TIMEOUT,
+            cancel=self._stop,
+            route=route,
+            proxy_password=self._proxy_password,
+        )

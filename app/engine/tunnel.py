@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -13,10 +13,12 @@ from app import ssh
 from app.core.backoff import Backoff
 from app.core.events import State, TunnelEvent, TunnelStatus, iso_time, phase
 from app.core.profile import Profile
+from app.core.proxy import Route
 from app.core.supervise import Decision, Failure, Liveness, Policy, TargetWarnings, failure_of
 from app.engine.forward import MAX_CHANNELS, Counters
 from app.engine.link import Link
 from app.engine.pause import Pause, file_stamp
+from app.engine.route import route_for
 from app.engine.watch import RECONNECT_ASKED, Kick
 from app.errors import TunnelkeeperError
 from app.storage import hostkeys
@@ -55,8 +57,13 @@ class Tunnel:
         max_channels: int = MAX_CHANNELS,
         kex_deadline: float = KEX_DEADLINE,
         on_status: StatusSink | None = None,
+        proxy_password: str | None = None,
+        env: Mapping[str, str] | None = None,
     ) -> None:
         self.profile = profile
+        self._proxy_password = proxy_password  # for the proxy's user, if the route has one
+        self._env = env  # for a `system` proxy; None: this process's environment
+        self._route: Route | None = None  # the current attempt's
         self.log = TunnelLog(log, profile.name)  # "[name] …"
         self._on_status = on_status
         self._publish_lock = threading.Lock()  # statuses reach the sinks in the order made
@@ -72,7 +79,9 @@ class Tunnel:
         self._stop = threading.Event()
         self._kick = Kick()
         endpoint = ssh.Endpoint(profile.jumphost, profile.ssh_port)
-        self._pause = Pause(self._stop, self._kick, known_hosts, endpoint, self._beat)
+        self._pause = Pause(
+            self._stop, self._kick, known_hosts, endpoint, self._beat, proxy_password
+        )
         self._lock = threading.Lock()
         self._link: Link | None = None  # the current attempt's connection
         self._thread = threading.Thread(
@@ -247,7 +256,9 @@ class Tunnel:
         extra = {} if decision.action is None else {"action": decision.action}
         self._emit(decision.state, decision.detail, **extra)
         # the stamp as this attempt read the file: a trust that lands while we report counts
-        self._pause.wait(delay, self._known_hosts_stamp, watch_port=self._poll_port)
+        self._pause.wait(
+            delay, self._known_hosts_stamp, watch_port=self._poll_port, route=self._route
+        )
         self.next_retry_at = None
 
     def _attempt(self) -> Decision | None:
@@ -255,9 +266,17 @@ class Tunnel:
         self._beat()
         profile = self.profile
         endpoint = ssh.Endpoint(profile.jumphost, profile.ssh_port)
-        self._emit(State.CONNECTING, f"connecting to {endpoint.label} as {profile.user}.")
         try:
-            self._connect(endpoint)
+            route = self._route = route_for(profile, self._env)
+        except TunnelkeeperError as exc:
+            return self._failed(exc)
+        # which proxy was chosen and why; a direct route only when a proxy was passed over
+        via = f" {route.why}" if route.proxy is not None else ""
+        if route.proxy is None and route.why.endswith("NO_PROXY"):
+            via = f" ({route.why})"
+        self._emit(State.CONNECTING, f"connecting to {endpoint.label}{via} as {profile.user}.")
+        try:
+            self._connect(endpoint, route)
         except TunnelkeeperError as exc:
             # what the error implies decides: retry (how soon), or wait for the user until
             # the known_hosts file changes or they ask to reconnect
@@ -274,7 +293,7 @@ class Tunnel:
         self.warning = None
         self._emit(
             State.CONNECTED,
-            f"the jumphost {endpoint.label} is listening on "
+            f"the jumphost {endpoint.label}{via} is listening on "
             f"{profile.forward_bind or '*'}:{profile.remote_port} and forwards to "
             f"{profile.target}.",
         )
@@ -299,10 +318,17 @@ class Tunnel:
             failure, str(exc), time.monotonic(), port=self.profile.remote_port, action=action
         )
 
-    def _connect(self, endpoint: ssh.Endpoint) -> None:
+    def _connect(self, endpoint: ssh.Endpoint, route: Route) -> None:
         self._known_hosts_stamp = file_stamp(self._known_hosts)
         parsed = hostkeys.read(self._known_hosts)
-        link = Link(self.profile, endpoint, self._connect_timeout, self._stop)
+        link = Link(
+            self.profile,
+            endpoint,
+            self._connect_timeout,
+            self._stop,
+            route,
+            self._proxy_password,
+        )
         with self._lock:
             self._link = link  # from now on stop() can interrupt the handshake
         link.open(parsed, self._key, self.counters, self._max_channels, self._target_trouble)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from app.core.profile import Profile
 from app.platform.keychain import Keychain, open_keychain
@@ -13,6 +13,7 @@ from app.services.history import HistoryService
 from app.services.hostkeys import HostKeyService
 from app.services.keys import Ask, KeyService, LoadedKey
 from app.services.profiles import ProfileService
+from app.services.proxies import ProxyService
 from app.services.service import ServiceManager
 from app.services.status import StatusService
 from app.storage.paths import AppPaths
@@ -20,17 +21,19 @@ from app.storage.paths import AppPaths
 
 @dataclass(frozen=True)
 class PreparedTunnel:
-    """A tunnel ready to start in this process: its profile and its loaded key."""
+    """A tunnel ready to start in this process: its profile, its loaded key and its proxy
+    user's password (None when its proxy names no user, or none is stored)."""
 
     profile: Profile
     key: LoadedKey
+    proxy_password: str | None = field(default=None, repr=False)
 
 
 class Services:
-    """Every job a front end asks for, grouped: ``keys``, ``profiles``, ``hostkeys``,
-    ``checks``, ``status`` and ``history``. Methods take and return plain data (dataclasses,
-    dicts of str/int/float/bool/None); only a loaded key is opaque, for an engine in this
-    process.
+    """Every job a front end asks for, grouped: ``keys``, ``proxies``, ``profiles``,
+    ``hostkeys``, ``checks``, ``status`` and ``history``. Methods take and return plain data
+    (dataclasses, dicts of str/int/float/bool/None); only a loaded key is opaque, for an
+    engine in this process.
 
     ``keychain`` is opened on first need (probing it can block on the desktop's keychain
     service), by default the system one, or the null keychain when it does not answer.
@@ -42,12 +45,13 @@ class Services:
         self._keychain: Keychain | None = None
         self._lock = threading.Lock()
         self.keys = KeyService(paths, self.keychain)
-        self.profiles = ProfileService(paths, self.keys)
+        self.proxies = ProxyService(self.keychain)
+        self.profiles = ProfileService(paths, self.keys, self.proxies)
         self.hostkeys = HostKeyService(paths)
         self.status = StatusService(paths)
         self.history = HistoryService(paths)
-        self.checks = CheckService(paths, self.keys, self.status)
-        self.service = ServiceManager(paths, self.keys, self.profiles, self.status)
+        self.checks = CheckService(paths, self.keys, self.status, self.proxies)
+        self.service = ServiceManager(paths, self.keys, self.profiles, self.status, self.proxies)
 
     def keychain(self) -> Keychain:
         """The keychain, opened once."""
@@ -72,5 +76,6 @@ class Services:
             loaded = self.keys.load_for(profile, ask)
             if on_loaded is not None:
                 on_loaded(loaded)
-            prepared.append(PreparedTunnel(profile, loaded))
+            password = self.proxies.password(profile)
+            prepared.append(PreparedTunnel(profile, loaded, password))
         return prepared

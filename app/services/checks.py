@@ -10,6 +10,7 @@ from app.core.profile import Profile
 from app.engine.checks import CheckResult, ConnectionTest
 from app.errors import TunnelkeeperError, UnknownProfile
 from app.services.keys import Ask, KeyService, Remembered
+from app.services.proxies import ProxyService
 from app.services.status import StatusService
 from app.storage.paths import AppPaths
 from app.storage.store import ProfileStore
@@ -35,12 +36,23 @@ class TestOutcome:
 
 
 class CheckService:
-    """Runs :class:`app.engine.checks.ConnectionTest` for a tunnel."""
+    """Runs :class:`app.engine.checks.ConnectionTest` for a tunnel (through its proxy, with
+    the proxy user's password from ``proxies`` when there is one)."""
 
-    def __init__(self, paths: AppPaths, keys: KeyService, status: StatusService) -> None:
+    def __init__(
+        self,
+        paths: AppPaths,
+        keys: KeyService,
+        status: StatusService,
+        proxies: ProxyService | None = None,
+    ) -> None:
         self._paths = paths
         self._keys = keys
         self._status = status
+        self._proxies = proxies
+
+    def _proxy_password(self, profile: Profile) -> str | None:
+        return self._proxies.password(profile) if self._proxies is not None else None
 
     def run_checks(
         self,
@@ -54,7 +66,13 @@ class CheckService:
         the forward now; ``on_result`` hears each check as it finishes. Blocks."""
         known_hosts = self._paths.known_hosts_file
         test = ConnectionTest(
-            profile, known_hosts, load_key, running, on_result, neighbours=self._neighbours()
+            profile,
+            known_hosts,
+            load_key,
+            running,
+            on_result,
+            neighbours=self._neighbours(),
+            proxy_password=self._proxy_password(profile),
         )
         return test.run()
 
@@ -93,6 +111,7 @@ class CheckService:
             self._status.connected_pid,
             on_result,
             neighbours=list(profiles.values()),
+            proxy_password=self._proxy_password(profile),
         )
         results = test.run()
         return TestOutcome(

@@ -36,6 +36,7 @@ class TunnelFactory(Protocol):
         sink: EventSink,
         *,
         on_status: StatusSink | None = None,
+        proxy_password: str | None = None,
     ) -> Tunnel: ...
 
 
@@ -122,10 +123,11 @@ class TunnelHost:
 
     # --- acting ---------------------------------------------------------------------------
 
-    def start(self, profile: Profile, key: Any) -> bool:
-        """Start hosting ``profile`` with its loaded ``key``; False (nothing done) when it is
-        hosted already or the host is closing. Raises HostedElsewhere when another process
-        of ours hosts a tunnel on the same jumphost port."""
+    def start(self, profile: Profile, key: Any, proxy_password: str | None = None) -> bool:
+        """Start hosting ``profile`` with its loaded ``key`` (and its proxy user's password);
+        False (nothing done) when it is hosted already or the host is closing. Raises
+        HostedElsewhere when another process of ours hosts a tunnel on the same jumphost
+        port."""
         name = profile.name
         source = object()
 
@@ -142,7 +144,13 @@ class TunnelHost:
                 holder = self._claims.claim(profile)
                 if holder is not None:
                     raise HostedElsewhere(holder.tunnel, holder.kind, holder.pid)
-            tunnel = self._factory(profile, key, self._known_hosts, sink, on_status=on_status)
+            # only when there is one: a test's stand-in factory need not take it
+            secret: dict[str, Any] = {}
+            if proxy_password is not None:
+                secret["proxy_password"] = proxy_password
+            tunnel = self._factory(
+                profile, key, self._known_hosts, sink, on_status=on_status, **secret
+            )
             self._tunnels[name] = tunnel
             self._sources[name] = source
             # what a worker is before its first report

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -10,6 +12,7 @@ from typing import Any
 from app import ssh
 from app.core import knownhosts
 from app.core.profile import Profile
+from app.core.proxy import choose_route, parse_proxy
 from app.errors import HostKeyNotPinned, TunnelkeeperError, UnknownProfile
 from app.services.errors import HostKeyUnavailable, KnownHostsMissing, NoKeyForHost
 from app.storage import hostkeys as pins
@@ -47,22 +50,38 @@ class HostKeyService:
     def known_hosts_file(self) -> str:
         return str(self._paths.known_hosts_file)
 
-    def fetch(self, name: str) -> HostKey:
-        """Connect to tunnel ``name``'s jumphost just long enough to learn its host key, and
-        compare it with the pinned ones. Raises UnknownProfile, CorruptConfigFile (our
-        known_hosts) and HostKeyUnavailable (the jumphost did not show one)."""
+    def fetch(self, name: str, proxy_password: str | None = None) -> HostKey:
+        """Connect to tunnel ``name``'s jumphost (through its proxy, if any) just long enough
+        to learn its host key, and compare it with the pinned ones. Raises UnknownProfile,
+        CorruptConfigFile (our known_hosts) and HostKeyUnavailable (the jumphost did not
+        show one)."""
         profile = ProfileStore(self._paths.profiles_file).get(name)
-        return self.fetch_endpoint(profile.jumphost, profile.ssh_port)
+        proxy = getattr(profile, "proxy", "system")
+        return self.fetch_endpoint(profile.jumphost, profile.ssh_port, proxy, proxy_password)
 
-    def fetch_endpoint(self, host: str, port: int) -> HostKey:
+    def fetch_endpoint(
+        self,
+        host: str,
+        port: int,
+        proxy: str = "system",
+        proxy_password: str | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> HostKey:
         """As :meth:`fetch`, for a jumphost no tunnel names yet (the setup wizard's): connect
-        to ``host`` port ``port`` just long enough to learn its host key. Raises
-        CorruptConfigFile (our known_hosts) and HostKeyUnavailable."""
+        to ``host`` port ``port`` (through ``proxy``, a profile's proxy setting, with the
+        environment ``env``, by default this process's) just long enough to learn its host
+        key. Raises CorruptConfigFile (our known_hosts) and HostKeyUnavailable."""
         endpoint = ssh.Endpoint(host, port)
         parsed = pins.read(self._paths.known_hosts_file)
         pinned = knownhosts.pinned_for(parsed, endpoint.pattern)
         try:
-            key = ssh.fetch_host_key(endpoint, ssh.algorithms_for(pinned))
+            route = choose_route(parse_proxy(proxy), os.environ if env is None else env, host, port)
+            key = ssh.fetch_host_key(
+                endpoint,
+                ssh.algorithms_for(pinned),
+                route=route,
+                proxy_password=proxy_password,
+            )
         except TunnelkeeperError as exc:
             raise HostKeyUnavailable(exc) from None
         verdict, _ = knownhosts.check(parsed, endpoint.pattern, key.asbytes())

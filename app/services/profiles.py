@@ -1,4 +1,5 @@
-"""Tunnel profiles: list, show, add, edit and remove (a removed key's passphrase is forgotten)."""
+"""Tunnel profiles: list, show, add, edit and remove (a removed key's passphrase, and proxy
+password, is forgotten)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from app.core.profile import Profile, profile_from_dict, validate_name
-from app.errors import InvalidField, KeyPassphraseNeeded, UnknownProfile
+from app.errors import InvalidField, KeyPassphraseNeeded, TunnelkeeperError, UnknownProfile
 from app.services.keys import KeyService
+from app.services.proxies import ProxyService
 from app.ssh import keys
 from app.storage.paths import AppPaths
 from app.storage.store import ProfileStore
@@ -46,11 +48,15 @@ class Removed:
 
 
 class ProfileService:
-    """The profiles file, and the keychain entries of the keys the profiles use."""
+    """The profiles file, and the keychain entries of the keys (and proxy users) the
+    profiles use."""
 
-    def __init__(self, paths: AppPaths, keys: KeyService) -> None:
+    def __init__(
+        self, paths: AppPaths, keys: KeyService, proxies: ProxyService | None = None
+    ) -> None:
         self._paths = paths
         self._keys = keys
+        self._proxies = proxies
         self._store = ProfileStore(paths.profiles_file)
 
     def load(self) -> dict[str, Profile]:
@@ -89,26 +95,36 @@ class ProfileService:
 
         Raises InvalidField, ProfileExists (unless ``replace``) and key file errors.
         """
+        profile = self.checked(name, fields)
+        self._store.add(profile, replace=replace)
+        return profile_view(profile)
+
+    def checked(self, name: str, fields: dict[str, Any]) -> Profile:
+        """The profile ``fields`` describe, validated and its key checked, not saved."""
         validate_name(name)
         fields = dict(fields)
         key_path = self.resolve_key(str(fields["key_path"]))
         with contextlib.suppress(KeyPassphraseNeeded):
             keys.load_private_key(key_path)  # refuses a key others can read, as OpenSSH does
         fields["key_path"] = str(key_path)
-        profile = profile_from_dict(name, fields)
-        self._store.add(profile, replace=replace)
-        return profile_view(profile)
+        return profile_from_dict(name, fields)
 
     def edit(self, name: str, changes: dict[str, Any]) -> dict[str, Any]:
-        """Change some fields of tunnel ``name``; a key no tunnel uses any more has its
-        passphrase forgotten. Raises UnknownProfile and as :meth:`add`."""
-        before = self._store.get(name)
-        fields = {**before.extra, **before.to_dict(), **changes}
-        fields.pop("name", None)
-        view = self.add(name, fields, replace=True)
-        if view["key_path"] != before.key_path:
+        """Change some fields of tunnel ``name`` in one locked read-and-write of the file; a
+        key (or proxy user) no tunnel uses any more has its passphrase (password) forgotten.
+        Raises UnknownProfile and as :meth:`add`."""
+
+        def change(before: Profile) -> Profile:
+            fields = {**before.extra, **before.to_dict(), **changes}
+            fields.pop("name", None)
+            return self.checked(name, fields)
+
+        before, after = self._store.update(name, change)
+        if after.key_path != before.key_path:
             self._forget_if_unused(before.key_path)
-        return view
+        if after.proxy != before.proxy:
+            self._forget_proxy_if_unused(before)
+        return profile_view(after)
 
     def save(self, profile: Profile, old_name: str | None = None) -> None:
         """Save a whole profile as it is; with ``old_name`` (editing) replace that one: a
@@ -131,6 +147,7 @@ class ProfileService:
         removed = self._store.remove(name)
         if removed is None:
             return Removed(False)
+        self._forget_proxy_if_unused(removed)
         if self._forget_if_unused(removed.key_path):
             return Removed(True, removed.key_path)
         return Removed(True)
@@ -143,6 +160,12 @@ class ProfileService:
                 if managed.exists():
                     return managed
         return Path(value).expanduser().resolve()
+
+    def _forget_proxy_if_unused(self, gone: Profile) -> None:
+        """``gone``'s proxy password, unless another tunnel uses the same proxy user."""
+        if self._proxies is not None:
+            with contextlib.suppress(TunnelkeeperError):  # an unreadable file: kept
+                self._proxies.forget_unless_used(gone, self._store.load().values())
 
     def _forget_if_unused(self, key_path: str) -> bool:
         if any(p.key_path == key_path for p in self._store.load().values()):

@@ -20,6 +20,7 @@ from app.platform.credentials import credential_name
 from app.platform.service_install import Call, Run, Step, WriteFile
 from app.services.keys import KeyService
 from app.services.profiles import ProfileService
+from app.services.proxies import ProxyService, secret_name
 from app.services.status import StatusService
 from app.storage import hostkeys as pins
 from app.storage.paths import AppPaths
@@ -33,18 +34,26 @@ class ServiceManager:
     moves tunnels into the system service."""
 
     def __init__(
-        self, paths: AppPaths, keys: KeyService, profiles: ProfileService, status: StatusService
+        self,
+        paths: AppPaths,
+        keys: KeyService,
+        profiles: ProfileService,
+        status: StatusService,
+        proxies: ProxyService | None = None,
     ) -> None:
         self._paths = paths
         self._keys = keys
         self._profiles = profiles
         self._status = status
+        self._proxies = proxies
 
     # --- the unprivileged half ------------------------------------------------------------
 
     def bundle(self, names: list[str], ask: AskSecret | None) -> list[MovedTunnel]:
         """Tunnels ``names`` as the service will keep them: profile, key bytes, pinned host
-        keys, and the passphrase of an encrypted key (from the keychain, else ``ask``)."""
+        keys, the passphrase of an encrypted key (from the keychain, else ``ask``) and the
+        password of the proxy's user (the keychain's, else ``ask``; None when neither has
+        one: the service then meets the proxy's 407 and says so)."""
         parsed = pins.read(self._paths.known_hosts_file)
         moved = []
         for profile in self._profiles.select(names):
@@ -60,6 +69,7 @@ class ServiceManager:
                     key,
                     tuple((e.key_type, e.key_blob) for e in pinned),
                     self._passphrase_of(profile.key_path, profile.name, ask),
+                    self._proxy_password_of(profile, ask),
                 )
             )
         return moved
@@ -74,6 +84,15 @@ class ServiceManager:
             self._keys.open_key(key_path, name, typed)  # KeyPassphraseWrong if not
             return typed
         return self._keys.stored(key_path)
+
+    def _proxy_password_of(self, profile: Profile, ask: AskSecret | None) -> str | None:
+        if self._proxies is None or not self._proxies.wants_password(profile):
+            return None
+        stored = self._proxies.password(profile)
+        if stored is not None or ask is None:
+            return stored
+        typed = ask(f"Password of the proxy user of {profile.name} (for the service): ")
+        return typed or None
 
     def hand_over(self, names: list[str]) -> list[str]:
         """After a move: stop ``names`` wherever this user runs them and remove them from
@@ -131,13 +150,12 @@ class ServiceManager:
         for tunnel in moved:
             key_path = config / "keys" / tunnel.key_file
             steps.append(WriteFile(key_path, tunnel.key, 0o600, owner, secret=True))
-            if tunnel.passphrase is not None:
-                cred = credential_name(str(key_path))
+            for cred, secret in _secrets_of(tunnel, key_path):
                 target = config / "credentials" / f"{cred}.cred"
                 steps.append(
                     Run(
                         ("systemd-creds", "encrypt", f"--name={cred}", "-", str(target)),
-                        stdin=tunnel.passphrase.encode(),
+                        stdin=secret.encode(),
                     )
                 )
             profile = replace(tunnel.profile, key_path=str(key_path))
@@ -210,12 +228,12 @@ class ServiceManager:
             f"The service runs as the account {spec.user!r}. Its keys are in "
             f"{spec.config}/keys, readable by that account alone (mode 0600, folder 0700)."
         )
-        if any(t.passphrase is not None for t in moved):
+        if any(t.passphrase is not None or t.proxy_password is not None for t in moved):
             said += (
-                " Passphrases are systemd credentials encrypted with this machine's key "
-                f"(systemd-creds, in {spec.config}/credentials, root only); systemd decrypts "
-                "them into the service's private memory at start. No passphrase is written "
-                "in plain text anywhere."
+                " Passphrases and proxy passwords are systemd credentials encrypted with "
+                f"this machine's key (systemd-creds, in {spec.config}/credentials, root "
+                "only); systemd decrypts them into the service's private memory at start. No "
+                "passphrase or password is written in plain text anywhere."
             )
         return said
 
@@ -250,11 +268,22 @@ def _group(path: Path, group: str) -> None:
 def _credentials(spec: ServiceSpec, moved: list[MovedTunnel]) -> tuple[tuple[str, str], ...]:
     found = dict(spec.credentials)
     for tunnel in moved:
-        if tunnel.passphrase is not None:
-            key_path = Path(spec.config) / "keys" / tunnel.key_file
-            cred = credential_name(str(key_path))
+        key_path = Path(spec.config) / "keys" / tunnel.key_file
+        for cred, _ in _secrets_of(tunnel, key_path):
             found[cred] = str(Path(spec.config) / "credentials" / f"{cred}.cred")
     return tuple(sorted(found.items()))
+
+
+def _secrets_of(tunnel: MovedTunnel, key_path: Path) -> list[tuple[str, str]]:
+    """The credentials ``tunnel`` brings, by name (as the service's CredentialsKeychain
+    looks them up): its key's passphrase and its proxy user's password."""
+    found = []
+    if tunnel.passphrase is not None:
+        found.append((credential_name(str(key_path)), tunnel.passphrase))
+    name = secret_name(tunnel.profile)
+    if tunnel.proxy_password is not None and name is not None:
+        found.append((credential_name(name), tunnel.proxy_password))
+    return found
 
 
 def _is_unit(step: Step) -> bool:

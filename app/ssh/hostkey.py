@@ -7,6 +7,7 @@ from typing import Any
 from paramiko.ssh_exception import SSHException
 
 from app.core import knownhosts
+from app.core.proxy import Route
 from app.errors import ConnectionLost, HostKeyChanged, HostKeyRevoked, HostKeyUnknown
 from app.ssh.dialing import CONNECT_TIMEOUT, Endpoint, dial
 from app.ssh.handshake import start_transport
@@ -23,10 +24,15 @@ _ALGORITHMS_FOR_TYPE = {
 
 
 def fetch_host_key(
-    endpoint: Endpoint, preferred_key_types: list[str], timeout: float = CONNECT_TIMEOUT
+    endpoint: Endpoint,
+    preferred_key_types: list[str],
+    timeout: float = CONNECT_TIMEOUT,
+    route: Route | None = None,
+    proxy_password: str | None = None,
 ) -> Any:
-    """Connect just long enough to learn the jumphost's host key (of a pinned type first)."""
-    sock = dial(endpoint, timeout)
+    """Connect (through the route's proxy, if any) just long enough to learn the jumphost's
+    host key (of a pinned type first)."""
+    sock = dial(endpoint, timeout, route=route, proxy_password=proxy_password)
     try:
         transport = start_transport(sock, endpoint, preferred_key_types, timeout)
         try:

@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 from app.core import knownhosts
+from app.core.proxy import Route
 from app.errors import ConnectionTrouble
 from app.ssh.channel import ChannelGate, StreamChannel
 from app.ssh.dialing import CONNECT_TIMEOUT, Endpoint, dial
@@ -39,8 +40,12 @@ class Session:
         timeout: float = CONNECT_TIMEOUT,
         cancel: threading.Event | None = None,
         request_timeout: float = GLOBAL_REQUEST_TIMEOUT,
+        route: Route | None = None,
+        proxy_password: str | None = None,
     ) -> None:
         self.endpoint = endpoint
+        self.route = route  # None or no proxy: direct
+        self._proxy_password = proxy_password
         self._timeout = timeout
         self._cancel = cancel
         self._request_timeout = request_timeout
@@ -64,8 +69,9 @@ class Session:
         return host_key
 
     def dial(self) -> None:
-        """Open the TCP connection (JumphostUnreachable if it cannot be)."""
-        sock = dial(self.endpoint, self._timeout, cancel=self._cancel)
+        """Open the connection, through the route's proxy if any (JumphostUnreachable or a
+        ProxyTrouble if it cannot be)."""
+        sock = dial(self.endpoint, self._timeout, self._cancel, self.route, self._proxy_password)
         watched = WatchedSocket(sock)
         with self._lock:
             self._sock, self._watched = sock, watched

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -123,6 +124,19 @@ class ProfileStore:
         tunnels[profile.name] = {**profile.extra, **profile.to_dict()}
         tunnels[profile.name].pop("name", None)
         self._write(data)
+
+    def update(self, name: str, change: Callable[[Profile], Profile]) -> tuple[Profile, Profile]:
+        """Replace tunnel ``name`` by ``change(it)`` in one locked read-and-write, so an edit
+        made meanwhile by another process is neither lost nor overwritten; returns (before,
+        after). The name stays (ValueError otherwise). Raises UnknownProfile and whatever
+        ``change`` raises (then nothing is written)."""
+        with self._locked():
+            before = self.get(name)
+            after = change(before)
+            if after.name != name:
+                raise ValueError("update keeps the tunnel's name; rename with save()")
+            self._add(after, replace=True)
+            return before, after
 
     def remove(self, name: str) -> Profile | None:
         """Remove a tunnel and return it; an entry too broken to load can still be removed

@@ -20,12 +20,11 @@ from app.errors import KeyPassphraseWrong, TunnelkeeperError, UnknownProfile
 from app.platform.keychain import open_keychain
 from app.services.api import Services
 from app.services.host import TunnelFactory, TunnelHost
-from app.services.keys import LoadedKey
 from app.storage.claims import Claims
 from app.storage.paths import AppPaths
 from app.ui import jobs
 from app.ui.foreign import foreign_rows, own_rows
-from app.ui.key_loader import PassphraseWanted, ask_later
+from app.ui.key_loader import PassphraseWanted, Ready, ask_later, prepared, unlock
 from app.ui.remote import RemoteTunnels
 from app.ui.rows import Row, stopped_status
 
@@ -179,14 +178,18 @@ class TunnelHub(QObject):
             self._report(profile, State.ERROR, str(exc), exc.action)
             return
         cached = self._keys.get(profile.key_path)
-        if cached is not None:
+        if cached is not None and not self.services.proxies.wants_password(profile):
             self._start(profile, cached)
             return
         self._loading.add(name)
         self._report(profile, State.CONNECTING, "loading the key…")
         jobs.start(
             f"key-{name}",
-            lambda _: self.services.keys.load_for(profile, ask_later),
+            lambda _: prepared(
+                self.services,
+                profile,
+                cached if cached is not None else self.services.keys.load_for(profile, ask_later),
+            ),
             on_done=lambda key: self._key_ready(name, key),
             on_failed=lambda exc: self._key_failed(name, exc),
         )
@@ -200,7 +203,9 @@ class TunnelHub(QObject):
         self._report(profile, State.CONNECTING, "checking the passphrase…")
         jobs.start(
             f"passphrase-{name}",
-            lambda _: self._unlock(profile, passphrase, remember),
+            lambda _: prepared(
+                self.services, profile, unlock(self.services, profile, passphrase, remember)
+            ),
             on_done=lambda key: self._key_ready(name, key),
             on_failed=lambda exc: self._key_failed(name, exc),
         )
@@ -319,20 +324,13 @@ class TunnelHub(QObject):
     def _check_pinned(self, profile: Profile) -> None:
         self.services.hostkeys.check_pinned(profile)
 
-    def _unlock(self, profile: Profile, passphrase: str, remember: bool) -> LoadedKey:
-        """On a worker thread: the key opened with the typed passphrase, maybe kept."""
-        loaded = self.services.keys.unlock(profile, passphrase, remember=remember)
-        if loaded.remembered is not None and not loaded.remembered.stored:
-            log.info("passphrase kept in memory only: %s", loaded.remembered.reason)
-        return loaded
-
-    def _key_ready(self, name: str, loaded: LoadedKey) -> None:
+    def _key_ready(self, name: str, ready: Ready) -> None:
         self._loading.discard(name)
         profile = self.profiles.get(name)
         if profile is None:
             return
-        self._keys[profile.key_path] = loaded.key
-        self._start(profile, loaded.key)
+        self._keys[profile.key_path] = ready.key
+        self._start(profile, ready.key, ready.proxy_password)
 
     def _key_failed(self, name: str, exc: Exception) -> None:
         self._loading.discard(name)
@@ -347,12 +345,12 @@ class TunnelHub(QObject):
         detail = str(exc) if isinstance(exc, TunnelkeeperError) else f"could not start: {exc}"
         self._report(profile, State.ERROR, detail)
 
-    def _start(self, profile: Profile, key: Any) -> None:
+    def _start(self, profile: Profile, key: Any, proxy_password: str | None = None) -> None:
         if self.closing:
             return
         self._last.pop(profile.name, None)
         try:
-            self.host.start(profile, key)
+            self.host.start(profile, key, proxy_password)
         except HostedElsewhere as exc:
             self._report(profile, State.STOPPED, f"not connected here: {exc}.")
         except TunnelkeeperError as exc:

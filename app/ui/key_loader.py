@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.core.profile import Profile
 from app.errors import TunnelkeeperError
-from app.services.keys import PassphraseRequest
+from app.services.api import Services
+from app.services.keys import LoadedKey, PassphraseRequest
+
+log = logging.getLogger(__name__)
 
 
 class PassphraseWanted(TunnelkeeperError):
@@ -20,3 +28,25 @@ def ask_later(request: PassphraseRequest) -> str | None:
     """The ``ask`` a worker thread hands the key service: it cannot show a dialog, so it
     stops the load with :class:`PassphraseWanted`; the hub then asks on the GUI thread."""
     raise PassphraseWanted(request.key_path, wrong=request.stored_was_wrong)
+
+
+@dataclass(frozen=True)
+class Ready:
+    """A loaded key and the proxy user's password (None: no user, or none stored)."""
+
+    key: Any
+    proxy_password: str | None = field(default=None, repr=False)
+
+
+def unlock(services: Services, profile: Profile, passphrase: str, remember: bool) -> LoadedKey:
+    """On a worker thread: the key opened with the typed passphrase, maybe kept."""
+    loaded = services.keys.unlock(profile, passphrase, remember=remember)
+    if loaded.remembered is not None and not loaded.remembered.stored:
+        log.info("passphrase kept in memory only: %s", loaded.remembered.reason)
+    return loaded
+
+
+def prepared(services: Services, profile: Profile, key: LoadedKey | Any) -> Ready:
+    """On a worker thread: the key, and the proxy password (the keychain may block)."""
+    loaded = key.key if isinstance(key, LoadedKey) else key
+    return Ready(loaded, services.proxies.password(profile))

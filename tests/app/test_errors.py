@@ -30,7 +30,7 @@ def _tree(cls: type[TunnelkeeperError]) -> list[type[TunnelkeeperError]]:
     return found
 
 
-APP_ERRORS = [c for c in _tree(TunnelkeeperError) if c.__module__ == "app.errors"]
+APP_ERRORS = [c for c in _tree(TunnelkeeperError) if c.__module__.startswith("app.errors.")]
 HOST_KEY_TROUBLE = [
     HostKeyNotPinned("db", "[jump.example]:2222"),
     HostKeyUnknown("db", "[jump.example]:2222", "SHA256:presented"),

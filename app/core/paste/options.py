@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable
 
 from app.core.paste.forward import read_forward
+from app.core.paste.proxy_command import JUMP_REASON, read_proxy_command
 from app.core.paste.result import Found, short
 from app.core.paste.text import split_words
 from app.core.paste.values import (
@@ -112,7 +113,13 @@ def _ignoring(keyword: str, reason: str) -> _Handler:
 
 
 _KNOWN_HOSTS_REASON = f"{_NOT_TRUSTING} against its own known_hosts (see `tunnelkeeper trust`)."
-PROXY_REASON = "Tunnelkeeper connects to the jumphost directly."
+
+
+def _kw_proxy_command(found: Found, values: list[str], context: str) -> None:
+    if values != ["none"]:  # "none": no ProxyCommand, as ssh reads it
+        read_proxy_command(found, values, context)
+
+
 _KEYWORD_HANDLERS: dict[str, _Handler] = {
     "hostname": _kw_hostname,
     "user": _kw_user,
@@ -126,8 +133,8 @@ _KEYWORD_HANDLERS: dict[str, _Handler] = {
     "stricthostkeychecking": _kw_strict,
     "userknownhostsfile": _ignoring("UserKnownHostsFile", _KNOWN_HOSTS_REASON),
     "globalknownhostsfile": _ignoring("GlobalKnownHostsFile", _KNOWN_HOSTS_REASON),
-    "proxyjump": _ignoring("ProxyJump", PROXY_REASON),
-    "proxycommand": _ignoring("ProxyCommand", PROXY_REASON),
+    "proxyjump": _ignoring("ProxyJump", JUMP_REASON),
+    "proxycommand": _kw_proxy_command,
     "include": _kw_include,
 }
 KNOWN_KEYWORDS = frozenset(_KEYWORD_HANDLERS) | _QUIET_KEYWORDS

@@ -18,6 +18,7 @@ _LABELS = {
     "key_path": "the key",
     "keepalive_interval": "ServerAliveInterval",
     "keepalive_count_max": "ServerAliveCountMax",
+    "proxy": "the proxy",
     "endpoint": "the endpoint",
 }
 

@@ -6,7 +6,8 @@ import re
 from dataclasses import dataclass, field
 
 from app.core.paste.forward import read_forward
-from app.core.paste.options import PROXY_REASON, dash_o
+from app.core.paste.options import dash_o
+from app.core.paste.proxy_command import JUMP_REASON
 from app.core.paste.result import Found, short
 from app.core.paste.values import PLACEHOLDER_RE, read_host, read_key, read_port, read_user
 from app.errors import PasteError
@@ -136,7 +137,7 @@ _SSH_NOTES = {
     "L": "Tunnelkeeper keeps a remote (-R) forward open; a local forward is not what it does.",
     "D": "Tunnelkeeper keeps a remote (-R) forward open; a SOCKS proxy is not what it does.",
     "W": "Tunnelkeeper keeps a remote (-R) forward open; stdio forwarding is not what it does.",
-    "J": PROXY_REASON,
+    "J": JUMP_REASON,
     "F": "Tunnelkeeper reads no ssh config files; paste the Host block instead.",
 }
 

@@ -15,7 +15,7 @@ from app.storage.paths import AppPaths
 
 DEFAULT_NAME = "tunnel"
 # What a paste may say about a tunnel besides the endpoint fields and the target.
-_CARRIED_FROM_PASTE = ("keepalive_interval", "keepalive_count_max")
+_CARRIED_FROM_PASTE = ("keepalive_interval", "keepalive_count_max", "proxy")
 # What the Endpoint page sets.
 ENDPOINT_FIELDS = ("jumphost", "ssh_port", "user", "remote_port", "remote_bind")
 

@@ -97,8 +97,13 @@ class HostKeyPage(QWizardPage):
         self._show(None)
         self.light.set_mark(Mark.RUNNING)
         self.status.say(f"Fetching the host key of {format_hostport(host, port)}…", GREY)
-        hostkeys = self.draft.services.hostkeys
-        self._fetch.start(lambda _progress: hostkeys.fetch_endpoint(host, port))
+        hostkeys, proxies = self.draft.services.hostkeys, self.draft.services.proxies
+        proxy = str(self.draft.fields().get("proxy", "system"))  # pasted, or the edited one's
+        self._fetch.start(
+            lambda _progress: hostkeys.fetch_endpoint(
+                host, port, proxy, proxies.setting_password(proxy)
+            )
+        )
         self.completeChanged.emit()
 
     def _show(self, presented: HostKey | None) -> None:

@@ -34,5 +34,5 @@ def run_checks(
         if services.paths.known_hosts_file.exists():
             shutil.copyfile(services.paths.known_hosts_file, trial.known_hosts_file)
         HostKeyService(trial).pin([pending])
-        checks = CheckService(trial, services.keys, services.status)
+        checks = CheckService(trial, services.keys, services.status, services.proxies)
         return checks.run_checks(profile, load_key, running, report)

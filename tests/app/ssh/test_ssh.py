@@ -19,7 +19,7 @@ from app.errors import (
     KeyPassphraseWrong,
     KeyUnreadable,
 )
-from app.ssh import dialing
+from app.ssh import tcp
 from tests.support import firewall
 from tests.support.net import TcpServer, free_port, tcp_server
 
@@ -118,7 +118,7 @@ def test_dial_moves_on_when_the_first_address_is_a_black_hole(
             (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", dead_port)),
             (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", live.port)),
         ]
-        monkeypatch.setattr(dialing, "_resolve", lambda endpoint, timeout, cancel: answers)
+        monkeypatch.setattr(tcp, "_resolve", lambda endpoint, timeout, cancel, failed: answers)
         started = time.monotonic()
         sock = ssh.dial(ssh.Endpoint("jumphost.example", 22), 4)
         sock.close()

@@ -101,6 +101,7 @@ def test_written_file_is_plain_toml_with_a_header(store: ProfileStore, path: Pat
                 "ssh_port": 2200,
                 "keepalive_interval": 10,
                 "keepalive_count_max": 1,
+                "proxy": "system",
             }
         },
     }

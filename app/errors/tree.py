@@ -1,4 +1,4 @@
-"""The app's exception tree: one class per cause, each saying what it implies for the job."""
+"""The exception tree's root, and the errors of configuration, host keys and the keychain."""
 
 from __future__ import annotations
 
@@ -273,60 +273,6 @@ class HostKeyRevoked(HostKeyTrouble):
         self.fingerprint = fingerprint
 
 
-# --- connection: something outside went wrong; the engine may retry ----------------
-
-
-class ConnectionTrouble(TunnelkeeperError):
-    """The tunnel could not be brought up or was lost; retrying may help."""
-
-    then = Then.RETRY
-
-
-class JumphostUnreachable(ConnectionTrouble):
-    def __init__(self, host: str, port: int, detail: str) -> None:
-        super().__init__(f"cannot reach the jumphost {host} port {port}: {safe_text(detail)}")
-
-
-class HandshakeFailed(ConnectionTrouble):
-    def __init__(self, host: str, detail: str) -> None:
-        super().__init__(f"the SSH handshake with {host} failed: {safe_text(detail)}")
-
-
-class AuthRejected(ConnectionTrouble):
-    def __init__(self, user: str, host: str, fingerprint: str) -> None:
-        super().__init__(
-            f"the jumphost rejected key {fingerprint} for user {user} at {host} — has its "
-            "public key been added in the vendor's settings?"
-        )
-
-
-class ForwardRefused(ConnectionTrouble):
-    def __init__(self, bind: str, port: int, host: str) -> None:
-        super().__init__(
-            f"the jumphost {host} refused to listen on {bind}:{port} for us; check the "
-            "allocated port and bind address the vendor gave you (or the port is still "
-            "held by an earlier connection)."
-        )
-        self.port = port
-
-
-class ConnectionLost(ConnectionTrouble):
-    def __init__(self, host: str, detail: str) -> None:
-        # a bare exception's text is "" (or just the caller's "during authentication: ")
-        why = safe_text(detail).strip().rstrip(":").strip()
-        super().__init__(f"the connection to {host} was lost" + (f": {why}" if why else ""))
-
-
-class HostKeyUnavailable(TunnelkeeperError):
-    """The jumphost's host key could not be fetched; ``str()`` is the cause's sentence."""
-
-    then = Then.RETRY  # the cause is connection trouble
-
-    def __init__(self, cause: TunnelkeeperError) -> None:
-        Exception.__init__(self, str(cause))  # already made safe to print: not again
-        self.cause = cause
-
-
 # --- hosting: which process runs a tunnel -------------------------------------------------
 
 
@@ -380,11 +326,3 @@ class KeyringFailed(KeyringUnavailable):
         self.detail = detail
         self.operation = operation
         self.key_name = key_name
-
-
-def os_reason(exc: OSError) -> str:
-    """Why a socket call failed, in a few words and never empty: "timed out", the
-    system's words ("Connection refused"), the exception's text, or its class's name."""
-    if isinstance(exc, TimeoutError):
-        return "timed out"
-    return exc.strerror or str(exc) or type(exc).__name__
