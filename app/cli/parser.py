@@ -86,11 +86,19 @@ def build_parser() -> argparse.ArgumentParser:
     rm = sub.add_parser("remove", help="remove a tunnel profile")
     rm.add_argument("name", metavar="NAME")
 
-    trust = sub.add_parser("trust", help="fetch, confirm and pin the jumphost's host key")
+    trust = sub.add_parser(
+        "trust",
+        help="fetch, confirm and pin the jumphost's host key (and its jump hosts', first)",
+    )
     trust.add_argument("name", metavar="NAME")
     how = trust.add_mutually_exclusive_group()
-    how.add_argument("--yes", action="store_true", help="pin without asking")
-    how.add_argument("--fingerprint", metavar="SHA256:...", help="pin only if it matches")
+    how.add_argument("--yes", action="store_true", help="pin first keys without asking")
+    how.add_argument(
+        "--fingerprint",
+        metavar="SHA256:...",
+        action="append",
+        help="pin only if it matches; once per host key to pin (jump hosts, the jumphost)",
+    )
     trust.add_argument(
         "--import-known-hosts",
         nargs="?",
@@ -158,6 +166,13 @@ def _add_tunnel_flags(command: argparse.ArgumentParser) -> None:
         "socks5://…, socks5h://… (the proxy resolves the name); 'system' (the default) "
         "uses HTTPS_PROXY / ALL_PROXY / NO_PROXY; 'none' dials directly. A password given "
         "as user:password@ goes into the keychain, never into the profile",
+    )
+    command.add_argument(
+        "--jump",
+        metavar="USER@HOST[:PORT][,…]",
+        help="reach the jumphost through these SSH jump hosts (as ssh -J / ProxyJump), the "
+        "first dialled first (through --proxy, if one applies); each logs in with the "
+        "tunnel's key and has its host key pinned by `trust`. 'none' removes them",
     )
     command.add_argument(
         "--proxy-password-stdin",

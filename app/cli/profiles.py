@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from app.cli.output import EXIT_CONFIG, EXIT_OK, UserFacingError
 from app.cli.proxy_flags import proxy_given, require_proxy_user, tell_proxy_password
 from app.cli.show import listed_briefly, print_json, print_table
-from app.core.profile import format_hostport, parse_hostport, validate_name
+from app.core.profile import format_hostport, parse_hostport, validate_jump, validate_name
 from app.core.textsafe import DETAIL_LIMIT, safe_text
 from app.storage.paths import AppPaths
 
@@ -54,6 +54,8 @@ def _flag_fields(args: argparse.Namespace, proxy: str | None) -> dict[str, Any]:
         fields["key_path"] = args.key
     if proxy is not None:
         fields["proxy"] = proxy
+    if args.jump is not None:
+        fields["jump"] = validate_jump(args.jump)  # None for "none": no jump hosts
     return fields
 
 
@@ -88,8 +90,8 @@ def cmd_edit(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
     changes = _flag_fields(args, proxy)
     if not changes and password is None:
         raise UserFacingError(
-            "nothing to change: give the settings to change, such as --proxy URL or "
-            "--remote-port N (see `tunnelkeeper edit --help`).",
+            "nothing to change: give the settings to change, such as --proxy URL, "
+            "--jump USER@HOST or --remote-port N (see `tunnelkeeper edit --help`).",
             EXIT_CONFIG,
         )
     services = Services(paths)
@@ -122,11 +124,24 @@ def cmd_list(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
     profiles = Services(paths).profiles.all()
     if listed_briefly(out, profiles, args.json, "No tunnels yet. Add one with `tunnelkeeper add`."):
         return EXIT_OK
-    rows = [("NAME", "JUMPHOST", "USER", "REMOTE PORT", "TARGET", "PROXY")]
+    jumps = any(p.get("jump") for p in profiles)  # the column only where a tunnel has one
+    rows: list[tuple[str, ...]] = [("NAME", "JUMPHOST", "USER", "REMOTE PORT", "TARGET", "PROXY")]
+    if jumps:
+        rows[0] += ("JUMP",)
     for p in profiles:
         endpoint = format_hostport(p["jumphost"], p["ssh_port"])
         proxy = safe_text(str(p["proxy"]))
-        rows.append((p["name"], endpoint, p["user"], str(p["remote_port"]), p["target"], proxy))
+        row: tuple[str, ...] = (
+            p["name"],
+            endpoint,
+            p["user"],
+            str(p["remote_port"]),
+            p["target"],
+            proxy,
+        )
+        if jumps:
+            row += (safe_text(str(p.get("jump") or "-")),)
+        rows.append(row)
     print_table(out, rows)
     return EXIT_OK
 
@@ -140,6 +155,8 @@ def cmd_show(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
         return EXIT_OK
     for key, value in view.items():
         shown = "(as ssh -R: localhost)" if key == "remote_bind" and value is None else value
+        if key == "jump" and value is None:
+            shown = "(none: the jumphost is dialled directly or through the proxy)"
         print(f"{key:>20}: {safe_text(str(shown), DETAIL_LIMIT)}", file=out)
     return EXIT_OK
 

@@ -45,6 +45,8 @@ class Profile:
     keepalive_count_max: int = DEFAULT_KEEPALIVE_COUNT_MAX
     # "none", "system" or a proxy URL with at most a user (its password is in the keychain)
     proxy: str = DEFAULT_PROXY
+    # jump hosts (OpenSSH's ProxyJump): "user@host:port[,user@host:port…]"; None: none
+    jump: str | None = None
     extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -65,6 +67,8 @@ class Profile:
         data.pop("extra")
         if data["remote_bind"] is None:
             data.pop("remote_bind")
+        if data["jump"] is None:
+            data.pop("jump")
         return data
 
 
@@ -197,6 +201,14 @@ def validate_proxy(value: object) -> str:
     return parse_proxy(spec).text
 
 
+def validate_jump(value: object) -> str | None:
+    """The jump hosts in their canonical form; None for none. Raises InvalidField."""
+    # app.core.jump checks hosts, ports and users with this module's functions
+    from app.core.jump import validate_jump as checked  # noqa: PLC0415
+
+    return checked(value)
+
+
 def parse_hostport(text: str, field_name: str = "target") -> tuple[str, int]:
     """Parse ``host:port`` or ``[ipv6]:port`` into a validated pair."""
     raw = text.strip()
@@ -235,6 +247,7 @@ FIELDS = (
     "keepalive_interval",
     "keepalive_count_max",
     "proxy",
+    "jump",
 )
 # Every stored field is read by the live connection (where to dial, what to ask for, where
 # to send arrivals, how to watch the link): changing one means connecting anew. The name
@@ -277,6 +290,7 @@ def profile_from_dict(name: str, data: dict[str, Any]) -> Profile:
             data.get("keepalive_count_max", DEFAULT_KEEPALIVE_COUNT_MAX)
         ),
         proxy=validate_proxy(data.get("proxy", DEFAULT_PROXY)),
+        jump=validate_jump(data.get("jump")),
         extra={k: v for k, v in data.items() if k not in FIELDS},
     )
 

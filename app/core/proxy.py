@@ -219,6 +219,9 @@ def _bypassed(env: Mapping[str, str], host: str, port: int) -> str | None:
     return None
 
 
+SOURCE_VARIABLE = "TUNNELKEEPER_PROXY_SOURCE"  # where an environment's proxy came from, in words
+
+
 def choose_route(setting: ProxySetting, env: Mapping[str, str], host: str, port: int) -> Route:
     """How to reach ``host:port``: the tunnel's own proxy, none, or for ``system`` the
     environment's (HTTPS_PROXY, then ALL_PROXY, lower-case first; NO_PROXY honoured).
@@ -236,5 +239,6 @@ def choose_route(setting: ProxySetting, env: Mapping[str, str], host: str, port:
             return Route(None, f"direct: {safe_text(host)} is in {bypass.upper()}")
         name, value = found
         proxy, password = _environment_proxy(name, value)
-        return Route(proxy, f"via {proxy.label} ({name.upper()})", password)
+        source = env.get(SOURCE_VARIABLE) or name.upper()  # the desktop's "system settings"
+        return Route(proxy, f"via {proxy.label} ({safe_text(source, 40)})", password)
     return Route(None, "direct: no proxy set")

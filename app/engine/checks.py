@@ -9,13 +9,14 @@ from pathlib import Path
 from typing import Any
 
 from app import ssh
+from app.core.jump import Hop, route_label
 from app.core.portclash import listen_label, same_port
 from app.core.profile import Profile
 from app.core.proxy import Route
 from app.engine.check_results import NAMES, CheckResult, NotPassed, Outcome, Report
 from app.engine.delivery import GREETING_WAIT, check_delivery, check_target
 from app.engine.forward import Counters, Forwarder
-from app.engine.route import route_for
+from app.engine.route import hops_of, route_for
 from app.errors import (
     Action,
     AuthRejected,
@@ -23,6 +24,7 @@ from app.errors import (
     ProxyAuthFailed,
     ProxyNoAnswer,
     ProxyRefused,
+    ProxyTrouble,
     StoredPassphraseWrong,
     TunnelkeeperError,
 )
@@ -167,6 +169,9 @@ class ConnectionTest:
             route = route_for(self.profile, self._env)
         except TunnelkeeperError as exc:
             raise NotPassed.of(exc, "fix the proxy setting or the proxy variables.") from None
+        hops = hops_of(self.profile)
+        if hops:
+            return self._through_jumps(endpoint, route, hops)
         if route.proxy is not None:
             return self._through_proxy(endpoint, route)
         started = time.monotonic()
@@ -219,6 +224,40 @@ class ConnectionTest:
         self._session = session
         return (
             f"{route.why}: the proxy connected to {endpoint.label} in "
+            f"{(time.monotonic() - started) * 1000:.0f} ms."
+        )
+
+    def _through_jumps(self, endpoint: ssh.Endpoint, route: Route, hops: tuple[Hop, ...]) -> str:
+        """Check 2 through jump hosts: each hop's key checked as the jumphost's is and a
+        login to it with the tunnel's key, then a channel to the jumphost's port."""
+        try:
+            parsed = read_known_hosts(self._known_hosts)
+        except TunnelkeeperError as exc:
+            raise NotPassed.of(exc, "fix or move the file, then trust the keys again.") from None
+        started = time.monotonic()
+        session = ssh.Session(
+            endpoint,
+            self._timeout,
+            request_timeout=self._timeout,
+            route=route,
+            proxy_password=self._proxy_password,
+            hops=hops,
+        )
+        jumps = ssh.JumpPlan(hops, self.profile.user, self._key, parsed, self.profile.name)
+        try:
+            session.dial(jumps)
+        except TunnelkeeperError as exc:
+            session.close()
+            remedy = (
+                _proxy_remedy(exc, endpoint)
+                if isinstance(exc, ProxyTrouble)
+                else (f"check that the jump hosts let this key through to {endpoint.label}.")
+            )
+            raise NotPassed.of(exc, remedy, Action.EDIT) from None
+        self._session = session
+        first = "" if route.proxy is None else f" ({route.why})"
+        return (
+            f"{route_label(hops)}{first}: connected to {endpoint.label} in "
             f"{(time.monotonic() - started) * 1000:.0f} ms."
         )
 

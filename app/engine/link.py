@@ -12,6 +12,7 @@ from app.core.profile import Profile
 from app.core.proxy import Route
 from app.core.supervise import Liveness
 from app.engine.forward import Counters, Forwarder
+from app.engine.route import hops_of
 from app.engine.watch import Kick, LinkWatch, Teardown, Tick
 
 
@@ -30,7 +31,12 @@ class Link:
     ) -> None:
         self.profile = profile
         self.session = ssh.Session(
-            endpoint, connect_timeout, cancel=stop, route=route, proxy_password=proxy_password
+            endpoint,
+            connect_timeout,
+            cancel=stop,
+            route=route,
+            proxy_password=proxy_password,
+            hops=hops_of(profile),
         )
         self._stop = stop
         self._forwarder: Forwarder | None = None

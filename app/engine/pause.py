@@ -13,6 +13,10 @@ from app.core.wake import WakeDetector
 from app.engine.watch import POLL, Kick
 
 PORT_POLL_TIMEOUT = 1.0  # while the jumphost is unreachable, one TCP probe per POLL
+# Through jump hosts a probe is an SSH login to each: at most one per this many seconds,
+# each given this long (a stop waits for it at most between two of its steps).
+JUMP_PROBE_EVERY = 5.0
+JUMP_PROBE_TIMEOUT = 3.0
 
 Stamp = tuple[int, int] | None  # a file's (mtime in ns, size in bytes); None: no file
 
@@ -51,11 +55,18 @@ class Pause:
         self._endpoint = endpoint
 
     def wait(
-        self, delay: float | None, stamp: Stamp, watch_port: bool, route: Route | None = None
+        self,
+        delay: float | None,
+        stamp: Stamp,
+        watch_port: bool,
+        route: Route | None = None,
+        jumps: ssh.JumpPlan | None = None,
     ) -> None:
         """Sleep up to ``delay`` seconds (None: until the user acts); ``stamp`` is the
-        known_hosts file as the last attempt read it; the port is watched along ``route``."""
+        known_hosts file as the last attempt read it; the port is watched along ``route``
+        and through ``jumps``' hosts, if any."""
         deadline = None if delay is None else time.monotonic() + delay
+        next_probe = time.monotonic()
         wake = WakeDetector()
         while not self._stop.is_set():
             self._beat()
@@ -73,18 +84,25 @@ class Pause:
                 continue
             if reasons & {"network", "wake"} or wake.check(step, before):
                 return
-            if watch_port and self._port_is_back(route):
+            if not watch_port or time.monotonic() < next_probe:
+                continue
+            if jumps is not None and jumps.hops:
+                next_probe = time.monotonic() + JUMP_PROBE_EVERY
+            if self._port_is_back(route, jumps):
                 return
 
-    def _port_is_back(self, route: Route | None) -> bool:
+    def _port_is_back(self, route: Route | None, jumps: ssh.JumpPlan | None = None) -> bool:
         """A bare TCP connect (no SSH, so nothing in the jumphost's logs until it works):
         when the jumphost comes back we attempt at once instead of sleeping out the backoff.
         Through the route's proxy, if any: a direct probe would say nothing about that way
-        (and where only the proxy may go out, it would never succeed)."""
+        (and where only the proxy may go out, it would never succeed). Through jump hosts:
+        a login to each and a channel opened to the jumphost's port."""
+        timeout = PORT_POLL_TIMEOUT if jumps is None else JUMP_PROBE_TIMEOUT
         return ssh.port_open(
             self._endpoint,
-            PORT_POLL_TIMEOUT,
+            timeout,
             cancel=self._stop,
             route=route,
             proxy_password=self._proxy_password,
+            jumps=jumps,
         )

@@ -12,13 +12,14 @@ from typing import Any
 from app import ssh
 from app.core.backoff import Backoff
 from app.core.events import State, TunnelEvent, TunnelStatus, iso_time, phase
+from app.core.jump import route_label
 from app.core.profile import Profile
 from app.core.proxy import Route
 from app.core.supervise import Decision, Failure, Liveness, Policy, TargetWarnings, failure_of
 from app.engine.forward import MAX_CHANNELS, Counters
 from app.engine.link import Link
 from app.engine.pause import Pause, file_stamp
-from app.engine.route import route_for
+from app.engine.route import hops_of, route_for
 from app.engine.watch import RECONNECT_ASKED, Kick
 from app.errors import TunnelkeeperError
 from app.storage import hostkeys
@@ -257,7 +258,11 @@ class Tunnel:
         self._emit(decision.state, decision.detail, **extra)
         # the stamp as this attempt read the file: a trust that lands while we report counts
         self._pause.wait(
-            delay, self._known_hosts_stamp, watch_port=self._poll_port, route=self._route
+            delay,
+            self._known_hosts_stamp,
+            watch_port=self._poll_port,
+            route=self._route,
+            jumps=self._jump_plan() if self._poll_port else None,
         )
         self.next_retry_at = None
 
@@ -274,6 +279,9 @@ class Tunnel:
         via = f" {route.why}" if route.proxy is not None else ""
         if route.proxy is None and route.why.endswith("NO_PROXY"):
             via = f" ({route.why})"
+        hops = hops_of(profile)
+        if hops:
+            via += f" {route_label(hops)}"
         self._emit(State.CONNECTING, f"connecting to {endpoint.label}{via} as {profile.user}.")
         try:
             self._connect(endpoint, route)
@@ -332,6 +340,18 @@ class Tunnel:
         with self._lock:
             self._link = link  # from now on stop() can interrupt the handshake
         link.open(parsed, self._key, self.counters, self._max_channels, self._target_trouble)
+
+    def _jump_plan(self) -> ssh.JumpPlan | None:
+        """How the pause's port watch goes through the jump hosts (None: there are none, or
+        known_hosts cannot be read: the next attempt will say so)."""
+        hops = hops_of(self.profile)
+        if not hops:
+            return None
+        try:
+            parsed = hostkeys.read(self._known_hosts)
+        except TunnelkeeperError:
+            return None
+        return ssh.JumpPlan(hops, self.profile.user, self._key, parsed, self.profile.name)
 
     def _watch(self) -> str:
         """Watch the live link until it is lost or we stop; return why it ended."""

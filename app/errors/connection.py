@@ -19,17 +19,27 @@ class JumphostUnreachable(ConnectionTrouble):
         super().__init__(f"cannot reach the jumphost {host} port {port}: {safe_text(detail)}")
 
 
+class JumpHostUnreachable(JumphostUnreachable):
+    """A jump host on the way to the jumphost (ProxyJump) cannot be reached; retried and
+    watched for like the jumphost itself."""
+
+    def __init__(self, label: str, detail: str) -> None:
+        ConnectionTrouble.__init__(self, f"cannot reach the jump host {label}: {safe_text(detail)}")
+
+
 class HandshakeFailed(ConnectionTrouble):
     def __init__(self, host: str, detail: str) -> None:
         super().__init__(f"the SSH handshake with {host} failed: {safe_text(detail)}")
 
 
 class AuthRejected(ConnectionTrouble):
-    def __init__(self, user: str, host: str, fingerprint: str) -> None:
-        super().__init__(
-            f"the jumphost rejected key {fingerprint} for user {user} at {host} — has its "
-            "public key been added in the vendor's settings?"
+    def __init__(self, user: str, host: str, fingerprint: str, role: str = "jumphost") -> None:
+        ask = (
+            "has its public key been added in the vendor's settings?"
+            if role == "jumphost"
+            else "is its public key in that host's authorized_keys?"
         )
+        super().__init__(f"the {role} rejected key {fingerprint} for user {user} at {host} — {ask}")
 
 
 class ForwardRefused(ConnectionTrouble):

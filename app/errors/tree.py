@@ -245,8 +245,8 @@ class HostKeyNotPinned(HostKeyTrouble, ConfigError):
 
 
 class HostKeyUnknown(HostKeyTrouble):
-    def __init__(self, name: str, host: str, fingerprint: str) -> None:
-        fact = f"the jumphost {host} presented a host key ({fingerprint}) that is not trusted"
+    def __init__(self, name: str, host: str, fingerprint: str, role: str = "jumphost") -> None:
+        fact = f"the {role} {host} presented a host key ({fingerprint}) that is not trusted"
         super().__init__(name, host, fact, TRUST_FIRST)
         self.fingerprint = fingerprint
 
@@ -267,8 +267,8 @@ class HostKeyChanged(HostKeyTrouble):
 class HostKeyRevoked(HostKeyTrouble):
     action = None  # a revoked key is never trusted again: the vendor must name the new one
 
-    def __init__(self, name: str, host: str, fingerprint: str) -> None:
-        fact = f"the jumphost {host} presented a revoked host key ({fingerprint}), so it is refused"
+    def __init__(self, name: str, host: str, fingerprint: str, role: str = "jumphost") -> None:
+        fact = f"the {role} {host} presented a revoked host key ({fingerprint}), so it is refused"
         super().__init__(name, host, fact, "ask the vendor for the jumphost's current key.")
         self.fingerprint = fingerprint
 

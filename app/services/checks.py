@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from app.core.profile import Profile
@@ -60,19 +61,25 @@ class CheckService:
         load_key: Callable[[Profile], Any],
         running: Callable[[str], int | None],
         on_result: Callable[[CheckResult], None] | None = None,
+        known_hosts: Path | None = None,
+        proxy_password: str | None = None,
+        env: Mapping[str, str] | None = None,
     ) -> list[CheckResult]:
         """For a front end in this process (the desktop app): every check for ``profile``
         (saved or not), its key from ``load_key``, ``running`` saying which process holds
-        the forward now; ``on_result`` hears each check as it finishes. Blocks."""
-        known_hosts = self._paths.known_hosts_file
+        the forward now; ``on_result`` hears each check as it finishes. ``known_hosts``
+        stands in for ours (a key about to be trusted), ``proxy_password`` for the
+        keychain's (typed, not kept yet), ``env`` for the process's (the desktop's system
+        proxy settings). Blocks."""
         test = ConnectionTest(
             profile,
-            known_hosts,
+            known_hosts or self._paths.known_hosts_file,
             load_key,
             running,
             on_result,
             neighbours=self._neighbours(),
-            proxy_password=self._proxy_password(profile),
+            proxy_password=proxy_password or self._proxy_password(profile),
+            env=env,
         )
         return test.run()
 

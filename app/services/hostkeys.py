@@ -1,18 +1,20 @@
-"""Jumphost host keys: fetch and compare with the pinned ones, import from known_hosts, pin."""
+"""Jumphost and jump host keys: fetch, compare with the pinned ones, import, pin."""
 
 from __future__ import annotations
 
 import base64
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from app import ssh
 from app.core import knownhosts
+from app.core.jump import parse_jump
 from app.core.profile import Profile
 from app.core.proxy import choose_route, parse_proxy
+from app.engine.route import hops_of, route_for
 from app.errors import HostKeyNotPinned, TunnelkeeperError, UnknownProfile
 from app.services.errors import HostKeyUnavailable, KnownHostsMissing, NoKeyForHost
 from app.storage import hostkeys as pins
@@ -40,6 +42,10 @@ class HostKey:
     kind: str = ""  # key type and size for people: "ED25519, 256 bits"
 
 
+# Says yes (go on through this jump host, and pin its key later) or no to a hop's key.
+Decide = Callable[[HostKey], bool]
+
+
 class HostKeyService:
     """The app's known_hosts file, against what jumphosts present."""
 
@@ -50,14 +56,74 @@ class HostKeyService:
     def known_hosts_file(self) -> str:
         return str(self._paths.known_hosts_file)
 
-    def fetch(self, name: str, proxy_password: str | None = None) -> HostKey:
-        """Connect to tunnel ``name``'s jumphost (through its proxy, if any) just long enough
-        to learn its host key, and compare it with the pinned ones. Raises UnknownProfile,
-        CorruptConfigFile (our known_hosts) and HostKeyUnavailable (the jumphost did not
-        show one)."""
+    def fetch(self, name: str, proxy_password: str | None = None, key: Any = None) -> HostKey:
+        """Connect to tunnel ``name``'s jumphost (through its proxy and jump hosts, if any)
+        just long enough to learn its host key, and compare it with the pinned ones.
+        Through jump hosts their keys must be pinned already and ``key`` (by default the
+        tunnel's key file, if it needs no passphrase) logs in to them. Raises
+        UnknownProfile, CorruptConfigFile (our known_hosts) and HostKeyUnavailable (the
+        jumphost did not show one, or a jump host is not trusted)."""
         profile = ProfileStore(self._paths.profiles_file).get(name)
         proxy = getattr(profile, "proxy", "system")
-        return self.fetch_endpoint(profile.jumphost, profile.ssh_port, proxy, proxy_password)
+        jump = getattr(profile, "jump", None)
+        if jump and key is None:
+            key = _plain_key(profile)
+        return self.fetch_endpoint(
+            profile.jumphost,
+            profile.ssh_port,
+            proxy,
+            proxy_password,
+            jump=jump,
+            user=profile.user,
+            key=key,
+            name=profile.name,
+        )
+
+    def fetch_chain(
+        self,
+        name: str,
+        key: Any,
+        decide: Decide | None = None,
+        proxy_password: str | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> list[HostKey]:
+        """Every host key on tunnel ``name``'s way, jump hosts first, the jumphost last,
+        each compared with the pinned ones. ``decide`` is asked about each jump host's key
+        as it comes (not the jumphost's: that is the caller's, after), and we log in to it
+        with ``key`` and go on only if it says yes; never through a revoked key, nor without
+        ``decide`` through one that CHANGED. A walk that stops ends the list with the key
+        it stopped at. Raises UnknownProfile, CorruptConfigFile and HostKeyUnavailable."""
+        profile = ProfileStore(self._paths.profiles_file).get(name)
+        hops = hops_of(profile)
+        endpoint = ssh.Endpoint(profile.jumphost, profile.ssh_port)
+        parsed = pins.read(self._paths.known_hosts_file)
+        found: list[HostKey] = []
+
+        def check(hop: ssh.Endpoint, presented: Any) -> None:
+            described = _described(parsed, hop, presented)
+            found.append(described)
+            if decide is None:
+                if described.verdict in (CHANGED, REVOKED):
+                    raise _Stopped
+            elif not decide(described) or described.verdict == REVOKED:
+                raise _Stopped
+
+        jumps = ssh.JumpPlan(hops, profile.user, key, parsed, profile.name, check) if hops else None
+        try:
+            route = route_for(profile, env)
+            presented = ssh.fetch_host_key(
+                endpoint,
+                ssh.algorithms_for(knownhosts.pinned_for(parsed, endpoint.pattern)),
+                route=route,
+                proxy_password=proxy_password,
+                jumps=jumps,
+            )
+        except _Stopped:
+            return found
+        except TunnelkeeperError as exc:
+            raise HostKeyUnavailable(exc) from None
+        found.append(_described(parsed, endpoint, presented))
+        return found
 
     def fetch_endpoint(
         self,
@@ -66,36 +132,37 @@ class HostKeyService:
         proxy: str = "system",
         proxy_password: str | None = None,
         env: Mapping[str, str] | None = None,
+        *,
+        jump: str | None = None,
+        user: str = "",
+        key: Any = None,
+        name: str = "",
     ) -> HostKey:
         """As :meth:`fetch`, for a jumphost no tunnel names yet (the setup wizard's): connect
         to ``host`` port ``port`` (through ``proxy``, a profile's proxy setting, with the
-        environment ``env``, by default this process's) just long enough to learn its host
-        key. Raises CorruptConfigFile (our known_hosts) and HostKeyUnavailable."""
+        environment ``env``, by default this process's; and through the jump hosts
+        ``jump``, whose keys must be pinned, as ``user`` with ``key``) just long enough to
+        learn its host key. Raises CorruptConfigFile (our known_hosts) and
+        HostKeyUnavailable."""
         endpoint = ssh.Endpoint(host, port)
         parsed = pins.read(self._paths.known_hosts_file)
         pinned = knownhosts.pinned_for(parsed, endpoint.pattern)
         try:
-            route = choose_route(parse_proxy(proxy), os.environ if env is None else env, host, port)
+            hops = parse_jump(jump) if jump else ()
+            first = (hops[0].host, hops[0].port) if hops else (host, port)
+            environment = os.environ if env is None else env
+            route = choose_route(parse_proxy(proxy), environment, *first)
+            jumps = ssh.JumpPlan(hops, user, key, parsed, name or host) if hops else None
             key = ssh.fetch_host_key(
                 endpoint,
                 ssh.algorithms_for(pinned),
                 route=route,
                 proxy_password=proxy_password,
+                jumps=jumps,
             )
         except TunnelkeeperError as exc:
             raise HostKeyUnavailable(exc) from None
-        verdict, _ = knownhosts.check(parsed, endpoint.pattern, key.asbytes())
-        return HostKey(
-            endpoint.pattern,
-            key.get_name(),
-            base64.b64encode(key.asbytes()).decode("ascii"),
-            ssh.fingerprint(key),
-            ssh.describe_key(key, endpoint.pattern),
-            verdict.value,
-            tuple(ssh.fingerprint_of_blob(e.key_blob) for e in pinned),
-            endpoint.label,
-            _kind(key),
-        )
+        return _described(parsed, endpoint, key)
 
     def from_known_hosts(self, name: str, source: str) -> list[HostKey]:
         """The keys an OpenSSH known_hosts file (hashed or not) pins for tunnel ``name``'s
@@ -162,6 +229,36 @@ class HostKeyService:
         """Raise HostKeyNotPinned when ``profile``'s jumphost has no pinned key (and
         CorruptConfigFile for a broken known_hosts)."""
         _require(pins.read(self._paths.known_hosts_file), profile)
+
+
+class _Stopped(Exception):
+    """The walk along the jump hosts ends at a key not to go through."""
+
+
+def _described(parsed: knownhosts.ParsedFile, endpoint: ssh.Endpoint, key: Any) -> HostKey:
+    """A presented host key as plain data, compared with what is pinned for ``endpoint``."""
+    pinned = knownhosts.pinned_for(parsed, endpoint.pattern)
+    verdict, _ = knownhosts.check(parsed, endpoint.pattern, key.asbytes())
+    return HostKey(
+        endpoint.pattern,
+        key.get_name(),
+        base64.b64encode(key.asbytes()).decode("ascii"),
+        ssh.fingerprint(key),
+        ssh.describe_key(key, endpoint.pattern),
+        verdict.value,
+        tuple(ssh.fingerprint_of_blob(e.key_blob) for e in pinned),
+        endpoint.label,
+        _kind(key),
+    )
+
+
+def _plain_key(profile: Profile) -> Any:
+    """The tunnel's key file as it is (for the jump hosts); HostKeyUnavailable when it
+    needs a passphrase or cannot be read."""
+    try:
+        return ssh.load_private_key(profile.key_path, name=profile.name)
+    except TunnelkeeperError as exc:
+        raise HostKeyUnavailable(exc) from None
 
 
 def _kind(key: Any) -> str:

@@ -33,6 +33,7 @@ def profile_view(profile: Profile) -> dict[str, Any]:
     data = profile.to_dict()
     data = {"name": profile.name, **{k: v for k, v in data.items() if k != "name"}}
     data.setdefault("remote_bind", None)
+    data.setdefault("jump", None)
     data["forward"] = f"{profile.forward_bind or '*'}:{profile.remote_port}"
     data["target"] = profile.target
     return data

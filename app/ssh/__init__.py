@@ -13,6 +13,7 @@ from app.ssh.global_requests import (
 )
 from app.ssh.handshake import authenticate, start_transport
 from app.ssh.hostkey import algorithms_for, fetch_host_key, verify_host_key
+from app.ssh.jumping import Chain, JumpPlan
 from app.ssh.keyload import (
     describe_key,
     display_type,
@@ -31,11 +32,13 @@ __all__ = [
     "CONNECT_TIMEOUT",
     "GLOBAL_REQUEST_TIMEOUT",
     "READ_AHEAD",
+    "Chain",
     "ChannelGate",
     "Endpoint",
     "ForwardedChannel",
     "GlobalRequests",
     "GuardedTransport",
+    "JumpPlan",
     "Reactor",
     "Session",
     "StreamChannel",

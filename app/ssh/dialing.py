@@ -1,14 +1,18 @@
-"""Dialling the jumphost: directly, or through the proxy its route names; each cancellable."""
+"""Dialling the jumphost: directly, through the proxy its route names, or a jump host probe."""
 
 from __future__ import annotations
 
 import socket
 import threading
+from typing import TYPE_CHECKING
 
 from app.core.proxy import Route
 from app.errors import TunnelkeeperError
 from app.ssh.proxying import dial_via
 from app.ssh.tcp import Endpoint, connect_tcp
+
+if TYPE_CHECKING:
+    from app.ssh.jumping import JumpPlan
 
 __all__ = ["CONNECT_TIMEOUT", "Endpoint", "dial", "port_open"]
 
@@ -37,9 +41,15 @@ def port_open(
     cancel: threading.Event | None = None,
     route: Route | None = None,
     proxy_password: str | None = None,
+    jumps: JumpPlan | None = None,
 ) -> bool:
     """True if the jumphost's SSH port accepts a connection now (closed again at once);
-    through the route's proxy, if any, since a direct probe would say nothing about it."""
+    through the route's proxy and the jump hosts, if any, since a direct probe would say
+    nothing about that way (through jump hosts: a login to each and a channel opened)."""
+    if jumps is not None and jumps.hops:
+        from app.ssh.jumping import probe  # noqa: PLC0415 (jumping builds on this module)
+
+        return probe(jumps, endpoint, timeout, cancel, route, proxy_password)
     try:
         sock = dial(endpoint, timeout, cancel, route, proxy_password)
     except TunnelkeeperError:

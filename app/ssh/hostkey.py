@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from paramiko.ssh_exception import SSHException
 
@@ -12,6 +12,9 @@ from app.errors import ConnectionLost, HostKeyChanged, HostKeyRevoked, HostKeyUn
 from app.ssh.dialing import CONNECT_TIMEOUT, Endpoint, dial
 from app.ssh.handshake import start_transport
 from app.ssh.keyload import fingerprint, fingerprint_of_blob
+
+if TYPE_CHECKING:
+    from app.ssh.jumping import JumpPlan
 
 # The signature algorithms each stored key type can be verified with, best first.
 _ALGORITHMS_FOR_TYPE = {
@@ -29,10 +32,29 @@ def fetch_host_key(
     timeout: float = CONNECT_TIMEOUT,
     route: Route | None = None,
     proxy_password: str | None = None,
+    jumps: JumpPlan | None = None,
 ) -> Any:
-    """Connect (through the route's proxy, if any) just long enough to learn the jumphost's
-    host key (of a pinned type first)."""
-    sock = dial(endpoint, timeout, route=route, proxy_password=proxy_password)
+    """Connect (through the route's proxy and the jump hosts, if any) just long enough to
+    learn the jumphost's host key (of a pinned type first). Through jump hosts each hop's
+    key is checked first (``jumps.check``, else against known_hosts), jump hosts first."""
+    if jumps is not None and jumps.hops:
+        from app.ssh.jumping import Chain  # noqa: PLC0415 (jumping builds on this module)
+
+        chain = Chain(jumps, endpoint, timeout, route=route, proxy_password=proxy_password)
+        try:
+            return _key_of(chain.open(), endpoint, preferred_key_types, timeout)
+        finally:
+            chain.close()
+    return _key_of(
+        dial(endpoint, timeout, route=route, proxy_password=proxy_password),
+        endpoint,
+        preferred_key_types,
+        timeout,
+    )
+
+
+def _key_of(sock: Any, endpoint: Endpoint, preferred_key_types: list[str], timeout: float) -> Any:
+    """The host key the server on ``sock`` presents (the socket is closed after)."""
     try:
         transport = start_transport(sock, endpoint, preferred_key_types, timeout)
         try:
@@ -55,8 +77,14 @@ def algorithms_for(entries: list[knownhosts.Entry]) -> list[str]:
 
 
 def verify_host_key(
-    transport: Any, parsed: knownhosts.ParsedFile, endpoint: Endpoint, profile_name: str
+    transport: Any,
+    parsed: knownhosts.ParsedFile,
+    endpoint: Endpoint,
+    profile_name: str,
+    role: str = "jumphost",
 ) -> None:
+    """Raise HostKeyRevoked / HostKeyChanged / HostKeyUnknown (naming the ``role`` and the
+    endpoint) unless the server's key is pinned for ``endpoint``."""
     try:
         key = transport.get_remote_server_key()
     except SSHException as exc:
@@ -66,8 +94,8 @@ def verify_host_key(
     if verdict is knownhosts.Verdict.TRUSTED:
         return
     if verdict is knownhosts.Verdict.REVOKED:
-        raise HostKeyRevoked(profile_name, endpoint.label, presented)
+        raise HostKeyRevoked(profile_name, endpoint.label, presented, role)
     if verdict is knownhosts.Verdict.CHANGED:
         pinned = ", ".join(fingerprint_of_blob(e.key_blob) for e in entries)
         raise HostKeyChanged(profile_name, endpoint.label, pinned, presented)
-    raise HostKeyUnknown(profile_name, endpoint.label, presented)
+    raise HostKeyUnknown(profile_name, endpoint.label, presented, role)

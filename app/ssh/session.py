@@ -1,4 +1,4 @@
-"""One SSH connection to the jumphost: dial, verify the pinned key, authenticate, forward."""
+"""One SSH connection to the jumphost (maybe through jump hosts): dial, verify, log in, forward."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 from app.core import knownhosts
+from app.core.jump import Hop
 from app.core.proxy import Route
 from app.errors import ConnectionTrouble
 from app.ssh.channel import ChannelGate, StreamChannel
@@ -21,6 +22,7 @@ from app.ssh.global_requests import (
 )
 from app.ssh.handshake import authenticate, start_transport
 from app.ssh.hostkey import algorithms_for, verify_host_key
+from app.ssh.jumping import Chain, JumpPlan
 from app.ssh.watched import Reactor, WatchedSocket
 
 KEEPALIVE = "keepalive@openssh.com"
@@ -42,15 +44,18 @@ class Session:
         request_timeout: float = GLOBAL_REQUEST_TIMEOUT,
         route: Route | None = None,
         proxy_password: str | None = None,
+        hops: tuple[Hop, ...] = (),
     ) -> None:
         self.endpoint = endpoint
-        self.route = route  # None or no proxy: direct
+        self.route = route  # None or no proxy: direct (to the first jump host, if any)
+        self.hops = hops  # jump hosts, the first dialled first
         self._proxy_password = proxy_password
         self._timeout = timeout
         self._cancel = cancel
         self._request_timeout = request_timeout
         self._lock = threading.Lock()  # _sock, _watched, _transport
         self._sock: socket.socket | None = None
+        self._chain: Chain | None = None  # the jump hosts' connections, if any
         self._watched: WatchedSocket | None = None
         self._transport: Any = None
         self._requests: GlobalRequests | None = None
@@ -62,16 +67,35 @@ class Session:
         self, known_hosts: knownhosts.ParsedFile, profile_name: str, user: str, key: Any
     ) -> Any:
         """Dial, handshake, verify the pinned host key and authenticate; the host key."""
-        self.dial()
+        jumps = None
+        if self.hops:
+            jumps = JumpPlan(self.hops, user, key, known_hosts, profile_name)
+        self.dial(jumps)
         self.handshake(known_hosts)
         host_key = self.verify_host_key(known_hosts, profile_name)
         self.authenticate(user, key)
         return host_key
 
-    def dial(self) -> None:
+    def dial(self, jumps: JumpPlan | None = None) -> None:
         """Open the connection, through the route's proxy if any (JumphostUnreachable or a
-        ProxyTrouble if it cannot be)."""
-        sock = dial(self.endpoint, self._timeout, self._cancel, self.route, self._proxy_password)
+        ProxyTrouble if it cannot be) and through ``jumps``' hosts if any (then also what
+        logging in to a hop raises: HostKeyTrouble, AuthRejected… naming the hop)."""
+        if jumps is not None and jumps.hops:
+            chain = Chain(
+                jumps,
+                self.endpoint,
+                self._timeout,
+                self._cancel,
+                self.route,
+                self._proxy_password,
+            )
+            with self._lock:
+                self._chain = chain  # from now on close() interrupts a hop's login
+            sock = chain.open()
+        else:
+            sock = dial(
+                self.endpoint, self._timeout, self._cancel, self.route, self._proxy_password
+            )
         watched = WatchedSocket(sock)
         with self._lock:
             self._sock, self._watched = sock, watched
@@ -134,9 +158,10 @@ class Session:
         return bool(self._transport.host(reactor))
 
     def close(self) -> None:
-        """Close the transport and the socket (any thread; interrupts a handshake)."""
+        """Close the transport, the socket and the jump hosts' connections (any thread;
+        interrupts a handshake)."""
         with self._lock:
-            sock, transport = self._sock, self._transport
+            sock, transport, chain = self._sock, self._transport, self._chain
         if transport is not None:
             with contextlib.suppress(Exception):
                 transport.close()
@@ -145,6 +170,8 @@ class Session:
                 sock.shutdown(socket.SHUT_RDWR)
             with contextlib.suppress(OSError):
                 sock.close()
+        if chain is not None:
+            chain.close()
 
     def _check_cancel(self) -> None:
         if self._cancel is not None and self._cancel.is_set():
@@ -181,9 +208,12 @@ class Session:
 
     @property
     def local_port(self) -> int | None:
-        """The local TCP port of the connection to the jumphost, if any."""
+        """The local TCP port of the connection to the jumphost (or to the first jump
+        host), if any."""
         with self._lock:
-            sock = self._sock
+            sock, chain = self._sock, self._chain
+        if chain is not None:
+            return chain.local_port
         try:
             return int(sock.getsockname()[1]) if sock is not None else None
         except OSError:

@@ -22,6 +22,7 @@ from app.engine.checks import NAMES, Outcome
 from app.services.api import Services
 from app.ui.icons import app_icon
 from app.ui.palette import Tone
+from app.ui.wizard import trial
 from app.ui.wizard.check_list import CheckList
 from app.ui.wizard.task import PageTask
 from app.ui.wizard.widgets import AMBER, GREEN, GREY, RED, Note, message_of
@@ -82,13 +83,16 @@ class ConnectionTestDialog(QDialog):
         self.check_list.start()
         self.again.setEnabled(False)
         self.summary.say("Testing…", GREY)
-        profile, checks, running, load = (
+        profile, services, running, load = (
             self.profile,
-            self.services.checks,
+            self.services,
             self._running,
             self._load_key,
         )
-        self._task.start(lambda progress: checks.run_checks(profile, load, running, progress))
+        # the proxy password from the keychain, a `system` proxy from the system settings
+        self._task.start(
+            lambda progress: trial.run_checks(services, profile, load, running, progress, None)
+        )
 
     def _load_key(self, profile: Profile) -> Any:
         """On the worker: the key the app holds, else the file (an encrypted one needs the

@@ -23,7 +23,7 @@ from app.core.profile import Profile
 from app.core.textsafe import DETAIL_LIMIT, safe_text
 from app.errors import TunnelkeeperError
 from app.services.api import Services
-from app.ui import jobs
+from app.ui import jobs, system_proxy
 from app.ui.palette import Tone, status_colour, tone_colour
 from app.ui.rows import Row
 from app.ui.wizard.route import Part
@@ -33,6 +33,7 @@ NO_KEY_SHOWN = "unlocked when the tunnel connects (the key has a passphrase)"
 CHANGES: dict[str, tuple[Part, str]] = {
     "Jumphost": (Part.ENDPOINT, "the jumphost, its SSH port and the user"),
     "Vendor's port": (Part.ENDPOINT, "the allocated port and bind address"),
+    "Proxy": (Part.ENDPOINT, "the proxy on the way to the jumphost"),
     "Forwards to": (Part.TARGET, "where the vendor's connections go"),
     "Key file": (Part.KEY, "the key this tunnel uses"),
     "Jumphost's key": (Part.HOST_KEY, "the trusted host key of the jumphost"),
@@ -71,6 +72,11 @@ def line_fingerprint(line: str | None) -> str:
     return f"{parts[0]} {knownhosts.blob_fingerprint(blob)}"
 
 
+def _route_fields(profile: Profile) -> tuple[str, str, int]:
+    """What the shown route depends on."""
+    return (getattr(profile, "proxy", "system"), profile.jumphost, profile.ssh_port)
+
+
 def _value(text: str = "") -> QLabel:
     label = QLabel(text)
     label.setTextFormat(Qt.TextFormat.PlainText)  # profile fields come from a file
@@ -103,6 +109,7 @@ class DetailPane(QWidget):
         self._services = services
         self._row: Row | None = None
         self._generation = 0
+        self._proxy_generation = 0
         self._public_line: str | None = None
         self.tests: dict[str, tuple[str, Tone]] = {}  # tunnel -> last test's summary
         self.title = QLabel()
@@ -118,6 +125,7 @@ class DetailPane(QWidget):
             for name in (
                 "Jumphost",
                 "Vendor's port",
+                "Proxy",
                 "Forwards to",
                 "Keepalive",
                 "Key file",
@@ -203,6 +211,8 @@ class DetailPane(QWidget):
         )
         if changed:
             self._load_keys(row)
+        if before is None or _route_fields(before.profile) != _route_fields(p):
+            self._load_route(row)
 
     def refresh_keys(self) -> None:
         """Read the keys again (a host key was trusted, a key replaced)."""
@@ -213,6 +223,26 @@ class DetailPane(QWidget):
         self.tests[name] = (safe_text(summary, DETAIL_LIMIT), tone)
         if self.name == name and self._row is not None:
             self.show_row(self._row)
+
+    def _load_route(self, row: Row) -> None:
+        """The route as the tunnel would take it now (off the GUI thread: the system
+        settings may run a PAC script)."""
+        self._proxy_generation += 1
+        generation = self._proxy_generation
+        profile = row.profile
+        if not row.own_profile:
+            self.fields["Proxy"].setText(f"{profile.proxy}, as {row.keeper} reads it")
+            return
+        self.fields["Proxy"].setText("…")
+        jobs.start(
+            f"detail-proxy-{profile.name}",
+            lambda _: system_proxy.describe(profile),
+            on_done=lambda text: self._route_read(generation, text),
+        )
+
+    def _route_read(self, generation: int, text: str) -> None:
+        if generation == self._proxy_generation:
+            self.fields["Proxy"].setText(safe_text(text, DETAIL_LIMIT))
 
     def _badge(self, row: Row) -> None:
         s = row.snapshot

@@ -22,7 +22,7 @@ from app.services.api import Services
 from app.services.host import TunnelFactory, TunnelHost
 from app.storage.claims import Claims
 from app.storage.paths import AppPaths
-from app.ui import jobs
+from app.ui import jobs, system_proxy
 from app.ui.foreign import foreign_rows, own_rows
 from app.ui.key_loader import PassphraseWanted, Ready, ask_later, prepared, unlock
 from app.ui.remote import RemoteTunnels
@@ -73,7 +73,8 @@ class TunnelHub(QObject):
         self.problem: TunnelkeeperError | None = None
         self.recent: deque[TunnelEvent] = deque(maxlen=RECENT_EVENTS)
         claims = Claims(services.paths.runtime_dir / "claims", "app")
-        self.host = TunnelHost(services.paths.known_hosts_file, tunnel_factory, claims=claims)
+        factory = tunnel_factory or system_proxy.tunnel  # `system`: the OS settings too
+        self.host = TunnelHost(services.paths.known_hosts_file, factory, claims=claims)
         self.host.listen(self._arrived.emit)  # engine threads: only hand it over
         self.history = services.history.record(self.host)  # ends when the host closes
         self._keys: dict[str, Any] = {}  # key path -> loaded key, so a reconnect never re-asks

@@ -6,7 +6,8 @@ import re
 from collections.abc import Callable
 
 from app.core.paste.forward import read_forward
-from app.core.paste.proxy_command import JUMP_REASON, read_proxy_command
+from app.core.paste.jump import read_jump
+from app.core.paste.proxy_command import read_proxy_command
 from app.core.paste.result import Found, short
 from app.core.paste.text import split_words
 from app.core.paste.values import (
@@ -120,6 +121,10 @@ def _kw_proxy_command(found: Found, values: list[str], context: str) -> None:
         read_proxy_command(found, values, context)
 
 
+def _kw_proxy_jump(found: Found, values: list[str], context: str) -> None:
+    read_jump(found, _first(values), context)
+
+
 _KEYWORD_HANDLERS: dict[str, _Handler] = {
     "hostname": _kw_hostname,
     "user": _kw_user,
@@ -133,7 +138,7 @@ _KEYWORD_HANDLERS: dict[str, _Handler] = {
     "stricthostkeychecking": _kw_strict,
     "userknownhostsfile": _ignoring("UserKnownHostsFile", _KNOWN_HOSTS_REASON),
     "globalknownhostsfile": _ignoring("GlobalKnownHostsFile", _KNOWN_HOSTS_REASON),
-    "proxyjump": _ignoring("ProxyJump", JUMP_REASON),
+    "proxyjump": _kw_proxy_jump,
     "proxycommand": _kw_proxy_command,
     "include": _kw_include,
 }

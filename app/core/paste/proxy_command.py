@@ -1,4 +1,4 @@
-"""``ProxyCommand`` helpers that only reach an HTTP or SOCKS proxy: nc, connect, corkscrew."""
+"""``ProxyCommand`` helpers: nc, connect, corkscrew (a proxy) and ssh -W (a jump host)."""
 
 from __future__ import annotations
 
@@ -6,18 +6,16 @@ import re
 from dataclasses import dataclass
 from urllib.parse import quote
 
+from app.core.paste.jump import Unusable, jump_from_ssh
 from app.core.paste.result import Found, short
 from app.core.paste.values import is_placeholder
 from app.core.profile import format_hostport, parse_hostport, validate_proxy
 from app.errors import InvalidField
 
-JUMP_REASON = (
-    "jump hosts (ProxyJump, -J, ProxyCommand ssh -W) are not supported yet; Tunnelkeeper "
-    "connects to the jumphost directly or through an HTTP or SOCKS proxy (--proxy)."
-)
 _UNKNOWN_REASON = (
     "Tunnelkeeper runs no ProxyCommand; it reads the proxy from the nc -X/-x, connect-proxy "
-    "and corkscrew forms only. Give the proxy with --proxy URL."
+    "and corkscrew forms and a jump host from ssh -W %h:%p only. Give the proxy with "
+    "--proxy URL, a jump host with --jump USER@HOST:PORT."
 )
 # The program's file name, whatever folder it is in (Windows too).
 _PROGRAM_RE = re.compile(r"(?:.*[\\/])?([A-Za-z0-9._-]+?)(?:\.exe)?", re.IGNORECASE)
@@ -47,13 +45,14 @@ class _Proxy:
 
 
 def read_proxy_command(found: Found, words: list[str], context: str) -> None:
-    """Fill ``proxy`` from a ProxyCommand's ``words``; what cannot be used becomes a note
-    (jump hosts: not supported yet), never an error."""
+    """Fill ``proxy`` (or ``jump``, for ``ssh -W %h:%p host``) from a ProxyCommand's
+    ``words``; what cannot be used becomes a note, never an error."""
     shown = f"ProxyCommand {short(' '.join(words), 100)}"
     program = _program(words[0])
     try:
         if program in _SSH:
-            raise _Unusable(JUMP_REASON)
+            jump_from_ssh(found, words[1:])
+            return
         if program in _NC:
             proxy = _nc(words[1:])
         elif program in _CONNECT:
@@ -66,7 +65,7 @@ def read_proxy_command(found: Found, words: list[str], context: str) -> None:
             found.hole("proxy", proxy.address)
             return
         found.put("proxy", _spec(proxy, program))
-    except _Unusable as why:
+    except (_Unusable, Unusable) as why:
         found.note(f"{shown} is ignored: {why}")
 
 

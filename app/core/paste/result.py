@@ -19,6 +19,7 @@ _LABELS = {
     "keepalive_interval": "ServerAliveInterval",
     "keepalive_count_max": "ServerAliveCountMax",
     "proxy": "the proxy",
+    "jump": "the jump hosts",
     "endpoint": "the endpoint",
 }
 

@@ -6,8 +6,8 @@ import re
 from dataclasses import dataclass, field
 
 from app.core.paste.forward import read_forward
+from app.core.paste.jump import read_jump
 from app.core.paste.options import dash_o
-from app.core.paste.proxy_command import JUMP_REASON
 from app.core.paste.result import Found, short
 from app.core.paste.values import PLACEHOLDER_RE, read_host, read_key, read_port, read_user
 from app.errors import PasteError
@@ -129,6 +129,8 @@ def _ssh_option(found: Found, letter: str, value: str) -> None:
         read_user(found, value, context)
     elif letter == "o":
         dash_o(found, value)
+    elif letter == "J":
+        read_jump(found, value, context)
     else:
         _ssh_note(found, letter, context)
 
@@ -137,7 +139,6 @@ _SSH_NOTES = {
     "L": "Tunnelkeeper keeps a remote (-R) forward open; a local forward is not what it does.",
     "D": "Tunnelkeeper keeps a remote (-R) forward open; a SOCKS proxy is not what it does.",
     "W": "Tunnelkeeper keeps a remote (-R) forward open; stdio forwarding is not what it does.",
-    "J": JUMP_REASON,
     "F": "Tunnelkeeper reads no ssh config files; paste the Host block instead.",
 }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import Qt
@@ -17,14 +18,20 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
+from app.core.profile import Profile
 from app.engine.checks import DROPPED, NAMES, CheckResult, Outcome
 from app.errors import TunnelkeeperError
+from app.services.api import Services
+from app.services.hostkeys import HostKey
+from app.ui import system_proxy
 from app.ui.wizard import keying, trial
 from app.ui.wizard.check_list import CheckList
 from app.ui.wizard.draft import Draft
+from app.ui.wizard.route import Page
 from app.ui.wizard.task import PageTask
 from app.ui.wizard.widgets import AMBER, GREEN, GREY, RED, Note, message_of
 
+REACHABLE = 2
 AUTHENTICATION = 4
 END_TO_END = 7
 NOT_ACCEPTED_YET = (
@@ -43,6 +50,49 @@ def key_not_accepted(results: dict[int, CheckResult]) -> bool:
         and failed[0].number == AUTHENTICATION
         and failed[0].remedy != DROPPED
         and all(results.get(n) is not None and results[n].status is Outcome.PASS for n in (1, 2, 3))
+    )
+
+
+@dataclass(frozen=True)
+class Tested:
+    """What the page needs besides the checks: whether the jumphost was dialled directly
+    (no proxy of the tunnel's own, none from the system settings) and the proxy the system
+    settings name ("" for none)."""
+
+    direct: bool
+    detected: str
+
+
+def test(
+    services: Services,
+    profile: Profile,
+    load: Callable[[Profile], Any],
+    running: Callable[[str], int | None],
+    progress: Callable[[Any], None],
+    pending: HostKey | None,
+    proxy_password: str | None,
+) -> Tested:
+    """On a worker: every check (``trial.run_checks``), then the route they took."""
+    env = system_proxy.environment_for(profile)
+    trial.run_checks(services, profile, load, running, progress, pending, proxy_password, env)
+    try:
+        direct = system_proxy.route_now(profile, env).proxy is None
+    except TunnelkeeperError:
+        direct = False  # the proxy setting itself is wrong: check 2 says so
+    return Tested(direct, system_proxy.detected(profile.jumphost, profile.ssh_port))
+
+
+def proxy_question(detected: str) -> str:
+    """The offer under a check 2 that failed on a direct connection."""
+    if detected:
+        return (
+            "Does your network use a proxy? This computer's settings name "
+            f"{detected}: go back and choose the system settings as the proxy."
+        )
+    return (
+        "Does your network use a proxy? Many networks only let connections out through "
+        "one. This computer's settings name none: ask your network team for its address "
+        "and go back to type it in."
     )
 
 
@@ -76,6 +126,18 @@ class ChecksPage(QWizardPage):
         self.again = QPushButton("&Run again")
         self.again.clicked.connect(self.run)
         self._build_key_actions()
+        self._tested: Tested | None = None
+        self.proxy_note = Note(AMBER)
+        self.use_proxy = QPushButton("Set a &proxy…")
+        self.use_proxy.setToolTip("Back to the jumphost page, to its Proxy field")
+        self.use_proxy.clicked.connect(self._to_proxy)
+        self.proxy_offer = QWidget()
+        offer = QHBoxLayout(self.proxy_offer)
+        offer.setContentsMargins(28, 0, 0, 4)
+        offer.addWidget(self.proxy_note, 1)
+        offer.addWidget(self.use_proxy, 0, Qt.AlignmentFlag.AlignTop)
+        self.proxy_offer.hide()
+        self.check_list.column.insertWidget(REACHABLE, self.proxy_offer)  # after row 2
 
         layout = QVBoxLayout(self)
         layout.addWidget(scroll, 1)
@@ -116,6 +178,8 @@ class ChecksPage(QWizardPage):
         self.check_list.clear()
         self.draft.keep_trying = False
         self.key_actions.hide()
+        self.proxy_offer.hide()
+        self._tested = None
         self.copied.say("")
         self.again.setEnabled(False)
         self.completeChanged.emit()
@@ -132,11 +196,12 @@ class ChecksPage(QWizardPage):
             return
         load = keying.key_loader(draft.passphrase, draft.services.keys, self._held_key)
         services, running, pending = draft.services, self._running, draft.pending_pin
+        typed = draft.proxy_password
         self._showing = True
         self.check_list.start()
         self.summary.say("Testing…", GREY)
         self._task.start(
-            lambda progress: trial.run_checks(services, profile, load, running, progress, pending)
+            lambda progress: test(services, profile, load, running, progress, pending, typed)
         )
 
     def _report(self, value: Any) -> None:
@@ -144,11 +209,12 @@ class ChecksPage(QWizardPage):
             return
         self.check_list.record(value)
 
-    def _finished(self, _value: object) -> None:
+    def _finished(self, value: object) -> None:
         if self._rerun:
             self._rerun = False
             self.run()
             return
+        self._tested = value if isinstance(value, Tested) else None
         self.again.setEnabled(True)
         self._summarise()
         self.completeChanged.emit()
@@ -163,6 +229,7 @@ class ChecksPage(QWizardPage):
         self.completeChanged.emit()
 
     def _summarise(self) -> None:
+        self._offer_proxy()
         failed = self.check_list.with_outcome(Outcome.FAIL)
         skipped = self.results.get(END_TO_END)
         if key_not_accepted(self.results):
@@ -193,6 +260,31 @@ class ChecksPage(QWizardPage):
             Outcome.PASS,
             Outcome.SKIPPED,
         )
+
+    # --- the jumphost not reached directly ---------------------------------------------
+
+    def _offer_proxy(self) -> None:
+        """Check 2 failed on a direct connection: perhaps only a proxy may go out."""
+        reached = self.results.get(REACHABLE)
+        tested = self._tested
+        if reached is None or reached.status is not Outcome.FAIL or tested is None:
+            return
+        if not tested.direct:
+            return  # through a proxy: check 2 names the proxy's trouble itself
+        self.proxy_note.say(proxy_question(tested.detected), AMBER)
+        wizard = self.wizard()
+        self.use_proxy.setEnabled(wizard is not None and Page.ENDPOINT in wizard.visitedIds())
+        self.proxy_offer.show()
+
+    def _to_proxy(self) -> None:
+        wizard, tested = self.wizard(), self._tested
+        if wizard is None or tested is None or self.testing:
+            return
+        while wizard.currentId() != Page.ENDPOINT and Page.ENDPOINT in wizard.visitedIds():
+            wizard.back()
+        endpoint = wizard.page(Page.ENDPOINT)
+        if wizard.currentId() == Page.ENDPOINT and hasattr(endpoint, "offer_proxy"):
+            endpoint.offer_proxy(tested.detected)
 
     # --- the key not accepted yet --------------------------------------------------------
 

@@ -17,7 +17,7 @@ DEFAULT_NAME = "tunnel"
 # What a paste may say about a tunnel besides the endpoint fields and the target.
 _CARRIED_FROM_PASTE = ("keepalive_interval", "keepalive_count_max", "proxy")
 # What the Endpoint page sets.
-ENDPOINT_FIELDS = ("jumphost", "ssh_port", "user", "remote_port", "remote_bind")
+ENDPOINT_FIELDS = ("jumphost", "ssh_port", "user", "remote_port", "remote_bind", "proxy")
 
 
 @dataclass(frozen=True)
@@ -60,9 +60,12 @@ class Draft:
     public_line: str = ""
     # Typed in this run for key_path; held in memory for the test page only.
     passphrase: str | None = field(default=None, repr=False)
+    # The proxy user's password typed on the Endpoint page: for the host-key fetch and
+    # the test, and into the keychain on Finish (never into the profile).
+    proxy_password: str | None = field(default=None, repr=False)
     created: list[KeyFiles] = field(default_factory=list)  # key files written in this run
     remembered: list[str] = field(default_factory=list)  # keys whose passphrase we stored
-    endpoint: dict[str, Any] = field(default_factory=dict)  # jumphost … remote_bind
+    endpoint: dict[str, Any] = field(default_factory=dict)  # jumphost … proxy
     pasted: dict[str, Any] = field(default_factory=dict)  # every field the last paste gave
     paste: PasteResult | None = None  # the last paste read: placeholders, gaps, key file
     target: tuple[str, int] | None = None

@@ -20,10 +20,12 @@ from app.core.paste.endpoint import typed_jumphost
 from app.core.portclash import clash_sentence, same_port
 from app.core.profile import DEFAULT_SSH_PORT, Profile, validate_bind, validate_port, validate_user
 from app.errors import InvalidField
+from app.ui import system_proxy
 from app.ui.wizard import endpoint_text, vendorkey
 from app.ui.wizard.draft import Draft
 from app.ui.wizard.endpoint_text import NAMED, shown
 from app.ui.wizard.hints import clear_next, explain_next, on_shown
+from app.ui.wizard.proxy_field import Choice, ProxyField
 from app.ui.wizard.task import PageTask
 from app.ui.wizard.widgets import (
     AMBER,
@@ -82,6 +84,9 @@ class EndpointPage(QWizardPage):
         self._others: list[Profile] = []  # this user's other tunnels
         self._parse = PageTask(self, "parse-paste", self._parsed, self._parse_failed)
         self._profiles = PageTask(self, "other-tunnels", self._profiles_read, lambda _exc: None)
+        self._detect = PageTask(self, "system-proxy", self.proxy_detected, lambda _exc: None)
+        self._detected_for: tuple[str, int] | None = None
+        self._pasted_proxy: str | None = None  # the proxy text the last paste put there
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
         self._debounce.setInterval(DEBOUNCE_MS)
@@ -112,6 +117,7 @@ class EndpointPage(QWizardPage):
             self.edits[name], self.notes[name] = edit, Note()
             form.addRow(label, with_note(edit, self.notes[name]))
         self.edits["jumphost"].editingFinished.connect(self._split_jumphost)
+        self._build_proxy(form)
 
         layout = QVBoxLayout(self)
         layout.addWidget(paste_label)
@@ -122,11 +128,23 @@ class EndpointPage(QWizardPage):
         layout.addLayout(form)
         self._prefill()
 
+    def _build_proxy(self, form: QFormLayout) -> None:
+        self.proxy = ProxyField()
+        self.proxy.changed.connect(self._field_changed)
+        self.proxy.combo.activated.connect(lambda _index: self._touched.add("proxy"))
+        for edit in (self.proxy.host, self.proxy.port, self.proxy.user):
+            edit.textEdited.connect(lambda _text: self._touched.add("proxy"))
+        self.proxy_note = Note()
+        form.addRow("Pro&xy:", with_note(self.proxy, self.proxy_note))
+        for name in ("jumphost", "ssh_port"):
+            self.edits[name].editingFinished.connect(self.detect_proxy)
+
     def _prefill(self) -> None:
         editing = self.draft.editing
         if editing is not None:
             for name in self.edits:
                 self.edits[name].setText(shown(name, getattr(editing, name)))
+            self.proxy.set_spec(editing.proxy)
         else:
             self.edits["ssh_port"].setText(str(DEFAULT_SSH_PORT))
         if self.draft.prefill.paste:
@@ -189,6 +207,14 @@ class EndpointPage(QWizardPage):
             elif self._from_paste.get(name) == edit.text():
                 del self._from_paste[name]
                 edit.setText(str(DEFAULT_SSH_PORT) if name == "ssh_port" else "")
+        pasted = fields.get("proxy")
+        if isinstance(pasted, str) and "proxy" not in self._touched:
+            self.proxy.set_spec(pasted)
+            self._pasted_proxy = pasted
+        elif pasted is None and self._pasted_proxy is not None and "proxy" not in self._touched:
+            self._pasted_proxy = None  # an earlier paste's proxy goes with it
+            self.proxy.set_spec(self.draft.editing.proxy if self.draft.editing else "system")
+        self.detect_proxy()
 
     # --- the fields ---------------------------------------------------------------------
 
@@ -216,6 +242,10 @@ class EndpointPage(QWizardPage):
                 out[name] = check(text if name == "remote_bind" else text.strip())
             except InvalidField as exc:
                 wrong[name] = exc.message
+        try:
+            out["proxy"], _password = self.proxy.value()
+        except InvalidField as exc:
+            wrong["proxy"] = exc.message
         jumphost = out.get("jumphost")
         if isinstance(jumphost, tuple):  # (host, SSH port typed with it, or None)
             out["jumphost"], typed_port = jumphost
@@ -239,6 +269,7 @@ class EndpointPage(QWizardPage):
             elif empty and name not in self._touched:
                 message = ""  # nothing said before anyone typed
             self.notes[name].say(message, colour)
+        self.proxy_note.say(wrong.get("proxy", ""), RED)
         typed_port = self._typed_port()
         if typed_port is not None:
             self.notes["jumphost"].say(
@@ -257,6 +288,8 @@ class EndpointPage(QWizardPage):
 
     def _problem(self, name: str, message: str) -> str:
         """One reason Next is disabled, as a sentence."""
+        if name == "proxy":
+            return sentence(f"the proxy: {message}")
         if self.edits[name].text().strip():
             return sentence(f"{NAMED[name]}: {message}")
         if name in self._missing:
@@ -274,6 +307,35 @@ class EndpointPage(QWizardPage):
         if clashes:
             self.notes["remote_port"].say(clash_sentence(clashes[0]), AMBER)
 
+    # --- the proxy ----------------------------------------------------------------------
+
+    def detect_proxy(self) -> None:
+        """Ask the system settings (off the GUI thread: a PAC script may take seconds) which
+        proxy they name for the jumphost, for the first choice's text."""
+        out, wrong = self._checked()
+        if "jumphost" in wrong or "ssh_port" in wrong:
+            return
+        wanted = (out["jumphost"], out["ssh_port"])
+        if wanted == self._detected_for:
+            return  # asked already (or being asked)
+        self._detected_for = wanted
+        self.proxy.set_detected(None)
+        self._detect.start(lambda _progress: system_proxy.detected(*wanted))
+
+    def proxy_detected(self, label: str) -> None:
+        self.proxy.set_detected(label)
+
+    def offer_proxy(self, label: str) -> None:
+        """Back from the test: the system settings' proxy when they name one, else an HTTP
+        proxy of the tunnel's own to type in; the focus on the proxy field."""
+        self._touched.add("proxy")
+        if label:
+            self.proxy.choose(Choice.SYSTEM)
+            self.proxy.combo.setFocus()
+        else:
+            self.proxy.choose(Choice.HTTP)
+            self.proxy.host.setFocus()
+
     def _profiles_read(self, profiles: Any) -> None:
         editing = self.draft.editing
         self._others = [p for p in profiles.values() if editing is None or p.name != editing.name]
@@ -285,6 +347,7 @@ class EndpointPage(QWizardPage):
         service = self.draft.services.profiles
         self._profiles.start(lambda _progress: service.load())
         on_shown(self, self._field_changed)
+        self.detect_proxy()
 
     def cleanupPage(self) -> None:
         clear_next(self)  # Back: the Key page's Next has nothing to explain
@@ -302,5 +365,6 @@ class EndpointPage(QWizardPage):
             self._parse.drop()
         self._split_jumphost()
         self.draft.endpoint = values
+        self.draft.proxy_password = self.proxy.value()[1]
         clear_next(self)
         return True

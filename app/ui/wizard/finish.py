@@ -57,10 +57,20 @@ def save_all(
     old_name: str | None,
     pending: HostKey | None,
     passphrase: str | None,
+    proxy_password: str | None = None,
 ) -> Any:
-    """On a worker thread: pin the host key trusted in this run (if any), save the profile,
-    and return its key opened with the passphrase typed in this run (None without one, or
-    when it does not open), so the app's first start need not ask for it again."""
+    """On a worker thread: keep the proxy password typed in this run in the keychain (a
+    keychain that refuses it stops the save: it is kept nowhere else), pin the host key
+    trusted in this run (if any), save the profile, and return its key opened with the
+    passphrase typed in this run (None without one, or when it does not open), so the
+    app's first start need not ask for it again."""
+    if proxy_password is not None:
+        kept = services.proxies.remember(profile, proxy_password)
+        if not kept.stored:
+            raise TunnelkeeperError(
+                f"the proxy password could not be kept in the keychain ({kept.reason}); "
+                "a tunnel's settings never hold it."
+            )
     key = None
     if passphrase is not None:
         try:
@@ -294,8 +304,10 @@ class FinishPage(QWizardPage):
             profile.key_path,
         )
         services, old = draft.services, self._own
-        pending, typed = draft.pending_pin, draft.passphrase
+        pending, typed, password = draft.pending_pin, draft.passphrase, draft.proxy_password
         self.note.say("Saving…", GREY)
         self.name.setEnabled(False)
-        self._save.start(lambda _progress: save_all(services, profile, old, pending, typed))
+        self._save.start(
+            lambda _progress: save_all(services, profile, old, pending, typed, password)
+        )
         self.completeChanged.emit()

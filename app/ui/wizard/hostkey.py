@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 
 from app.core.profile import format_hostport
 from app.services.hostkeys import CHANGED, REVOKED, TRUSTED, UNKNOWN, HostKey
+from app.ui import system_proxy
 from app.ui.wizard.draft import Draft
 from app.ui.wizard.task import PageTask
 from app.ui.wizard.widgets import (
@@ -98,10 +99,16 @@ class HostKeyPage(QWizardPage):
         self.light.set_mark(Mark.RUNNING)
         self.status.say(f"Fetching the host key of {format_hostport(host, port)}…", GREY)
         hostkeys, proxies = self.draft.services.hostkeys, self.draft.services.proxies
-        proxy = str(self.draft.fields().get("proxy", "system"))  # pasted, or the edited one's
+        proxy = str(self.draft.fields().get("proxy", "system"))  # chosen, or the edited one's
+        typed = self.draft.proxy_password
+        env = system_proxy.SystemEnvironment(host, port) if proxy == "system" else None
         self._fetch.start(
             lambda _progress: hostkeys.fetch_endpoint(
-                host, port, proxy, proxies.setting_password(proxy)
+                host,
+                port,
+                proxy,
+                typed if typed is not None else proxies.setting_password(proxy),
+                env,
             )
         )
         self.completeChanged.emit()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -13,8 +13,8 @@ from typing import Any
 from app.core.profile import Profile
 from app.engine.checks import CheckResult
 from app.services.api import Services
-from app.services.checks import CheckService
 from app.services.hostkeys import HostKey, HostKeyService
+from app.ui import system_proxy
 
 
 def run_checks(
@@ -24,15 +24,23 @@ def run_checks(
     running: Callable[[str], int | None],
     report: Callable[[CheckResult], None],
     pending: HostKey | None,
+    proxy_password: str | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> list[CheckResult]:
     """Every check for ``profile``; with ``pending``, as if that key were pinned already
-    (the app's known_hosts is read, never written: a tunnel running now sees no change)."""
-    if pending is None:
-        return services.checks.run_checks(profile, load_key, running, report)
+    (the app's known_hosts is read, never written: a tunnel running now sees no change).
+    ``proxy_password`` is the proxy user's (typed in the wizard, else the keychain's);
+    a `system` proxy is the system settings' (``system_proxy``) unless ``env`` is given."""
+    if env is None:
+        env = system_proxy.environment_for(profile)
     with tempfile.TemporaryDirectory(prefix="tunnelkeeper-test-") as folder:
-        trial = replace(services.paths, config_dir=Path(folder))
-        if services.paths.known_hosts_file.exists():
-            shutil.copyfile(services.paths.known_hosts_file, trial.known_hosts_file)
-        HostKeyService(trial).pin([pending])
-        checks = CheckService(trial, services.keys, services.status, services.proxies)
-        return checks.run_checks(profile, load_key, running, report)
+        known_hosts = services.paths.known_hosts_file
+        if pending is not None:
+            trial = replace(services.paths, config_dir=Path(folder))
+            if services.paths.known_hosts_file.exists():
+                shutil.copyfile(services.paths.known_hosts_file, trial.known_hosts_file)
+            HostKeyService(trial).pin([pending])
+            known_hosts = trial.known_hosts_file
+        return services.checks.run_checks(
+            profile, load_key, running, report, known_hosts, proxy_password, env
+        )

@@ -48,7 +48,7 @@ def test_no_parser_matches_prefixes() -> None:
 @pytest.mark.parametrize(
     ("argv", "wrong"),
     [
-        (["add", "db", "--jump", "bastion.corp"], "--jump bastion.corp"),
+        (["add", "db", "--jum", "bastion.corp"], "--jum bastion.corp"),
         (["add", "db", "--jumph", "vendor.example"], "--jumph vendor.example"),
         (["edit", "db", "--prox", "none"], "--prox none"),
         (["run", "--al"], "--al"),

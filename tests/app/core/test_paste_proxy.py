@@ -65,22 +65,6 @@ def test_corkscrew_s_password_file_is_noted_not_read() -> None:
 
 
 @pytest.mark.parametrize(
-    "jump",
-    [
-        "-J bastion.example",
-        "-o ProxyJump=bastion.example",
-        "-o 'ProxyCommand ssh -W %h:%p bastion.example'",
-        "-o 'ProxyCommand=/usr/bin/ssh -q -W %h:%p -l me bastion.example'",
-    ],
-)
-def test_jump_hosts_keep_today_s_behaviour_and_say_not_yet(jump: str) -> None:
-    result = parse_paste(COMMAND.format(option=jump))
-    assert "proxy" not in result.fields
-    (note,) = result.ignored
-    assert "is ignored: jump hosts" in note and "not supported yet" in note
-
-
-@pytest.mark.parametrize(
     ("helper", "why"),
     [
         ("nc -X 4 -x 10.0.0.5:1080 %h %p", "SOCKS4 proxies are not supported"),

@@ -40,6 +40,7 @@ def test_each_change_button_asks_for_its_part(qtbot: QtBot, tk_home: AppPaths) -
         "Name": "options",
         "Jumphost": "endpoint",
         "Vendor's port": "endpoint",
+        "Proxy": "endpoint",
         "Forwards to": "target",
         "Key file": "key",
         "Jumphost's key": "hostkey",

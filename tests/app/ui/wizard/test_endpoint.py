@@ -194,6 +194,7 @@ def test_next_stores_the_checked_values(endpoint: Driver) -> None:
         "user": "sshtunnel",
         "remote_port": 58115,
         "remote_bind": None,
+        "proxy": "system",  # the Proxy field's default
     }
     assert endpoint.wizard.draft.pasted["keepalive_count_max"] == 1
 
