@@ -94,6 +94,18 @@ class HostKeyService:
         ``decide`` through one that CHANGED. A walk that stops ends the list with the key
         it stopped at. Raises UnknownProfile, CorruptConfigFile and HostKeyUnavailable."""
         profile = ProfileStore(self._paths.profiles_file).get(name)
+        return self.fetch_chain_of(profile, key, decide, proxy_password, env)
+
+    def fetch_chain_of(
+        self,
+        profile: Profile,
+        key: Any,
+        decide: Decide | None = None,
+        proxy_password: str | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> list[HostKey]:
+        """As :meth:`fetch_chain`, for a profile not saved yet (the setup wizard's).
+        Raises CorruptConfigFile and HostKeyUnavailable."""
         hops = hops_of(profile)
         endpoint = ssh.Endpoint(profile.jumphost, profile.ssh_port)
         parsed = pins.read(self._paths.known_hosts_file)

@@ -19,9 +19,10 @@ from PySide6.QtWidgets import (
 )
 
 from app.core import knownhosts
+from app.core.jump import parse_jump
 from app.core.profile import Profile
 from app.core.textsafe import DETAIL_LIMIT, safe_text
-from app.errors import TunnelkeeperError
+from app.errors import InvalidField, TunnelkeeperError
 from app.services.api import Services
 from app.ui import jobs, system_proxy
 from app.ui.palette import Tone, status_colour, tone_colour
@@ -34,6 +35,7 @@ CHANGES: dict[str, tuple[Part, str]] = {
     "Jumphost": (Part.ENDPOINT, "the jumphost, its SSH port and the user"),
     "Vendor's port": (Part.ENDPOINT, "the allocated port and bind address"),
     "Proxy": (Part.ENDPOINT, "the proxy on the way to the jumphost"),
+    "Jump hosts": (Part.ENDPOINT, "the jump hosts on the way to the jumphost"),
     "Forwards to": (Part.TARGET, "where the vendor's connections go"),
     "Key file": (Part.KEY, "the key this tunnel uses"),
     "Jumphost's key": (Part.HOST_KEY, "the trusted host key of the jumphost"),
@@ -70,6 +72,17 @@ def line_fingerprint(line: str | None) -> str:
     except (binascii.Error, ValueError):
         return ""
     return f"{parts[0]} {knownhosts.blob_fingerprint(blob)}"
+
+
+def jump_hosts(profile: Profile) -> str:
+    """The Jump hosts row: the chain, the first dialled first, or "none"."""
+    jump = getattr(profile, "jump", None)
+    if not jump:
+        return "none"
+    try:
+        return ", then ".join(hop.text for hop in parse_jump(jump))
+    except InvalidField:
+        return safe_text(jump, DETAIL_LIMIT)  # read by the profile store: cannot happen
 
 
 def _route_fields(profile: Profile) -> tuple[str, str, int]:
@@ -126,6 +139,7 @@ class DetailPane(QWidget):
                 "Jumphost",
                 "Vendor's port",
                 "Proxy",
+                "Jump hosts",
                 "Forwards to",
                 "Keepalive",
                 "Key file",
@@ -192,6 +206,7 @@ class DetailPane(QWidget):
         self.fields["Vendor's port"].setText(
             f"{p.forward_bind or '*'}:{p.remote_port} on the jumphost"
         )
+        self.fields["Jump hosts"].setText(jump_hosts(p))
         self.fields["Forwards to"].setText(p.target)
         self.fields["Keepalive"].setText(
             f"every {p.keepalive_interval} s; lost after {p.keepalive_count_max} unanswered"

@@ -69,7 +69,7 @@ def test(
     load: Callable[[Profile], Any],
     running: Callable[[str], int | None],
     progress: Callable[[Any], None],
-    pending: HostKey | None,
+    pending: list[HostKey],
     proxy_password: str | None,
 ) -> Tested:
     """On a worker: every check (``trial.run_checks``), then the route they took."""
@@ -195,7 +195,7 @@ class ChecksPage(QWizardPage):
             self._crashed(exc)
             return
         load = keying.key_loader(draft.passphrase, draft.services.keys, self._held_key)
-        services, running, pending = draft.services, self._running, draft.pending_pin
+        services, running, pending = draft.services, self._running, list(draft.pending_pins)
         typed = draft.proxy_password
         self._showing = True
         self.check_list.start()

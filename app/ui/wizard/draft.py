@@ -15,9 +15,17 @@ from app.storage.paths import AppPaths
 
 DEFAULT_NAME = "tunnel"
 # What a paste may say about a tunnel besides the endpoint fields and the target.
-_CARRIED_FROM_PASTE = ("keepalive_interval", "keepalive_count_max", "proxy")
+_CARRIED_FROM_PASTE = ("keepalive_interval", "keepalive_count_max", "proxy", "jump")
 # What the Endpoint page sets.
-ENDPOINT_FIELDS = ("jumphost", "ssh_port", "user", "remote_port", "remote_bind", "proxy")
+ENDPOINT_FIELDS = (
+    "jumphost",
+    "ssh_port",
+    "user",
+    "remote_port",
+    "remote_bind",
+    "proxy",
+    "jump",
+)
 
 
 @dataclass(frozen=True)
@@ -69,9 +77,10 @@ class Draft:
     pasted: dict[str, Any] = field(default_factory=dict)  # every field the last paste gave
     paste: PasteResult | None = None  # the last paste read: placeholders, gaps, key file
     target: tuple[str, int] | None = None
-    # The host key the person trusted on its page: pinned only on Finish (until then the
-    # test runs against a copy of known_hosts), so Cancel leaves the old pin and tunnel be.
-    pending_pin: HostKey | None = None
+    # The host keys the person trusted on its page (the jump hosts' first, the jumphost's
+    # last): pinned only on Finish (until then the test runs against a copy of
+    # known_hosts), so Cancel leaves the old pins and tunnel be.
+    pending_pins: list[HostKey] = field(default_factory=list)
     # The test found the key not accepted yet (the vendor adds it after it is pasted) and the
     # person chose to save anyway: the tunnel retries until the vendor adds it.
     keep_trying: bool = False
@@ -95,13 +104,15 @@ class Draft:
         self.target = (editing.target_host, editing.target_port)
 
     def new_jumphost(self) -> bool:
-        """The edited tunnel would dial another jumphost (or SSH port) than it does now."""
+        """The edited tunnel would dial another jumphost (or SSH port, or go through other
+        jump hosts) than it does now: host keys to trust anew."""
         editing, fields = self.editing, self.fields()
         if editing is None:
             return False
-        return (fields.get("jumphost"), fields.get("ssh_port")) != (
+        return (fields.get("jumphost"), fields.get("ssh_port"), fields.get("jump")) != (
             editing.jumphost,
             editing.ssh_port,
+            editing.jump,
         )
 
     def fields(self) -> dict[str, Any]:

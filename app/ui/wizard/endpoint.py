@@ -15,6 +15,8 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
+from app.core.jump import FORM as JUMP_FORM
+from app.core.jump import validate_jump
 from app.core.paste import PasteResult, parse_paste
 from app.core.paste.endpoint import typed_jumphost
 from app.core.portclash import clash_sentence, same_port
@@ -56,8 +58,9 @@ _FIELDS: tuple[tuple[str, str, str, Callable[[str], Any]], ...] = (
     ("user", "&User:", "the SSH user the vendor gave you", validate_user),
     ("remote_port", "&Allocated port:", "the port the vendor allocated", _port),
     ("remote_bind", "B&ind address:", "empty: localhost, as ssh -R", _bind),
+    ("jump", "Ju&mp host:", "optional: user@host[:port], …", validate_jump),
 )
-_OPTIONAL = {"remote_bind"}
+_OPTIONAL = {"remote_bind", "jump"}
 _ASKED = ("jumphost", "user", "remote_port")  # what a paste may leave out
 
 
@@ -117,6 +120,10 @@ class EndpointPage(QWizardPage):
             self.edits[name], self.notes[name] = edit, Note()
             form.addRow(label, with_note(edit, self.notes[name]))
         self.edits["jumphost"].editingFinished.connect(self._split_jumphost)
+        self.edits["jump"].setToolTip(
+            "Only if the vendor's jumphost is reached through other SSH hosts (ssh -J): "
+            f"{JUMP_FORM}. Empty: the jumphost is dialled itself."
+        )
         self._build_proxy(form)
 
         layout = QVBoxLayout(self)

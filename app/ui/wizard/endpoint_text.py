@@ -13,6 +13,7 @@ LABELS = {
     "remote_bind": "bind address",
     "target_host": "target host",
     "target_port": "target port",
+    "jump": "jump hosts",
 }
 # The fields as a sentence names them ("the user name is missing").
 NAMED = {
@@ -23,6 +24,7 @@ NAMED = {
     "remote_bind": "the bind address",
     "target_host": "the target host",
     "target_port": "the target port",
+    "jump": "the jump hosts",
 }
 _PHRASES = {
     "keepalive_interval": "keepalive every {} s",
@@ -32,7 +34,9 @@ ASK = "ask the vendor or type it"
 
 
 def shown(name: str, value: object) -> str:
-    """How a parsed or stored value reads in its field."""
+    """How a parsed or stored value reads in its field (None, as no jump host: empty)."""
+    if value is None and name != "remote_bind":
+        return ""
     if name == "remote_bind":
         return "" if value is None else ("*" if value == "" else str(value))
     return str(value)

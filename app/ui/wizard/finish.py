@@ -55,7 +55,7 @@ def save_all(
     services: Services,
     profile: Profile,
     old_name: str | None,
-    pending: HostKey | None,
+    pending: list[HostKey],
     passphrase: str | None,
     proxy_password: str | None = None,
 ) -> Any:
@@ -77,8 +77,8 @@ def save_all(
             key = keying.load_key(profile.key_path, passphrase, services.keys, profile.name)
         except TunnelkeeperError as exc:  # the tunnel asks when it starts instead
             log.info("the key could not be handed over: %s", type(exc).__name__)
-    if pending is not None:
-        services.hostkeys.pin([pending])  # replaces what was trusted for the jumphost
+    for host_key in pending:  # the jump hosts' first; each replaces what its host had
+        services.hostkeys.pin([host_key])
     save(services.profiles, profile, old_name)
     return key
 
@@ -170,9 +170,13 @@ class FinishPage(QWizardPage):
         listen = forward_bind_address(fields.get("remote_bind")) or "*"
         target = self.draft.target
         to = f"{target[0]}:{target[1]}" if target else "?"
+        jump = fields.get("jump")
+        through = f"<br>Reached through the jump hosts: {html.escape(str(jump))}" if jump else ""
         self.summary.setText(
             "The jumphost <b>{host}</b> (user {user}) will listen on <b>{listen}:{port}</b> "
-            "and send what arrives through the tunnel to <b>{to}</b>.<br>Key: {key}".format(
+            "and send what arrives through the tunnel to <b>{to}</b>.<br>Key: {key}"
+            "{through}".format(
+                through=through,
                 host=html.escape(f"{fields.get('jumphost')}:{fields.get('ssh_port')}"),
                 user=html.escape(str(fields.get("user"))),
                 listen=html.escape(listen),
@@ -233,7 +237,7 @@ class FinishPage(QWizardPage):
         if editing is None:
             return frozenset()
         changed = connection_changes(editing, profile)
-        if self.draft.pending_pin is not None:
+        if self.draft.pending_pins:
             changed.add(HOST_KEY)
         return frozenset(changed)
 
@@ -304,7 +308,8 @@ class FinishPage(QWizardPage):
             profile.key_path,
         )
         services, old = draft.services, self._own
-        pending, typed, password = draft.pending_pin, draft.passphrase, draft.proxy_password
+        pending, typed = list(draft.pending_pins), draft.passphrase
+        password = draft.proxy_password
         self.note.say("Saving…", GREY)
         self.name.setEnabled(False)
         self._save.start(

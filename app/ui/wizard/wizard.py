@@ -91,7 +91,7 @@ class SetupWizard(QWizard):
         self.key_page = KeyPage(self.draft)
         self.endpoint_page = EndpointPage(self.draft)
         self.target_page = TargetPage(self.draft)
-        self.hostkey_page = HostKeyPage(self.draft)
+        self.hostkey_page = HostKeyPage(self.draft, held_key)
         self.checks_page = ChecksPage(self.draft, running, held_key)
         self.finish_page = FinishPage(self.draft, connections, connect_now, at_login)
         for page_id, page in zip(

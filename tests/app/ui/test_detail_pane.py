@@ -41,6 +41,7 @@ def test_each_change_button_asks_for_its_part(qtbot: QtBot, tk_home: AppPaths) -
         "Jumphost": "endpoint",
         "Vendor's port": "endpoint",
         "Proxy": "endpoint",
+        "Jump hosts": "endpoint",
         "Forwards to": "target",
         "Key file": "key",
         "Jumphost's key": "hostkey",

@@ -29,6 +29,7 @@ EXPECTED = {
     "user": "sshtunnel",
     "remote_port": "58115",
     "remote_bind": "",
+    "jump": "",  # no jump host
 }
 CONFIG_BLOCK = """Host integrateio
     HostName virginia-tunnel.flydata.app
@@ -134,6 +135,7 @@ def test_fields_an_earlier_paste_filled_are_cleared_when_the_paste_changes(
         "user": "",
         "remote_port": "2222",
         "remote_bind": "",
+        "jump": "",
     }
     endpoint.paste("")
     assert texts(endpoint)["ssh_port"] == "22"  # back to the default
@@ -194,6 +196,7 @@ def test_next_stores_the_checked_values(endpoint: Driver) -> None:
         "user": "sshtunnel",
         "remote_port": 58115,
         "remote_bind": None,
+        "jump": None,  # no jump host
         "proxy": "system",  # the Proxy field's default
     }
     assert endpoint.wizard.draft.pasted["keepalive_count_max"] == 1
@@ -244,6 +247,7 @@ def test_a_paste_without_a_user_says_so_by_the_field_and_on_next(endpoint: Drive
         "user": "",
         "remote_port": "56000",
         "remote_bind": "0.0.0.0",  # the vendor's bind address is kept
+        "jump": "",
     }
     why = (
         "The user name is missing: the vendor's command has no user@ before "

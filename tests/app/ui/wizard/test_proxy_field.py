@@ -154,7 +154,7 @@ def test_finish_keeps_the_password_in_the_keychain_only(tk_home: AppPaths) -> No
     keychain = MemoryKeychain()
     services = Services(tk_home, lambda: keychain)
     profile = _profile("http://alice@10.0.0.5:3128")
-    save_all(services, profile, None, None, None, "s3cret")  # type: ignore[arg-type]
+    save_all(services, profile, None, [], None, "s3cret")  # type: ignore[arg-type]
     assert keychain.entries == {"proxy:http://alice@10.0.0.5:3128": "s3cret"}
     assert "s3cret" not in tk_home.profiles_file.read_text()
     assert ProfileStore(tk_home.profiles_file).get("db").proxy == "http://alice@10.0.0.5:3128"
@@ -164,7 +164,7 @@ def test_finish_keeps_the_password_in_the_keychain_only(tk_home: AppPaths) -> No
 def test_a_keychain_that_refuses_the_password_saves_nothing(tk_home: AppPaths) -> None:
     services = Services(tk_home, no_keychain)
     with pytest.raises(TunnelkeeperError, match="could not be kept in the keychain"):
-        save_all(services, _profile("http://alice@10.0.0.5:3128"), None, None, None, "pw")  # type: ignore[arg-type]
+        save_all(services, _profile("http://alice@10.0.0.5:3128"), None, [], None, "pw")  # type: ignore[arg-type]
     assert not tk_home.profiles_file.exists() or "db" not in tk_home.profiles_file.read_text()
 
 

@@ -218,6 +218,7 @@ def test_editing_a_profile_shows_it_and_a_rename_replaces_it(
             "user": jumphost.sshd.user,
             "remote_port": str(jumphost.remote_port),
             "remote_bind": "*",
+            "jump": "",
         }
         driver.set_text(edits["remote_bind"], "")  # back to the default, localhost
         driver.next()
