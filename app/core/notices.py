@@ -9,6 +9,7 @@ from typing import NamedTuple
 
 from app.core.events import State, TunnelEvent
 from app.core.textsafe import DETAIL_LIMIT, PIECE_LIMIT, safe_text
+from app.core.units import duration
 from app.errors import TRUST_FIRST, TRUST_NEW
 
 NOTIFY_EVERY = 60.0  # at most one notice per tunnel per this many seconds while it flaps
@@ -67,19 +68,6 @@ class Message(NamedTuple):
     def warning(self) -> bool:
         """Shown with a warning icon: the tunnel is down now."""
         return self.kind in (Notice.LOST, Notice.NEEDS_YOU)
-
-
-def duration(seconds: float) -> str:
-    """``38 s``, ``4 min``, ``3 h 2 min``, ``3 days`` (rounded down)."""
-    seconds = max(0, int(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    if seconds < 3600:
-        return f"{seconds // 60} min"
-    hours, rest = divmod(seconds, 3600)
-    if hours < 48:
-        return f"{hours} h {rest // 60} min"
-    return f"{hours // 24} days"
 
 
 def without_countdown(detail: str) -> str:

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from app.core.events import State, TunnelStatus
-from app.core.notices import NOTIFY_EVERY, Message, Notice, Notifier, duration
+from app.core.notices import NOTIFY_EVERY, Message, Notice, Notifier
+from app.core.units import duration
 
 __all__ = [
     "NOTIFY_EVERY",

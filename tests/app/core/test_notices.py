@@ -13,10 +13,10 @@ from app.core.notices import (
     Message,
     Notice,
     Notifier,
-    duration,
     gui_words,
     without_countdown,
 )
+from app.core.units import duration
 from app.errors import HostKeyChanged, HostKeyUnknown
 
 C, R, G, E, S = State.CONNECTED, State.RETRYING, State.CONNECTING, State.ERROR, State.STOPPED
