@@ -66,6 +66,24 @@ class JumpPlan:
     check: HostKeyCheck | None = None
 
 
+def _pump(
+    read: Callable[[int], bytes], write: Callable[[bytes], object], done: Callable[[], object]
+) -> None:
+    """Copy ``read``'s bytes to ``write`` until EOF or an error, then ``done()`` (which
+    wakes the other direction)."""
+    try:
+        while True:
+            data = read(RELAY_CHUNK)
+            if not data:
+                break
+            write(data)
+    except (OSError, EOFError, SSHException):
+        pass
+    finally:
+        with contextlib.suppress(Exception):
+            done()
+
+
 class Relay:
     """Carries bytes between a channel and one end of a socket pair, a thread per direction
     (a channel's writes wait for its window, which no descriptor signals). Each thread holds
@@ -74,40 +92,25 @@ class Relay:
     def __init__(self, channel: Any, name: str) -> None:
         self.socket, self._end = socket.socketpair()
         self._channel = channel
+        down, up = channel, self._end
         self._threads = [
-            threading.Thread(target=self._down, name=f"jump-relay-down-{name}", daemon=True),
-            threading.Thread(target=self._up, name=f"jump-relay-up-{name}", daemon=True),
+            # the jumphost's bytes to our end; at its EOF, shutting our end wakes "up" too
+            threading.Thread(
+                target=_pump,
+                args=(down.recv, up.sendall, lambda: up.shutdown(socket.SHUT_RDWR)),
+                name=f"jump-relay-down-{name}",
+                daemon=True,
+            ),
+            # our transport's bytes to the channel; when our end closes, so does the channel
+            threading.Thread(
+                target=_pump,
+                args=(up.recv, down.sendall, down.close),
+                name=f"jump-relay-up-{name}",
+                daemon=True,
+            ),
         ]
         for thread in self._threads:
             thread.start()
-
-    def _down(self) -> None:
-        """The jumphost's bytes to our end; on the channel's end, EOF for our transport."""
-        try:
-            while True:
-                data = self._channel.recv(RELAY_CHUNK)
-                if not data:
-                    break
-                self._end.sendall(data)
-        except (OSError, EOFError, SSHException):
-            pass
-        finally:
-            with contextlib.suppress(OSError):
-                self._end.shutdown(socket.SHUT_RDWR)  # wakes _up too
-
-    def _up(self) -> None:
-        """Our transport's bytes to the channel; when our end closes, the channel closes."""
-        try:
-            while True:
-                data = self._end.recv(RELAY_CHUNK)
-                if not data:
-                    break
-                self._channel.sendall(data)
-        except (OSError, EOFError, SSHException):
-            pass
-        finally:
-            with contextlib.suppress(Exception):
-                self._channel.close()  # wakes _down
 
     def close(self, timeout: float = 2.0) -> None:
         """Close both ends and the channel; wait (up to ``timeout`` s) for the threads."""

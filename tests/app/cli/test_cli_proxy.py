@@ -4,12 +4,9 @@ prefix matching of flags: ``--jump`` is an error, never ``--jumphost``."""
 from __future__ import annotations
 
 import argparse
-import base64
 import json
 import os
-import socket
 import subprocess
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +19,7 @@ from tests.conftest import Jumphost
 from tests.support.cli import add_profile, spawn_run, stop
 from tests.support.cli import tk as run_tk
 from tests.support.net import tcp_server, wait_until
+from tests.support.proxy_recorder import ProxyRecorder
 from tests.support.secret_service import (
     PrivateSecretService,
     secret_service_fixture,  # noqa: F401  (registers the `secret_service` fixture)
@@ -192,32 +190,6 @@ def test_add_from_a_pasted_proxy_command(tk_home: AppPaths, client_key: Path) ->
 
 
 # --- with a real keychain and a real (refusing) proxy ----------------------------------------
-
-
-class ProxyRecorder:
-    """A real HTTP proxy that refuses everyone (407) and keeps each request it was sent."""
-
-    def __init__(self) -> None:
-        self.requests: list[bytes] = []
-        self.lock = threading.Lock()
-
-    def __call__(self, conn: socket.socket) -> None:
-        head = b""
-        while b"\r\n\r\n" not in head and len(head) < 65536:
-            chunk = conn.recv(4096)
-            if not chunk:
-                break
-            head += chunk
-        with self.lock:
-            self.requests.append(head)
-        conn.sendall(b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n")
-
-    def signed_in_as(self, user: str, password: str) -> bool:
-        token = base64.b64encode(f"{user}:{password}".encode()).decode()
-        with self.lock:
-            return bool(self.requests) and all(
-                f"Proxy-Authorization: Basic {token}".encode() in r for r in self.requests
-            )
 
 
 def keyring_env() -> dict[str, str]:

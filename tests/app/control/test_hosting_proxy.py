@@ -9,10 +9,10 @@ from app.core.control import HostKind
 from app.services.api import Services
 from app.services.host import TunnelHost
 from app.storage.paths import AppPaths
-from tests.app.cli.test_cli_proxy import ProxyRecorder
 from tests.app.services.conftest import MemoryKeychain
 from tests.conftest import Jumphost
 from tests.support.net import tcp_server, wait_until
+from tests.support.proxy_recorder import ProxyRecorder
 
 pytestmark = pytest.mark.integration
 

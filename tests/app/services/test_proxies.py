@@ -4,8 +4,6 @@ read from the service's credentials folder, and handed to the connection test.""
 from __future__ import annotations
 
 import base64
-import socket
-import threading
 from pathlib import Path
 
 import pytest
@@ -17,6 +15,7 @@ from app.services.proxies import secret_name
 from app.storage.paths import AppPaths
 from tests.app.services.conftest import MemoryKeychain
 from tests.support.net import tcp_server
+from tests.support.proxy_recorder import ProxyRecorder
 
 ALICE = "proxy:http://alice@10.0.0.5:3128"
 
@@ -120,25 +119,6 @@ def test_the_service_reads_the_password_from_its_credentials_folder(
     profile = service.profiles.get("db")
     assert service.proxies.password(profile) == "from-the-credential"
     assert not service.proxies.remember(profile, "other").stored  # read-only there
-
-
-class ProxyRecorder:
-    """A real HTTP proxy that refuses everyone (407) and keeps each request it was sent."""
-
-    def __init__(self) -> None:
-        self.requests: list[bytes] = []
-        self.lock = threading.Lock()
-
-    def __call__(self, conn: socket.socket) -> None:
-        head = b""
-        while b"\r\n\r\n" not in head and len(head) < 65536:
-            chunk = conn.recv(4096)
-            if not chunk:
-                break
-            head += chunk
-        with self.lock:
-            self.requests.append(head)
-        conn.sendall(b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n")
 
 
 def test_the_connection_test_signs_in_to_the_proxy_with_the_stored_password(

@@ -10,11 +10,11 @@ from pytestqt.qtbot import QtBot
 from app.services.api import Services
 from app.storage.paths import AppPaths
 from app.ui.hub import TunnelHub
-from tests.app.cli.test_cli_proxy import ProxyRecorder
 from tests.app.services.conftest import MemoryKeychain
 from tests.app.ui.conftest import DEADLINE_MS, add
 from tests.conftest import Jumphost
 from tests.support.net import tcp_server
+from tests.support.proxy_recorder import ProxyRecorder
 
 
 @pytest.fixture
