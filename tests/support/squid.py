@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.net import free_port, port_is_listening, wait_until
+from tests.support.processes import terminate
 
 SQUID = Path("/usr/sbin/squid")
 NCSA_AUTH = Path("/usr/lib/squid/basic_ncsa_auth")
@@ -138,13 +139,7 @@ http_access deny all
     def stop(self) -> None:
         if self.proc is None:
             return
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
+        terminate(self.proc)
         self.proc = None
 
     def remove(self) -> None:

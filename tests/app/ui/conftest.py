@@ -12,6 +12,7 @@ from app.storage.paths import AppPaths
 from app.storage.store import ProfileStore
 from app.ui.hub import TunnelHub
 from tests.conftest import Jumphost
+from tests.support.squid import Squid, running_squid
 
 
 @pytest.fixture(autouse=True)
@@ -43,3 +44,19 @@ def add(paths: AppPaths, host: Jumphost, target_port: int, **kw: object) -> None
 
 
 DEADLINE_MS = 30_000
+
+
+@pytest.fixture
+def no_proxy_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No proxy from this process's environment: each test says which one it means."""
+    from tests.app.ui.test_system_proxy import PROXY_VARIABLES
+
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def squid(jumphost: Jumphost) -> Iterator[Squid]:
+    """A real Squid that lets CONNECT through to the jumphost's port only, for user alice."""
+    with running_squid(allow_ports=(jumphost.port,)) as proxy:
+        yield proxy

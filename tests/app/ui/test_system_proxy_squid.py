@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from pytestqt.qtbot import QtBot
 
@@ -13,24 +11,11 @@ from app.ui import system_proxy
 from app.ui.hub import TunnelHub
 from tests.app.engine.test_proxy_tunnel import forwarding_works
 from tests.app.ui.conftest import DEADLINE_MS, add
-from tests.app.ui.test_system_proxy import PROXY_VARIABLES
 from tests.conftest import Jumphost
 from tests.support.net import echo_handler, tcp_server, wait_until
-from tests.support.squid import Squid, running_squid
+from tests.support.squid import Squid
 
-pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(autouse=True)
-def _no_proxy_variables(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in PROXY_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture
-def squid(jumphost: Jumphost) -> Iterator[Squid]:
-    with running_squid(allow_ports=(jumphost.port,)) as proxy:
-        yield proxy
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("no_proxy_variables")]
 
 
 def test_the_app_connects_through_the_system_settings_proxy(

@@ -3,7 +3,7 @@ it with the password typed, which Finish keeps in the keychain only."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,25 +14,12 @@ from app.ui.wizard.checks import REACHABLE
 from app.ui.wizard.proxy_field import Choice
 from app.ui.wizard.wizard import Page
 from tests.app.services.conftest import MemoryKeychain
-from tests.app.ui.test_system_proxy import PROXY_VARIABLES
 from tests.app.ui.wizard.driver import Driver, vendor_command
 from tests.conftest import Jumphost
 from tests.support.net import echo_handler, tcp_server, wait_until
-from tests.support.squid import Squid, running_squid
+from tests.support.squid import Squid
 
-pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(autouse=True)
-def _no_proxy_variables(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in PROXY_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture
-def squid(jumphost: Jumphost) -> Iterator[Squid]:
-    with running_squid(allow_ports=(jumphost.port,)) as proxy:
-        yield proxy
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("no_proxy_variables")]
 
 
 def test_the_wizard_sets_up_a_tunnel_through_squid(
