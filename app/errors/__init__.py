@@ -14,6 +14,7 @@ from app.errors.connection import (
     ProxyCannotReach,
     ProxyNoAnswer,
     ProxyRefused,
+    ProxyTlsFailed,
     ProxyTrouble,
     os_reason,
 )
@@ -96,6 +97,7 @@ __all__ = [
     "ProxyCannotReach",
     "ProxyNoAnswer",
     "ProxyRefused",
+    "ProxyTlsFailed",
     "ProxyTrouble",
     "StoredPassphraseWrong",
     "Then",

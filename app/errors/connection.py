@@ -106,6 +106,24 @@ class ProxyBadReply(ProxyTrouble):
         super().__init__(proxy, f"the proxy {proxy} gave a reply we cannot use: {detail}")
 
 
+class ProxyTlsFailed(ProxyTrouble):
+    """The TLS connection to an https:// proxy failed (no handshake, or a certificate we do
+    not accept); ``untrusted``: its certificate's issuer is not one we trust, and the
+    sentence says how to trust a company's own certificate authority."""
+
+    def __init__(self, proxy: str, detail: str, untrusted: bool = False) -> None:
+        hint = (
+            "; if your company uses its own certificate authority, set SSL_CERT_FILE to a "
+            "file with its certificate"
+            if untrusted
+            else ""
+        )
+        super().__init__(
+            proxy, f"the TLS connection to the proxy {proxy} failed: {safe_text(detail)}{hint}"
+        )
+        self.untrusted = untrusted
+
+
 class ProxyAuthFailed(ConfigError):
     """The proxy refused our user name and password: retrying cannot help (a setting to
     change, not connection trouble); ``proxy`` is its host:port."""
@@ -114,8 +132,9 @@ class ProxyAuthFailed(ConfigError):
     action = Action.EDIT
     remedy = "check the proxy user name and password in the tunnel's settings."
 
-    def __init__(self, proxy: str, status: str = "407") -> None:
-        super().__init__(f"proxy authentication failed ({status}); {self.remedy}")
+    def __init__(self, proxy: str, status: str = "407", why: str = "") -> None:
+        said = f": {why}" if why else ""
+        super().__init__(f"proxy authentication failed ({status}){said}; {self.remedy}")
         self.proxy = proxy
 
 

@@ -219,6 +219,12 @@ class NoKeyForHost(TunnelkeeperError):
 
 TRUST_FIRST = "trust its key once its fingerprint matches the one the vendor shows."
 TRUST_NEW = "ask the vendor whether they changed it, and only then trust the jumphost's new key."
+# A jump host is usually the customer's own (a bastion), not the vendor's.
+TRUST_FIRST_JUMP = "trust its key once its fingerprint matches the one its administrator shows."
+TRUST_NEW_JUMP = (
+    "ask whoever runs the jump host (often your network team) whether they changed it, "
+    "and only then trust its new key."
+)
 
 
 class HostKeyTrouble(TunnelkeeperError):
@@ -247,18 +253,20 @@ class HostKeyNotPinned(HostKeyTrouble, ConfigError):
 class HostKeyUnknown(HostKeyTrouble):
     def __init__(self, name: str, host: str, fingerprint: str, role: str = "jumphost") -> None:
         fact = f"the {role} {host} presented a host key ({fingerprint}) that is not trusted"
-        super().__init__(name, host, fact, TRUST_FIRST)
+        super().__init__(name, host, fact, TRUST_FIRST if role == "jumphost" else TRUST_FIRST_JUMP)
         self.fingerprint = fingerprint
 
 
 class HostKeyChanged(HostKeyTrouble):
-    def __init__(self, name: str, host: str, pinned: str, presented: str) -> None:
+    def __init__(
+        self, name: str, host: str, pinned: str, presented: str, role: str = "jumphost"
+    ) -> None:
         super().__init__(
             name,
             host,
-            f"the host key of {host} has CHANGED: trusted {pinned}, presented {presented}. "
-            "This can mean someone is intercepting the connection",
-            TRUST_NEW,
+            f"the host key of the {role} {host} has CHANGED: trusted {pinned}, presented "
+            f"{presented}. This can mean someone is intercepting the connection",
+            TRUST_NEW if role == "jumphost" else TRUST_NEW_JUMP,
         )
         self.pinned = pinned
         self.presented = presented
@@ -269,7 +277,12 @@ class HostKeyRevoked(HostKeyTrouble):
 
     def __init__(self, name: str, host: str, fingerprint: str, role: str = "jumphost") -> None:
         fact = f"the {role} {host} presented a revoked host key ({fingerprint}), so it is refused"
-        super().__init__(name, host, fact, "ask the vendor for the jumphost's current key.")
+        remedy = (
+            "ask the vendor for the jumphost's current key."
+            if role == "jumphost"
+            else "ask whoever runs the jump host for its current key."
+        )
+        super().__init__(name, host, fact, remedy)
         self.fingerprint = fingerprint
 
 

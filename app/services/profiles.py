@@ -97,7 +97,10 @@ class ProfileService:
         Raises InvalidField, ProfileExists (unless ``replace``) and key file errors.
         """
         profile = self.checked(name, fields)
+        before = self._existing(name) if replace else None
         self._store.add(profile, replace=replace)
+        if before is not None:
+            self._forget_what_changed(before, profile)
         return profile_view(profile)
 
     def checked(self, name: str, fields: dict[str, Any]) -> Profile:
@@ -121,21 +124,35 @@ class ProfileService:
             return self.checked(name, fields)
 
         before, after = self._store.update(name, change)
-        if after.key_path != before.key_path:
-            self._forget_if_unused(before.key_path)
-        if after.proxy != before.proxy:
-            self._forget_proxy_if_unused(before)
+        self._forget_what_changed(before, after)
         return profile_view(after)
 
     def save(self, profile: Profile, old_name: str | None = None) -> None:
         """Save a whole profile as it is; with ``old_name`` (editing) replace that one: a
-        rename adds the new name first, so a failure leaves the old profile in place."""
+        rename adds the new name first, so a failure leaves the old profile in place. As
+        with :meth:`edit`, a passphrase or proxy password nothing uses any more is forgotten."""
+        before = self._existing(old_name) if old_name is not None else None
         if old_name == profile.name:
             self._store.add(profile, replace=True)
-            return
-        self._store.add(profile)
-        if old_name is not None:
-            self._store.remove(old_name)
+        else:
+            self._store.add(profile)
+            if old_name is not None:
+                self._store.remove(old_name)
+        if before is not None:
+            self._forget_what_changed(before, profile)
+
+    def _existing(self, name: str) -> Profile | None:
+        with contextlib.suppress(TunnelkeeperError):  # unknown or unreadable: nothing to forget
+            return self._store.get(name)
+        return None
+
+    def _forget_what_changed(self, before: Profile, after: Profile) -> None:
+        """A key or proxy user ``before`` had and ``after`` no longer has: its passphrase
+        or password is forgotten when no other tunnel uses it."""
+        if after.key_path != before.key_path:
+            self._forget_if_unused(before.key_path)
+        if after.proxy != before.proxy:
+            self._forget_proxy_if_unused(before)
 
     def remove(self, name: str) -> bool:
         """Remove tunnel ``name`` (even one too broken to load); its key's passphrase is

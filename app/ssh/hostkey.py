@@ -97,5 +97,5 @@ def verify_host_key(
         raise HostKeyRevoked(profile_name, endpoint.label, presented, role)
     if verdict is knownhosts.Verdict.CHANGED:
         pinned = ", ".join(fingerprint_of_blob(e.key_blob) for e in entries)
-        raise HostKeyChanged(profile_name, endpoint.label, pinned, presented)
+        raise HostKeyChanged(profile_name, endpoint.label, pinned, presented, role)
     raise HostKeyUnknown(profile_name, endpoint.label, presented, role)

@@ -19,6 +19,9 @@ from tests.support.processes import terminate
 
 SQUID = Path("/usr/sbin/squid")
 NCSA_AUTH = Path("/usr/lib/squid/basic_ncsa_auth")
+# Squid's NTLM helper that takes any user and password: it proves the message exchange
+# (negotiate, challenge, authenticate on one connection), not a domain's password check.
+NTLM_FAKE_AUTH = Path("/usr/lib/squid/ntlm_fake_auth")
 RUN_AS = "proxy"  # the user Debian's package creates; Squid drops to it when started as root
 
 
@@ -36,6 +39,9 @@ class Squid:
 
     ``ssl_ports_only`` adds Squid's default rule ``http_access deny CONNECT !SSL_ports``
     (CONNECT only to port 443); without it CONNECT may go to ``allow_ports`` only.
+    ``auth`` is "basic" (user and password checked) or "ntlm" (``NTLM_FAKE_AUTH``);
+    ``tls`` makes it listen with TLS (``https_port``, a certificate for 127.0.0.1 in
+    ``ca_file``) instead of plain HTTP.
     """
 
     def __init__(
@@ -45,6 +51,8 @@ class Squid:
         allow_ports: tuple[int, ...] = (),
         ssl_ports_only: bool = False,
         port: int | None = None,
+        auth: str = "basic",
+        tls: bool = False,
     ) -> None:
         # Squid's helpers run as RUN_AS and must read the folder: pytest's tmp_path is
         # root's alone, so the folder is one of ours in /tmp, removed by ``remove``.
@@ -56,6 +64,13 @@ class Squid:
         self.cache_log = self.dir / "cache.log"
         self.config = self.dir / "squid.conf"
         self.proc: subprocess.Popen[bytes] | None = None
+        self.tls = tls
+        self.ca_file = self.dir / "cert.pem"
+        listen = f"http_port 127.0.0.1:{self.port}"
+        if tls:
+            self._make_certificate()
+            key = self.dir / "key.pem"
+            listen = f"https_port 127.0.0.1:{self.port} tls-cert={self.ca_file} tls-key={key}"
         passwd = self.dir / "passwd"
         hashed = (
             subprocess.run(
@@ -74,8 +89,14 @@ class Squid:
             if ssl_ports_only
             else "http_access deny CONNECT !allowed_ports"
         )
+        helper = (
+            f"auth_param ntlm program {NTLM_FAKE_AUTH}\nauth_param ntlm children 2 startup=1"
+            if auth == "ntlm"
+            else f"auth_param basic program {NCSA_AUTH} {passwd}\n"
+            "auth_param basic children 2 startup=1\nauth_param basic realm tunnelkeeper-test"
+        )
         self.config.write_text(
-            f"""http_port 127.0.0.1:{self.port}
+            f"""{listen}
 pid_filename {self.dir}/squid.pid
 cache_effective_user {RUN_AS}
 cache deny all
@@ -89,9 +110,7 @@ netdb_filename none
 pinger_enable off
 shutdown_lifetime 0 seconds
 dns_v4_first on
-auth_param basic program {NCSA_AUTH} {passwd}
-auth_param basic children 2 startup=1
-auth_param basic realm tunnelkeeper-test
+{helper}
 acl authed proxy_auth REQUIRED
 acl SSL_ports port 443
 acl allowed_ports port {ports}
@@ -103,12 +122,28 @@ http_access deny all
         with contextlib.suppress(KeyError):
             entry = pwd.getpwnam(RUN_AS)
             if os.geteuid() == 0:
-                for path in (self.dir, passwd, self.config):
+                for path in self.dir.iterdir():
                     os.chown(path, entry.pw_uid, entry.pw_gid)
+                os.chown(self.dir, entry.pw_uid, entry.pw_gid)
+
+    def _make_certificate(self) -> None:
+        """A self-signed certificate for 127.0.0.1 (its own CA) and its key, for Squid."""
+        subprocess.run(
+            [
+                "openssl", "req", "-x509", "-newkey", "ec",
+                "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                "-keyout", str(self.dir / "key.pem"), "-out", str(self.ca_file),
+                "-days", "2", "-subj", "/CN=127.0.0.1",
+                "-addext", "subjectAltName=IP:127.0.0.1",
+            ],
+            capture_output=True,
+            check=True,
+        )  # fmt: skip
 
     @property
     def url(self) -> str:
-        return f"http://{self.user}@127.0.0.1:{self.port}"
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://{self.user}@127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 30.0) -> None:
         stderr = (self.dir / "stderr.log").open("ab")

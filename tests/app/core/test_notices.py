@@ -149,7 +149,7 @@ def test_a_need_that_came_and_went_is_said_in_passing() -> None:
     assert message.kind is Notice.LOST_AND_RESTORED
     assert message.text.startswith(
         "warehouse lost its connection and is connected again (40 s down). In between it "
-        "needed your attention: the host key of jump.example.com has CHANGED"
+        "needed your attention: the host key of the jumphost jump.example.com has CHANGED"
     )
     assert "Trust the new key" not in message.text  # done already: no remedy offered
 

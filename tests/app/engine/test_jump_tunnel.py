@@ -118,7 +118,9 @@ def test_a_changed_jump_host_key_is_refused_naming_the_hop(
     tunnel.start()
     try:
         events.wait_for(State.ERROR, 30)
-        assert f"the host key of 127.0.0.1:{jump.port} has CHANGED" in tunnel.detail
+        assert f"the host key of the jump host 127.0.0.1:{jump.port} has CHANGED" in (tunnel.detail)
+        assert "ask whoever runs the jump host" in tunnel.detail
+        assert "vendor" not in tunnel.detail
     finally:
         assert tunnel.stop()
 

@@ -4,6 +4,7 @@ read from the service's credentials folder, and handed to the connection test.""
 from __future__ import annotations
 
 import base64
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -106,6 +107,24 @@ def test_edit_changes_only_what_is_given_and_forgets_an_unused_proxy_password(
     with pytest.raises(InvalidField):
         services.profiles.edit("db", {"proxy": "http://alice:pw@10.0.0.5:3128"})
     assert services.profiles.get("db").proxy == "socks5h://10.0.0.5:1080"
+
+
+def test_add_replace_and_the_wizards_save_forget_a_proxy_password_left_behind(
+    services: Services, keychain: MemoryKeychain
+) -> None:
+    add(services, "db", "http://alice@10.0.0.5:3128", 1)
+    services.proxies.remember(services.profiles.get("db"), "pw")
+    add(services, "db", "http://alice@10.0.0.5:3128", 2)  # same proxy user: kept
+    assert keychain.entries == {ALICE: "pw"}
+    add(services, "db", "none", 2)  # `add --replace` re-points the tunnel
+    assert keychain.entries == {}
+
+    add(services, "db", "http://alice@10.0.0.5:3128", 1)
+    services.proxies.remember(services.profiles.get("db"), "pw")
+    edited = replace(services.profiles.get("db"), name="renamed", proxy="system")
+    services.profiles.save(edited, old_name="db")  # the wizard's Finish, with a rename
+    assert services.profiles.names() == ["renamed"]
+    assert keychain.entries == {}
 
 
 def test_the_service_reads_the_password_from_its_credentials_folder(

@@ -13,7 +13,6 @@ import pytest
 from app import ssh
 from app.core.proxy import choose_route, parse_proxy
 from app.errors import (
-    InvalidField,
     ProxyAuthFailed,
     ProxyBadReply,
     ProxyCannotReach,
@@ -102,9 +101,73 @@ def test_a_silent_proxy_is_left_within_a_tenth_of_a_second_of_cancel(scheme: str
         assert time.monotonic() - started < 0.3 + 0.2
 
 
-def test_https_proxies_are_refused_with_a_sentence() -> None:
-    with pytest.raises(InvalidField, match="https:// proxies"):
-        dial_via(1, "https://127.0.0.1:{port}")
+def proxy_script(replies: list[bytes], heard: list[bytes]) -> Callable[..., None]:
+    """A proxy that answers each request on a connection with the next reply in turn (one
+    that ends in b"CLOSE" closes the connection after it)."""
+
+    def handler(conn: socket.socket) -> None:
+        while replies:
+            request = read_request(conn)
+            if not request:
+                return
+            heard.append(request)
+            reply = replies.pop(0)
+            conn.sendall(reply.removesuffix(b"CLOSE"))
+            if reply.endswith(b"CLOSE"):
+                return
+        time.sleep(0.5)
+
+    return handler
+
+
+NTLM_407 = b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: NTLM\r\n"
+
+
+def ntlm_dial(port: int) -> socket.socket:
+    return dial_via(port, "http://CORP%5Calice@127.0.0.1:{port}", proxy_password="pw")
+
+
+def test_ntlm_after_a_407_that_closes_starts_on_a_new_connection() -> None:
+    heard: list[bytes] = []
+    replies = [
+        NTLM_407 + b"Connection: close\r\n\r\nCLOSE",
+        NTLM_407[:-2] + b" %%%not-base64\r\nContent-Length: 0\r\n\r\n",
+    ]
+    with tcp_server(proxy_script(replies, heard)) as proxy, pytest.raises(ProxyAuthFailed) as e:
+        ntlm_dial(proxy.port)
+    assert "the proxy's NTLM challenge is not base64" in str(e.value)
+    assert "Proxy-Authorization: Basic " in heard[0].decode()
+    assert "Proxy-Authorization: NTLM TlRMTVNT" in heard[1].decode()  # "NTLMSS…"
+
+
+def test_a_proxy_that_closes_in_the_middle_of_ntlm_is_a_bad_reply() -> None:
+    heard: list[bytes] = []
+    challenge = base64.b64encode(b"NTLMSSP\x00\x02" + b"\x00" * 40).decode()
+    replies = [
+        NTLM_407 + b"Content-Length: 5\r\n\r\nhello",
+        NTLM_407[:-2] + f" {challenge}\r\n\r\n".encode(),  # no length: cannot go on
+    ]
+    with tcp_server(proxy_script(replies, heard)) as proxy, pytest.raises(ProxyBadReply) as e:
+        ntlm_dial(proxy.port)
+    assert "closed the connection during NTLM sign-in" in str(e.value)
+    assert len(heard) == 2  # both on the first connection: the body of 5 was read past
+
+
+def test_a_407_without_a_user_says_the_proxy_wants_one() -> None:
+    reply = b"HTTP/1.1 407 No\r\nProxy-Authenticate: Basic realm=x\r\n\r\n"
+    with tcp_server(proxy_answering(reply)) as proxy, pytest.raises(ProxyAuthFailed) as e:
+        dial_via(proxy.port)
+    assert "the proxy asks for a user name and password" in str(e.value)
+
+
+def test_ntlm_without_a_password_here_is_refused_before_any_sign_in() -> None:
+    heard: list[bytes] = []
+    with (
+        tcp_server(proxy_script([NTLM_407 + b"\r\n"], heard)) as proxy,
+        pytest.raises(ProxyAuthFailed, match="asks for NTLM sign-in"),
+    ):
+        dial_via(proxy.port, "http://alice@127.0.0.1:{port}")
+    assert len(heard) == 1
 
 
 def test_port_open_asks_through_the_proxy() -> None:
