@@ -1,4 +1,4 @@
-"""The Endpoint page's proxy: the system settings, none, or an HTTP or SOCKS5 proxy of its own."""
+"""The Endpoint page's proxy: system settings, none, or an HTTP(S) or SOCKS5 proxy of its own."""
 
 from __future__ import annotations
 
@@ -6,7 +6,14 @@ from enum import StrEnum
 from urllib.parse import quote
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QComboBox, QFormLayout, QLineEdit, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QLineEdit,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.core.profile import format_hostport, validate_port
 from app.core.proxy import parse_proxy
@@ -58,10 +65,16 @@ class ProxyField(QWidget):
         self.port = QLineEdit()
         self.port.setPlaceholderText("3128")
         self.user = QLineEdit()
-        self.user.setPlaceholderText("only if the proxy asks for one")
+        self.user.setPlaceholderText("only if the proxy asks for one (NTLM: DOMAIN\\user)")
         self.password = QLineEdit()
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
         self.password.setPlaceholderText("kept in the keychain, never in the settings file")
+        self.tls = QCheckBox("Connect to the proxy with T&LS (https://)")
+        self.tls.setObjectName("proxy_tls")
+        self.tls.setToolTip(
+            "For a proxy that takes connections only over TLS; its certificate is checked "
+            "against this computer's trusted authorities."
+        )
         self.details = QWidget()
         form = QFormLayout(self.details)
         form.setContentsMargins(16, 0, 0, 0)
@@ -69,6 +82,7 @@ class ProxyField(QWidget):
         form.addRow("Proxy po&rt:", self.port)
         form.addRow("Proxy us&er:", self.user)
         form.addRow("Proxy pass&word:", self.password)
+        form.addRow("", self.tls)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.combo)
@@ -77,6 +91,7 @@ class ProxyField(QWidget):
         self.combo.currentIndexChanged.connect(self._chosen)
         for edit in (self.host, self.port, self.user, self.password):
             edit.textChanged.connect(self.changed)
+        self.tls.toggled.connect(self._tls_toggled)
         self.setFocusProxy(self.combo)
         self._chosen()
 
@@ -105,6 +120,7 @@ class ProxyField(QWidget):
         scheme = setting.scheme or "http"
         choice = Choice.SOCKS5 if scheme.startswith("socks") else Choice.HTTP
         self._scheme[choice] = scheme
+        self.tls.setChecked(scheme == "https")
         self.host.setText(setting.host or "")
         self.port.setText(str(setting.port or ""))
         self.user.setText(setting.user or "")
@@ -137,8 +153,13 @@ class ProxyField(QWidget):
             raise InvalidField("proxy", "a proxy password needs the proxy user too.")
         return spec, check_password(password)
 
+    def _tls_toggled(self, on: bool) -> None:
+        self._scheme[Choice.HTTP] = "https" if on else "http"
+        self.changed.emit()
+
     def _chosen(self) -> None:
         self.details.setVisible(self.choice in _OWN)
+        self.tls.setVisible(self.choice is Choice.HTTP)
         if self.choice in _OWN:
             default = "1080" if self.choice is Choice.SOCKS5 else "3128"
             self.port.setPlaceholderText(default)

@@ -85,6 +85,20 @@ def test_a_password_is_handed_apart_and_needs_a_user(field: ProxyField) -> None:
         field.spec()
 
 
+def test_tls_to_the_proxy_is_a_tick_for_an_http_proxy(field: ProxyField) -> None:
+    fill(field, Choice.HTTP, "proxy.corp", "8443", "CORP\\alice")
+    assert field.tls.isVisible() and not field.tls.isChecked()
+    field.tls.setChecked(True)
+    assert field.value() == ("https://CORP%5Calice@proxy.corp:8443", None)
+    field.tls.setChecked(False)
+    assert field.value()[0] == "http://CORP%5Calice@proxy.corp:8443"
+    field.set_spec("https://10.0.0.5:8443")  # an edited tunnel's shows ticked
+    assert field.tls.isChecked()
+    fill(field, Choice.SOCKS5, "socks.corp", "1080")
+    assert field.tls.isHidden()  # SOCKS5 has no TLS of its own
+    assert field.value() == ("socks5://socks.corp:1080", None)
+
+
 def test_the_detected_proxy_names_the_first_choice(field: ProxyField) -> None:
     field.set_detected(None)
     assert field.combo.itemText(0) == "System settings (detecting…)"
