@@ -76,7 +76,13 @@ class Route:
 
 
 def _invalid(text: str, problem: str) -> InvalidField:
-    return InvalidField("proxy", f"{safe_text(text)!r} {problem}; give {FORMS}.")
+    """The sentence for a spec that cannot be used, its password (if any) shown as ***."""
+    shown, password = split_password(text)
+    if password is not None:
+        scheme, _, rest = shown.partition("://")
+        user, _, hostport = rest.partition("@")
+        shown = f"{scheme}://{user}:***@{hostport}"
+    return InvalidField("proxy", f"{safe_text(shown)!r} {problem}; give {FORMS}.")
 
 
 def _split_url(text: str) -> tuple[str, str, str | None, str | None]:

@@ -45,9 +45,9 @@ class Pause:
         known_hosts: Path,
         endpoint: ssh.Endpoint,
         beat: Callable[[], None] = lambda: None,
-        proxy_password: str | None = None,
+        proxy_password: Callable[[], str | None] = lambda: None,
     ) -> None:
-        self._proxy_password = proxy_password
+        self._proxy_password = proxy_password  # asked at each probe: it may change
         self._beat = beat  # called on every turn: the worker is alive
         self._stop = stop
         self._kick = kick
@@ -103,6 +103,6 @@ class Pause:
             timeout,
             cancel=self._stop,
             route=route,
-            proxy_password=self._proxy_password,
+            proxy_password=self._proxy_password(),
             jumps=jumps,
         )

@@ -17,12 +17,17 @@ def hops_of(profile: Profile) -> tuple[Hop, ...]:
     return parse_jump(jump) if jump else ()
 
 
+def first_dialled(profile: Profile) -> tuple[str, int]:
+    """The host and port a connection dials first: the first jump host, else the jumphost.
+    Raises InvalidField for jump hosts it cannot use."""
+    hops = hops_of(profile)
+    return (hops[0].host, hops[0].port) if hops else (profile.jumphost, profile.ssh_port)
+
+
 def route_for(profile: Profile, env: Mapping[str, str] | None = None) -> Route:
-    """The profile's proxy setting applied to the host dialled first (its first jump host,
-    else its jumphost), ``system`` reading ``env`` (by default this process's environment).
+    """The profile's proxy setting applied to the host dialled first (``first_dialled``),
+    ``system`` reading ``env`` (by default this process's environment).
     Raises InvalidField for a proxy (or jump hosts) it cannot use."""
     setting = parse_proxy(getattr(profile, "proxy", "system"))
     environment = os.environ if env is None else env
-    hops = hops_of(profile)
-    host, port = (hops[0].host, hops[0].port) if hops else (profile.jumphost, profile.ssh_port)
-    return choose_route(setting, environment, host, port)
+    return choose_route(setting, environment, *first_dialled(profile))

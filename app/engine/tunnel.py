@@ -62,7 +62,8 @@ class Tunnel:
         env: Mapping[str, str] | None = None,
     ) -> None:
         self.profile = profile
-        self._proxy_password = proxy_password  # for the proxy's user, if the route has one
+        # for the proxy's user, if the route has one; each connection reads it anew
+        self._proxy_password = proxy_password
         self._env = env  # for a `system` proxy; None: this process's environment
         self._route: Route | None = None  # the current attempt's
         self.log = TunnelLog(log, profile.name)  # "[name] …"
@@ -80,10 +81,10 @@ class Tunnel:
         self._stop = threading.Event()
         self._kick = Kick()
         endpoint = ssh.Endpoint(profile.jumphost, profile.ssh_port)
+        self._lock = threading.Lock()  # guards the link and the proxy password
         self._pause = Pause(
-            self._stop, self._kick, known_hosts, endpoint, self._beat, proxy_password
+            self._stop, self._kick, known_hosts, endpoint, self._beat, self._proxy_password_now
         )
-        self._lock = threading.Lock()
         self._link: Link | None = None  # the current attempt's connection
         self._thread = threading.Thread(
             target=self._run, name=f"tunnel-{profile.name}", daemon=True
@@ -122,6 +123,16 @@ class Tunnel:
         under its new name from now on; the connection stays."""
         self.profile = profile
         self.log = TunnelLog(log, profile.name)
+
+    def use_proxy_password(self, password: str | None) -> None:
+        """The proxy user's password changed: the live link stays, and the next connection
+        (a reconnect, the pause's watch of the jumphost's port) signs in with ``password``."""
+        with self._lock:
+            self._proxy_password = password
+
+    def _proxy_password_now(self) -> str | None:
+        with self._lock:
+            return self._proxy_password
 
     def reconnect_now(self) -> None:
         """The user asked: drop the current link (if any) and connect at once."""
@@ -335,7 +346,7 @@ class Tunnel:
             self._connect_timeout,
             self._stop,
             route,
-            self._proxy_password,
+            self._proxy_password_now(),
         )
         with self._lock:
             self._link = link  # from now on stop() can interrupt the handshake

@@ -207,6 +207,16 @@ class TunnelHost:
             tunnel.rename(profile)
         return True
 
+    def use_proxy_password(self, name: str, password: str | None) -> bool:
+        """Tunnel ``name``'s proxy user has a new password: its live connection stays, its
+        next one signs in with ``password``. False when not hosted."""
+        with self._lock:
+            tunnel = self._tunnels.get(name)
+        if tunnel is None:
+            return False
+        tunnel.use_proxy_password(password)
+        return True
+
     def reconnect(self, name: str) -> bool:
         """Drop ``name``'s connection and connect again now; False when not hosted."""
         with self._lock:

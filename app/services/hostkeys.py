@@ -230,8 +230,12 @@ class HostKeyService:
     def pinned(self, profile: Profile) -> list[str]:
         """The keys pinned for ``profile``'s jumphost, each as "ssh-ed25519 SHA256:…"
         (empty when none is). Raises CorruptConfigFile for a broken known_hosts."""
+        return self.pinned_at(profile.jumphost, profile.ssh_port)
+
+    def pinned_at(self, host: str, port: int) -> list[str]:
+        """As :meth:`pinned`, for any host on the way (a jump host too)."""
         parsed = pins.read(self._paths.known_hosts_file)
-        pattern = knownhosts.host_pattern(profile.jumphost, profile.ssh_port)
+        pattern = knownhosts.host_pattern(host, port)
         return [
             f"{entry.key_type} {knownhosts.blob_fingerprint(entry.key_blob)}"
             for entry in knownhosts.pinned_for(parsed, pattern)

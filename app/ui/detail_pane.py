@@ -22,6 +22,7 @@ from app.core import knownhosts
 from app.core.jump import parse_jump
 from app.core.profile import Profile
 from app.core.textsafe import DETAIL_LIMIT, safe_text
+from app.engine.route import hops_of
 from app.errors import InvalidField, TunnelkeeperError
 from app.services.api import Services
 from app.ui import jobs, system_proxy
@@ -43,23 +44,59 @@ CHANGES: dict[str, tuple[Part, str]] = {
 
 
 @dataclass(frozen=True)
+class Pins:
+    """The keys pinned for one host on the way, as "ssh-ed25519 SHA256:…" (empty: none)."""
+
+    where: str  # "Jump host 1, bastion.corp:22", "Jumphost, vendor.example:22"
+    pinned: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Keys:
     """What the pane shows of a tunnel's keys (read on a worker thread)."""
 
     public_line: str | None  # None: only the passphrase could tell
     pinned: tuple[str, ...]  # "ssh-ed25519 SHA256:…" for each key pinned for its jumphost
     problem: str = ""  # known_hosts could not be read
+    # through jump hosts, every host's on the way: the jump hosts' in hop order, the
+    # jumphost's last (empty without jump hosts)
+    hops: tuple[Pins, ...] = ()
 
 
 def read_keys(services: Services, profile: Profile) -> Keys:
-    """On a worker: the tunnel's public key (nobody asked) and its jumphost's pinned keys."""
+    """On a worker: the tunnel's public key (nobody asked), its jump hosts' pinned keys,
+    hop by hop, and its jumphost's."""
     line = services.keys.public_line_without_asking(profile)
+    hostkeys = services.hostkeys
     try:
-        pinned = tuple(services.hostkeys.pinned(profile))
-        problem = ""
+        pinned = tuple(hostkeys.pinned(profile))
+        jumps = hops_of(profile)
+        hops = tuple(
+            Pins(f"Jump host {number}, {hop.label}", tuple(hostkeys.pinned_at(hop.host, hop.port)))
+            for number, hop in enumerate(jumps, start=1)
+        )
     except TunnelkeeperError as exc:
-        pinned, problem = (), str(exc)
-    return Keys(line, pinned, problem)
+        return Keys(line, (), str(exc))
+    if hops:
+        hops += (Pins(f"Jumphost, {profile.endpoint}", pinned),)
+    return Keys(line, pinned, "", hops)
+
+
+def host_keys_text(keys: Keys) -> str:
+    """The host-key row: the jumphost's pinned keys; through jump hosts, every host's,
+    jump hosts first, named as the wizard's host-key page names them, one line per key:
+    "Jump host 1, bastion.corp:22: ssh-ed25519 SHA256:…"."""
+    if keys.problem:
+        return f"could not be read: {keys.problem}"
+    if not keys.hops:
+        if keys.pinned:
+            return "\n".join(keys.pinned)
+        return "none trusted yet: the tunnel waits until you trust one"
+    lines = []
+    for hop in keys.hops:
+        pinned = hop.pinned or ("not trusted yet",)
+        lines += [f"{hop.where}: {key}" for key in pinned]
+    return "\n".join(lines)
 
 
 def line_fingerprint(line: str | None) -> str:
@@ -88,6 +125,11 @@ def jump_hosts(profile: Profile) -> str:
 def _route_fields(profile: Profile) -> tuple[str, str, int]:
     """What the shown route depends on."""
     return (getattr(profile, "proxy", "system"), profile.jumphost, profile.ssh_port)
+
+
+def _key_fields(profile: Profile) -> tuple[object, ...]:
+    """What the shown keys depend on: the key file and every host on the way."""
+    return (profile.name, profile.key_path, profile.jumphost, profile.ssh_port, profile.jump)
 
 
 def _value(text: str = "") -> QLabel:
@@ -166,10 +208,8 @@ class DetailPane(QWidget):
         head.addWidget(self.badge)
         head.addWidget(rename)
         head.addStretch(1)
-        form = QFormLayout()
-        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        for name, label in self.fields.items():
-            form.addRow(f"{name}:", self._with_change(name, label))
+        self.labels: dict[str, QLabel] = {}  # each row's own label, beside its value
+        form = self._build_form()
         actions = QHBoxLayout()
         for widget in (self.edit, self.copy_key, self.trust, self.copied):
             actions.addWidget(widget)
@@ -191,8 +231,8 @@ class DetailPane(QWidget):
         return self._row.profile.name if self._row is not None else None
 
     def show_row(self, row: Row | None) -> None:
-        """Show ``row`` (None: nothing selected); keys are read again when the tunnel or its
-        key path changed."""
+        """Show ``row`` (None: nothing selected); keys are read again when the tunnel, its
+        key path or a host on its way changed."""
         before = self._row
         self._row = row
         self.empty.setVisible(row is None)
@@ -220,11 +260,8 @@ class DetailPane(QWidget):
         self.trust.setVisible(own and row.snapshot.action == "trust")
         test = self.tests.get(p.name)
         self.fields["Last test"].setText(test[0] if test else "not tested since the app started")
-        changed = before is None or (before.profile.name, before.profile.key_path) != (
-            p.name,
-            p.key_path,
-        )
-        if changed:
+        self.labels["Jumphost's key"].setText("Host keys:" if p.jump else "Jumphost's key:")
+        if before is None or _key_fields(before.profile) != _key_fields(p):
             self._load_keys(row)
         if before is None or _route_fields(before.profile) != _route_fields(p):
             self._load_route(row)
@@ -294,13 +331,7 @@ class DetailPane(QWidget):
         fingerprint = line_fingerprint(keys.public_line)
         self.fields["Key"].setText(fingerprint or NO_KEY_SHOWN)
         self.copy_key.setEnabled(bool(keys.public_line))
-        if keys.problem:
-            pinned = f"could not be read: {keys.problem}"
-        elif keys.pinned:
-            pinned = "\n".join(keys.pinned)
-        else:
-            pinned = "none trusted yet: the tunnel waits until you trust one"
-        self.fields["Jumphost's key"].setText(pinned)
+        self.fields["Jumphost's key"].setText(host_keys_text(keys))
 
     def _keys_failed(self, generation: int, exc: Exception) -> None:
         if generation == self._generation:
@@ -323,6 +354,15 @@ class DetailPane(QWidget):
         button.clicked.connect(lambda: self._ask_part(part))
         self.changes[row] = button
         return button
+
+    def _build_form(self) -> QFormLayout:
+        """The settings, one row each: its label, its value and its Change…."""
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        for name, value in self.fields.items():
+            self.labels[name] = QLabel(f"{name}:")
+            form.addRow(self.labels[name], self._with_change(name, value))
+        return form
 
     def _with_change(self, row: str, label: QLabel) -> QWidget:
         """A row's value, with its Change… when one page changes it."""

@@ -16,8 +16,7 @@ from PySide6.QtNetwork import QNetworkProxy, QNetworkProxyFactory, QNetworkProxy
 
 from app.core.profile import Profile, format_hostport
 from app.core.proxy import SYSTEM, Route, choose_route
-from app.engine import route as engine_route
-from app.engine.route import route_for
+from app.engine.route import first_dialled, route_for
 from app.engine.tunnel import EventSink, StatusSink, Tunnel
 from app.errors import TunnelkeeperError
 
@@ -127,15 +126,7 @@ def environment_for(profile: Profile, ask: Asker = ask_qt) -> Mapping[str, str] 
     (the tunnel's own proxy, or none, needs no environment)."""
     if getattr(profile, "proxy", "system") != "system":
         return None
-    return SystemEnvironment(*_first_dialled(profile), ask=ask)
-
-
-def _first_dialled(profile: Profile) -> tuple[str, int]:
-    """The host the proxy is asked about: the first jump host once the engine has them
-    (``hops_of``), else the jumphost."""
-    hops_of = getattr(engine_route, "hops_of", None)
-    hops = hops_of(profile) if hops_of is not None else ()
-    return (hops[0].host, hops[0].port) if hops else (profile.jumphost, profile.ssh_port)
+    return SystemEnvironment(*first_dialled(profile), ask=ask)  # asked for the first hop
 
 
 def route_now(profile: Profile, env: Mapping[str, str] | None = None) -> Route:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,8 +18,9 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
-from app.core.profile import Profile
+from app.core.profile import Profile, format_hostport
 from app.engine.checks import DROPPED, NAMES, CheckResult, Outcome
+from app.engine.route import first_dialled, hops_of
 from app.errors import TunnelkeeperError
 from app.services.api import Services
 from app.services.hostkeys import HostKey
@@ -55,12 +56,32 @@ def key_not_accepted(results: dict[int, CheckResult]) -> bool:
 
 @dataclass(frozen=True)
 class Tested:
-    """What the page needs besides the checks: whether the jumphost was dialled directly
-    (no proxy of the tunnel's own, none from the system settings) and the proxy the system
-    settings name ("" for none)."""
+    """What the page needs besides the checks: whether the host dialled first (the first
+    jump host, else the jumphost) was dialled directly (no proxy of the tunnel's own, none
+    from the system settings), the proxy the system settings name for it ("" for none),
+    and that host as people read it ("the first jump host bastion.corp:22")."""
 
     direct: bool
     detected: str
+    first: str = "the jumphost"
+
+
+def first_host(profile: Profile) -> str:
+    """The host a connection dials first, named for people: "the first jump host
+    bastion.corp:22", else "the jumphost vendor.example:50683". Raises InvalidField."""
+    where = format_hostport(*first_dialled(profile))
+    return f"the first jump host {where}" if hops_of(profile) else f"the jumphost {where}"
+
+
+def route_tested(profile: Profile, env: Mapping[str, str] | None = None) -> Tested:
+    """The route the checks took (blocks: the system settings may run a PAC script): the
+    system proxy is looked up for the host dialled first, as the engine dials it."""
+    try:
+        direct = system_proxy.route_now(profile, env).proxy is None
+        first = first_host(profile)
+    except TunnelkeeperError:
+        return Tested(False, "")  # the proxy or jump hosts are wrong: check 2 says so
+    return Tested(direct, system_proxy.detected(*first_dialled(profile)), first)
 
 
 def test(
@@ -75,24 +96,21 @@ def test(
     """On a worker: every check (``trial.run_checks``), then the route they took."""
     env = system_proxy.environment_for(profile)
     trial.run_checks(services, profile, load, running, progress, pending, proxy_password, env)
-    try:
-        direct = system_proxy.route_now(profile, env).proxy is None
-    except TunnelkeeperError:
-        direct = False  # the proxy setting itself is wrong: check 2 says so
-    return Tested(direct, system_proxy.detected(profile.jumphost, profile.ssh_port))
+    return route_tested(profile, env)
 
 
-def proxy_question(detected: str) -> str:
-    """The offer under a check 2 that failed on a direct connection."""
-    if detected:
+def proxy_question(tested: Tested) -> str:
+    """The offer under a check 2 that failed on a direct connection, naming the host the
+    proxy matters for (the first jump host when there are jump hosts)."""
+    if tested.detected:
         return (
-            "Does your network use a proxy? This computer's settings name "
-            f"{detected}: go back and choose the system settings as the proxy."
+            f"Does your network use a proxy? This computer's settings name {tested.detected} "
+            f"for {tested.first}: go back and choose the system settings as the proxy."
         )
     return (
         "Does your network use a proxy? Many networks only let connections out through "
-        "one. This computer's settings name none: ask your network team for its address "
-        "and go back to type it in."
+        f"one. This computer's settings name none for {tested.first}: ask your network "
+        "team for its address and go back to type it in."
     )
 
 
@@ -271,7 +289,7 @@ class ChecksPage(QWizardPage):
             return
         if not tested.direct:
             return  # through a proxy: check 2 names the proxy's trouble itself
-        self.proxy_note.say(proxy_question(tested.detected), AMBER)
+        self.proxy_note.say(proxy_question(tested), AMBER)
         wizard = self.wizard()
         self.use_proxy.setEnabled(wizard is not None and Page.ENDPOINT in wizard.visitedIds())
         self.proxy_offer.show()

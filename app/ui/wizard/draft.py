@@ -53,6 +53,9 @@ class Finished:
     # the key as the wizard opened it with the passphrase typed twice, so the first start
     # does not ask for it again (None when nothing was typed)
     key: Any = field(default=None, repr=False)
+    # the proxy user's password typed in this run (None: none typed), kept in the keychain
+    # by then: the edited tunnel signs in with it from its next connection on
+    proxy_password: str | None = field(default=None, repr=False)
 
 
 @dataclass

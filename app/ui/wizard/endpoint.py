@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.jump import FORM as JUMP_FORM
-from app.core.jump import validate_jump
+from app.core.jump import parse_jump, validate_jump
 from app.core.paste import PasteResult, parse_paste
 from app.core.paste.endpoint import typed_jumphost
 from app.core.portclash import clash_sentence, same_port
@@ -143,7 +143,7 @@ class EndpointPage(QWizardPage):
             edit.textEdited.connect(lambda _text: self._touched.add("proxy"))
         self.proxy_note = Note()
         form.addRow("Pro&xy:", with_note(self.proxy, self.proxy_note))
-        for name in ("jumphost", "ssh_port"):
+        for name in ("jumphost", "ssh_port", "jump"):
             self.edits[name].editingFinished.connect(self.detect_proxy)
 
     def _prefill(self) -> None:
@@ -318,11 +318,18 @@ class EndpointPage(QWizardPage):
 
     def detect_proxy(self) -> None:
         """Ask the system settings (off the GUI thread: a PAC script may take seconds) which
-        proxy they name for the jumphost, for the first choice's text."""
+        proxy they name for the host dialled first (the first jump host, else the
+        jumphost), for the first choice's text."""
         out, wrong = self._checked()
-        if "jumphost" in wrong or "ssh_port" in wrong:
+        if "jump" in wrong:
             return
-        wanted = (out["jumphost"], out["ssh_port"])
+        hops = parse_jump(out.get("jump") or "")
+        if hops:
+            wanted = (hops[0].host, hops[0].port)
+        elif "jumphost" in wrong or "ssh_port" in wrong:
+            return
+        else:
+            wanted = (out["jumphost"], out["ssh_port"])
         if wanted == self._detected_for:
             return  # asked already (or being asked)
         self._detected_for = wanted

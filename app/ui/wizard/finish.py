@@ -20,11 +20,15 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
+from app.core.jump import parse_jump
 from app.core.profile import Profile, connection_changes, forward_bind_address, validate_name
+from app.core.proxy import parse_proxy
+from app.core.textsafe import safe_text
 from app.errors import InvalidField, TunnelkeeperError
 from app.services.api import Services
 from app.services.hostkeys import HostKey
 from app.services.profiles import ProfileService
+from app.ui import system_proxy
 from app.ui.wizard import keying
 from app.ui.wizard.draft import Draft, Finished
 from app.ui.wizard.task import PageTask
@@ -32,6 +36,7 @@ from app.ui.wizard.widgets import AMBER, GREY, RED, Note, message_of, with_note
 
 log = logging.getLogger(__name__)
 
+UNKNOWN = "not known"  # the system settings' route could not be asked
 HOST_KEY = "host_key"  # a change of the pinned jumphost key (not a profile field)
 KEEP_TRYING = (
     "The vendor has not accepted the key yet: the tunnel is saved and started, and keeps "
@@ -83,6 +88,46 @@ def save_all(
     return key
 
 
+def proxy_line(spec: str, currently: str | None) -> str:
+    """The summary's proxy: "Proxy: none", "Proxy: HTTP proxy 10.0.0.5:3128 as alice" (a
+    spec never holds a password), or for the system settings what they give now,
+    ``currently`` ("direct", "HTTP proxy 10.0.0.5:3128"; None while it is asked)."""
+    try:
+        setting = parse_proxy(spec)
+    except InvalidField:
+        return f"Proxy: {safe_text(spec)}"  # the Endpoint page let no such spec through
+    if setting.kind == "none":
+        return "Proxy: none"
+    if setting.kind == "system":
+        now = "checking…" if currently is None else currently
+        return f"Proxy: {system_proxy.SOURCE} (currently: {now})"
+    user = "" if setting.user is None else f" as {setting.user}"
+    return f"Proxy: {setting.label}{user}"
+
+
+def jump_line(jump: str | None) -> str:
+    """The summary's jump hosts, the first dialled first: "Jump hosts: ops@bastion.corp:22
+    → 10.1.0.7:22"; "" for none."""
+    if not jump:
+        return ""
+    try:
+        hops = [hop.text for hop in parse_jump(jump)]
+    except InvalidField:
+        hops = [safe_text(jump)]  # the Endpoint page let no such chain through
+    return "Jump hosts: " + " → ".join(hops)
+
+
+def system_route_now(profile: Profile) -> str:
+    """On a worker (a PAC script may take seconds): the way the system settings send
+    ``profile``'s connections now, as ``proxy_line`` shows it."""
+    try:
+        route = system_proxy.route_now(profile)
+    except TunnelkeeperError:
+        # not its words: a malformed proxy variable is quoted in them, password and all
+        return "cannot be used, see the test"
+    return "direct" if route.proxy is None else route.proxy.label
+
+
 def dropping(count: int) -> str:
     """The question before an edit cuts ``count`` (1 or more) live connections."""
     plural = "" if count == 1 else "s"
@@ -118,6 +163,10 @@ class FinishPage(QWizardPage):
         self._own = draft.editing.name if draft.editing else None
         self._names = PageTask(self, "read-profiles", self._names_read, self._names_failed)
         self._save = PageTask(self, "save-profile", self._was_saved, self._save_failed)
+        self._route = PageTask(
+            self, "finish-route", self._route_read, lambda _exc: self._route_read(UNKNOWN)
+        )
+        self._currently: str | None = None  # the system settings' route, once asked
         self._saving: Finished | None = None  # what is being saved
         self.drop_box: QMessageBox | None = None  # "this will drop N connections"
         self.apply_now: QAbstractButton | None = None
@@ -153,7 +202,9 @@ class FinishPage(QWizardPage):
 
     def initializePage(self) -> None:
         self.saved = False
+        self._currently = None
         self._describe()
+        self._ask_route()
         trying = self.draft.keep_trying
         if trying:
             self.connect_now.setChecked(True)
@@ -170,8 +221,9 @@ class FinishPage(QWizardPage):
         listen = forward_bind_address(fields.get("remote_bind")) or "*"
         target = self.draft.target
         to = f"{target[0]}:{target[1]}" if target else "?"
-        jump = fields.get("jump")
-        through = f"<br>Reached through the jump hosts: {html.escape(str(jump))}" if jump else ""
+        route = [proxy_line(str(fields.get("proxy", "system")), self._currently)]
+        route.append(jump_line(fields.get("jump")))
+        through = "".join(f"<br>{html.escape(line)}" for line in route if line)
         self.summary.setText(
             "The jumphost <b>{host}</b> (user {user}) will listen on <b>{listen}:{port}</b> "
             "and send what arrives through the tunnel to <b>{to}</b>.<br>Key: {key}"
@@ -185,6 +237,23 @@ class FinishPage(QWizardPage):
                 key=html.escape(self.draft.key_path),
             )
         )
+
+    def _ask_route(self) -> None:
+        """For the system settings: ask which way they send the tunnel now (off the GUI
+        thread), for the summary."""
+        draft = self.draft
+        if draft.fields().get("proxy", "system") != "system":
+            return
+        try:
+            profile = draft.profile(draft.suggested_name())
+        except TunnelkeeperError:
+            self._route_read(UNKNOWN)
+            return
+        self._route.start(lambda _progress: system_route_now(profile))
+
+    def _route_read(self, currently: Any) -> None:
+        self._currently = str(currently)
+        self._describe()
 
     def _names_read(self, value: Any) -> None:
         self.taken = set(value)
@@ -306,6 +375,7 @@ class FinishPage(QWizardPage):
             self.at_login.isChecked(),
             changes,
             profile.key_path,
+            proxy_password=draft.proxy_password,
         )
         services, old = draft.services, self._own
         pending, typed = list(draft.pending_pins), draft.passphrase

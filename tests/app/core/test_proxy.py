@@ -112,6 +112,25 @@ def test_malformed_specs_give_sentences(text: str, words: str) -> None:
     assert words in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["http://al:pw123@host:99999", "http://al:pw123@10.0.0.5:3128", "ftp://al:pw123@h:1"],
+)
+def test_a_sentence_never_shows_the_password(text: str) -> None:
+    errors: list[InvalidField] = []
+    with pytest.raises(InvalidField) as caught:
+        parse_proxy(text)  # a tunnel's own setting never holds one
+    errors.append(caught.value)
+    try:  # HTTPS_PROXY may hold one, but one it cannot use is said without it
+        choose_route(SYSTEM, {"HTTPS_PROXY": text}, "jump.example", 22)
+    except InvalidField as exc:
+        errors.append(exc)
+    assert len(errors) == (1 if "10.0.0.5" in text else 2)
+    for error in errors:
+        assert "pw123" not in str(error)
+        assert "al:***@" in str(error)
+
+
 def test_the_secret_name_names_the_proxy_and_user() -> None:
     setting = parse_proxy("http://alice@10.0.0.5:3128")
     assert proxy_secret_name(setting) == "proxy:http://alice@10.0.0.5:3128"

@@ -105,7 +105,7 @@ def test_a_run_through_a_jump_host_trusts_both_hops_and_the_tunnel_connects(
         assert checks.ready(), [(r.number, r.status, r.detail) for r in checks.results.values()]
         driver.next(Page.FINISH)
         driver.wait(lambda: wizard.finish_page.taken is not None)
-        assert f"through the jump hosts: {jump.spec}" in wizard.finish_page.summary.text()
+        assert f"Jump hosts: {jump.spec}" in wizard.finish_page.summary.text()
         driver.finish()
 
         profile = ProfileStore(tk_home.profiles_file).get("via-bastion")

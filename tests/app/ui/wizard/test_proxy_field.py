@@ -233,3 +233,22 @@ def test_the_offer_prefills_the_proxy_the_system_settings_name(
     assert endpoint.proxy.choice is Choice.SYSTEM
     assert "HTTP proxy 10.255.255.1:3128" in endpoint.proxy.combo.currentText()
     assert endpoint.values() is not None and endpoint.values()["proxy"] == "system"  # type: ignore[index]
+
+
+def test_the_detected_proxy_is_the_first_jump_hosts(
+    make_wizard: Callable[..., Driver], client_key: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a jump host the proxy that matters is the one for the host dialled first."""
+    monkeypatch.setenv("https_proxy", "http://10.0.0.5:3128")
+    monkeypatch.setenv("no_proxy", "bastion.corp")  # the bastion is reached directly
+    driver = make_wizard()
+    driver.next(Page.KEY)
+    driver.use_key(client_key)
+    driver.next(Page.ENDPOINT)
+    driver.paste("ssh -N -R 15432:127.0.0.1:5432 acme@vendor.example")
+    page = driver.wizard.endpoint_page
+    page.detect_proxy()
+    driver.wait(lambda: "detected: HTTP proxy 10.0.0.5:3128" in page.proxy.combo.itemText(0))
+    driver.set_text(page.edits["jump"], "ops@bastion.corp")
+    page.edits["jump"].editingFinished.emit()
+    driver.wait(lambda: page.proxy.combo.itemText(0).endswith("(detected: none, direct)"))
