@@ -9,8 +9,10 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TextIO
 
+from app.cli.alerts import cmd_alerts
 from app.cli.check import cmd_test
 from app.cli.control import cmd_connect, cmd_disconnect, cmd_logs, cmd_reconnect
+from app.cli.diagnose import cmd_diagnose
 from app.cli.history import cmd_history
 from app.cli.keys import cmd_import_key, cmd_keygen, cmd_pubkey
 from app.cli.output import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, UserFacingError, error_text
@@ -63,11 +65,13 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, AppPaths, TextIO], int]] = {
     "pubkey": cmd_pubkey,
     "status": cmd_status,
     "history": cmd_history,
+    "alerts": cmd_alerts,
     "test": cmd_test,
     "connect": cmd_connect,
     "disconnect": cmd_disconnect,
     "reconnect": cmd_reconnect,
     "logs": cmd_logs,
+    "diagnose": cmd_diagnose,
     "service": cmd_service,
 }
 

@@ -8,7 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from app import __version__
+from app.cli.alerts import add_alerts_command
+from app.cli.diagnose import add_diagnose_command
 from app.cli.history import add_history_command
+from app.cli.metrics import metrics_flags_parent
 from app.cli.output import EXIT_CONFIG
 from app.cli.service import add_service_commands
 
@@ -107,7 +110,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="take the key from an OpenSSH known_hosts file (default ~/.ssh/known_hosts)",
     )
 
-    run = sub.add_parser("run", help="run tunnels until interrupted")
+    run = sub.add_parser(
+        "run",
+        help="run tunnels until interrupted",
+        parents=[metrics_flags_parent("its tunnels", _Parser)],
+    )
     run.add_argument("names", nargs="*", metavar="NAME")
     run.add_argument(
         "--all",
@@ -122,6 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
     test.add_argument("--json", action="store_true")
 
     add_history_command(sub)
+    add_alerts_command(sub)
+    add_diagnose_command(sub)
 
     status = sub.add_parser("status", help="show the state of running tunnels")
     status.add_argument("names", nargs="*", metavar="NAME")

@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TextIO
 
+from app.cli.metrics import WithMetrics, metrics_address
 from app.cli.output import EXIT_OK, UserFacingError, event_text
 from app.cli.passphrases import tell_remembered, terminal_ask
 from app.cli.show import listed_briefly
@@ -45,6 +46,7 @@ def cmd_run(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
 
     if bool(args.names) == bool(args.all):
         raise UserFacingError("name the tunnels to run, or use --all (not both).")
+    metrics = metrics_address(args)  # refused before any passphrase is asked for
     service = os.environ.get(SERVICE_ENV, "")
     services = Services(paths, _service_keychain() if service else None)
     kind = HostKind.SERVICE if service else HostKind.RUN
@@ -63,7 +65,9 @@ def cmd_run(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
     done = threading.Event()
     host = _host(services, claims, sink)
     controller = HeadlessController(services, host, kind)
-    endpoint = _endpoint(paths, kind, controller, service)
+    endpoint = WithMetrics(
+        lambda: _endpoint(paths, kind, controller, service), host.statuses, metrics
+    )
     follower = (
         ProfileFollower(services, host, controller.start_profile, off=controller.off)
         if args.all
@@ -100,13 +104,15 @@ def cmd_run(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
 
 
 def _host(services: Services, claims: Claims, sink: Callable[[TunnelEvent], None]) -> TunnelHost:
-    """This process's TunnelHost: events go to ``sink`` and into the tunnel history (whose
-    writer ends once the host has closed, and writes what is left at exit)."""
+    """This process's TunnelHost: events go to ``sink``, into the tunnel history (whose
+    writer ends once the host has closed, and writes what is left at exit) and to the alert
+    watcher (whose sender gets a few seconds at exit for what is waiting)."""
     from app.services.host import TunnelHost
 
     host = TunnelHost(services.paths.known_hosts_file, claims=claims)
     host.listen(sink)
     services.history.record(host)
+    services.alerts.watch(host)
     return host
 
 

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
+from app.cli.metrics import add_metrics_flags, metrics_flags
 from app.cli.output import EXIT_FAILED, EXIT_OK, UserFacingError
 from app.core.service_units import SERVICE_USER, UNIT_NAME, Scope
 from app.platform.service_install import ROOT_ENV, starts_it
@@ -39,6 +40,12 @@ def add_service_commands(sub: Any) -> None:
         help="(--system) move these tunnels, their keys and host keys into the service",
     )
     install.add_argument(
+        "--alerts",
+        action="store_true",
+        help="(--system) copy your alerts into the service (replacing its own), their SMTP "
+        "passwords as encrypted credentials",
+    )
+    install.add_argument(
         "--run-as",
         default=SERVICE_USER,
         metavar="USER",
@@ -50,6 +57,7 @@ def add_service_commands(sub: Any) -> None:
         help="write everything but do not enable or start it (images, packaging)",
     )
     install.add_argument("--from-stdin", action="store_true", help=argparse.SUPPRESS)
+    add_metrics_flags(install, "the service's tunnels")
 
 
 def cmd_service(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
@@ -67,29 +75,36 @@ def _install(args: argparse.Namespace, scope: Scope, paths: AppPaths, out: TextI
 
     if (args.move or args.from_stdin) and scope is not Scope.SYSTEM:
         raise UserFacingError("--move goes with --system: your own tunnels are the user service's.")
+    if args.alerts and scope is not Scope.SYSTEM:
+        raise UserFacingError("--alerts goes with --system: the user service reads your alerts.")
     manager = Services(paths).service
+    run_flags = metrics_flags(args)  # checked before anything is asked or written
     if args.from_stdin:  # the privileged half: the tunnels arrive on standard input
         if os.name == "posix" and os.geteuid() != 0 and not os.environ.get(ROOT_ENV):
             raise UserFacingError("--from-stdin is the installer's own step, run as root.")
-        moved = service_bundle.decode(sys.stdin.buffer.read(service_bundle.MAX_BUNDLE + 1))
-    elif args.move and not args.dry_run:
+        data = sys.stdin.buffer.read(service_bundle.MAX_BUNDLE + 1)
+        moved, copied = service_bundle.decode_bundle(data)
+    elif (args.move or args.alerts) and not args.dry_run:
         problems = manager.move_to_system(
             list(args.move),
             _ask,
             run_as=args.run_as,
             start=not args.no_start,
             on_step=lambda step: print(f"done: {step.describe().splitlines()[0]}", file=out),
+            run_flags=run_flags,
+            alerts=args.alerts,
         )
-        return _handed_over(problems, out)
+        return _handed_over(problems, out, bool(args.move), args.alerts)
     else:
         moved = manager.bundle(list(args.move), _ask) if args.move else []
-    spec = manager.install_spec(scope, args.run_as)
-    steps = manager.install_steps(spec, moved)
+        copied = manager.alerts_bundle(_ask) if args.alerts else None
+    spec = manager.install_spec(scope, args.run_as, run_flags)
+    steps = manager.install_steps(spec, moved, copied)
     if args.no_start:
         steps = [step for step in steps if not starts_it(step)]
     for warning in manager.warnings(spec):
         print(f"tunnelkeeper: warning: {warning}", file=sys.stderr)
-    print(manager.protection(spec, moved), file=out)
+    print(manager.protection(spec, moved, copied), file=out)
     if args.dry_run:
         print("\nWould do (nothing is changed):", file=out)
         for step in steps:
@@ -109,10 +124,17 @@ def _perform(steps: list[Step], out: TextIO) -> None:
         print(f"done: {step.describe().splitlines()[0]}", file=out)
 
 
-def _handed_over(problems: list[str], out: TextIO) -> int:
+def _handed_over(problems: list[str], out: TextIO, tunnels: bool, alerts: bool) -> int:
     for problem in problems:
         print(f"tunnelkeeper: could not stop {problem}", file=sys.stderr)
-    print("The moved tunnels run in the service now and were removed from yours.", file=out)
+    if tunnels:
+        print("The moved tunnels run in the service now and were removed from yours.", file=out)
+    if alerts:
+        print(
+            "The service sends your alerts now (yours stay as they are; run this again after "
+            "changing them).",
+            file=out,
+        )
     return EXIT_FAILED if problems else EXIT_OK
 
 

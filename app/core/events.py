@@ -68,6 +68,8 @@ class TunnelStatus:
     next_retry_at: float | None = None
     warning: str | None = None
     action: str | None = None
+    target_refusals: int = 0  # forwarded connections the target refused (or never answered)
+    keepalive_rtt: float | None = None  # seconds the live link's last keepalive took
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready, times as ISO text (the keys and their order are a file format)."""
@@ -84,6 +86,8 @@ class TunnelStatus:
             "vendor_last_connected": iso_time(self.vendor_last_connected),
             "next_retry_at": iso_time(self.next_retry_at),
             "warning": self.warning,
+            "target_refusals": self.target_refusals,
+            "keepalive_rtt": self.keepalive_rtt,
         }
 
 

@@ -1,8 +1,9 @@
-"""Tunnels handed to the system service: profile, key, pins (passphrase, proxy password) as JSON.
+"""Tunnels (profile, key, pins, passphrase, proxy password) and alerts handed to the system
+service, as JSON.
 
-The unprivileged ``service install --move`` writes it to the privileged half's standard
-input (never to a file or a command line); the privileged half checks every field before
-it writes anything.
+The unprivileged ``service install --move`` / ``--alerts`` writes it to the privileged half's
+standard input (never to a file or a command line); the privileged half checks every field
+before it writes anything.
 """
 
 from __future__ import annotations
@@ -13,21 +14,26 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.core.alert_rules import AlertRule, rule_from_dict
 from app.core.profile import Profile, profile_from_dict
 from app.core.proxy import parse_proxy
-from app.errors import ConfigError, TunnelkeeperError
+from app.errors import ConfigError, InvalidField, TunnelkeeperError
 
 MAX_BUNDLE = 1024 * 1024
 MAX_KEY = 64 * 1024
 MAX_PASSPHRASE = 4096
 MAX_TUNNELS = 100
+MAX_ALERTS = 100
 
 
 class BadBundle(ConfigError):
     """What reached the privileged half is not a bundle this version writes."""
 
     def __init__(self, detail: str) -> None:
-        super().__init__(f"the tunnels to move could not be read ({detail}); nothing was changed.")
+        super().__init__(
+            f"the tunnels or alerts for the service could not be read ({detail}); nothing "
+            "was changed."
+        )
 
 
 @dataclass(frozen=True)
@@ -42,7 +48,31 @@ class MovedTunnel:
     proxy_password: str | None = field(default=None, repr=False)  # of the proxy's user
 
 
-def encode(tunnels: list[MovedTunnel]) -> bytes:
+class NoAlertsToCopy(ConfigError):
+    """``--alerts`` asked to copy the user's alerts, and they have none."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "you have no alerts to copy into the service: add them first with "
+            "`tunnelkeeper alerts add` (and send a test with `tunnelkeeper alerts test`)."
+        )
+
+
+@dataclass(frozen=True)
+class MovedAlerts:
+    """A user's alert rules as the service will keep them, and the password of each SMTP
+    user they sign in as, by its keychain name (``smtp:USER@HOST:PORT``)."""
+
+    rules: tuple[AlertRule, ...]
+    passwords: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+
+    def without_password(self) -> list[AlertRule]:
+        """The rules that sign in, but whose password did not come along."""
+        have = {name for name, _ in self.passwords}
+        return [r for r in self.rules if r.secret_name is not None and r.secret_name not in have]
+
+
+def encode(tunnels: list[MovedTunnel], alerts: MovedAlerts | None = None) -> bytes:
     items = [
         {
             "profile": {**t.profile.extra, **t.profile.to_dict()},
@@ -54,11 +84,24 @@ def encode(tunnels: list[MovedTunnel]) -> bytes:
         }
         for t in tunnels
     ]
-    return json.dumps({"version": 1, "tunnels": items}).encode()
+    document: dict[str, Any] = {"version": 1, "tunnels": items}
+    if alerts is not None:
+        document["alerts"] = {
+            "rules": {rule.id: rule.to_dict() for rule in alerts.rules},
+            "passwords": [[name, password] for name, password in alerts.passwords],
+        }
+    return json.dumps(document).encode()
 
 
 def decode(data: bytes) -> list[MovedTunnel]:
     """The tunnels in ``data``; raises BadBundle naming what is wrong."""
+    tunnels, _alerts = decode_bundle(data)
+    return tunnels
+
+
+def decode_bundle(data: bytes) -> tuple[list[MovedTunnel], MovedAlerts | None]:
+    """The tunnels in ``data`` (none when it brings alerts) and the alerts (None: it brings
+    none); raises BadBundle naming what is wrong."""
     if len(data) > MAX_BUNDLE:
         raise BadBundle("too large")
     try:
@@ -67,10 +110,41 @@ def decode(data: bytes) -> list[MovedTunnel]:
         raise BadBundle("not JSON") from None
     if not isinstance(document, dict) or document.get("version") != 1:
         raise BadBundle("not a version 1 bundle")
+    alerts = _alerts(document["alerts"]) if "alerts" in document else None
     items = document.get("tunnels")
-    if not isinstance(items, list) or not 0 < len(items) <= MAX_TUNNELS:
+    least = 0 if alerts is not None else 1
+    if not isinstance(items, list) or not least <= len(items) <= MAX_TUNNELS:
         raise BadBundle("no tunnels, or too many")
-    return [_tunnel(item) for item in items]
+    return [_tunnel(item) for item in items], alerts
+
+
+def _alerts(value: Any) -> MovedAlerts:
+    if not isinstance(value, dict):
+        raise BadBundle("the alerts are not an object")
+    found = value.get("rules")
+    if not isinstance(found, dict) or not 0 < len(found) <= MAX_ALERTS:
+        raise BadBundle("no alerts, or too many")
+    rules = []
+    for rule_id, fields in found.items():
+        if not (rule_id.isdigit() and len(rule_id) <= 9) or not isinstance(fields, dict):
+            raise BadBundle("an alert's ID or fields are malformed")
+        try:
+            rules.append(rule_from_dict(rule_id, fields))
+        except InvalidField as exc:
+            raise BadBundle(f"alert {rule_id}: {exc}") from None
+    names = {rule.secret_name for rule in rules} - {None}
+    passwords = []
+    pairs = value.get("passwords", [])
+    if not isinstance(pairs, list):
+        raise BadBundle("the SMTP passwords are malformed")
+    for pair in pairs:
+        if not (isinstance(pair, list) and len(pair) == 2 and pair[0] in names):
+            raise BadBundle("an SMTP password came for no alert's user")
+        password = _secret(pair[1], "an SMTP password")
+        if not password or any(c in password for c in "\n\r\x00"):
+            raise BadBundle("an SMTP password is malformed")
+        passwords.append((str(pair[0]), password))
+    return MovedAlerts(tuple(rules), tuple(passwords))
 
 
 def _tunnel(item: Any) -> MovedTunnel:

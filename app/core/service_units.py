@@ -26,7 +26,8 @@ class Scope(StrEnum):
 @dataclass(frozen=True)
 class ServiceSpec:
     """What the service runs: ``command`` is the argv of ``tunnelkeeper`` itself;
-    ``credentials`` are (name, encrypted file) pairs for LoadCredentialEncrypted=."""
+    ``credentials`` are (name, encrypted file) pairs for LoadCredentialEncrypted=;
+    ``run_flags`` go after ``run --all`` (``--metrics HOST:PORT``)."""
 
     scope: Scope
     command: tuple[str, ...]
@@ -35,10 +36,11 @@ class ServiceSpec:
     socket: str = SYSTEM_SOCKET
     user: str = SERVICE_USER
     credentials: tuple[tuple[str, str], ...] = field(default=())
+    run_flags: tuple[str, ...] = field(default=())
 
     @property
     def argv(self) -> tuple[str, ...]:
-        return (*self.command, "run", "--all")
+        return (*self.command, "run", "--all", *self.run_flags)
 
 
 def _quote(arg: str) -> str:

@@ -88,6 +88,8 @@ class ConnectionTest:
         self.results: list[CheckResult] = []
         self._key: Any = None
         self._session: ssh.Session | None = None
+        # what the SSH handshake agreed (check 3), for diagnostics; empty before it
+        self.negotiated: dict[str, str] = {}
         self._target_service: str | None = None
         self._target_ok = False
         self._held_by: int | None = None
@@ -269,6 +271,7 @@ class ConnectionTest:
         session = self._live_session()
         try:
             session.handshake(parsed)
+            self.negotiated = session.negotiated()
             key = session.verify_host_key(parsed, self.profile.name)
         except TunnelkeeperError as exc:
             # a host key to look at brings its own remedy (and action); anything else is

@@ -69,7 +69,8 @@ class Tunnel:
         self.log = TunnelLog(log, profile.name)  # "[name] …"
         self._on_status = on_status
         self._publish_lock = threading.Lock()  # statuses reach the sinks in the order made
-        self._published: dict[str, float] | None = None  # figures in the last status sent
+        # figures and keepalive round trip in the last status sent
+        self._published: tuple[dict[str, float], float | None] | None = None
         self._kex_deadline = kex_deadline
         self._key = key
         self._known_hosts = known_hosts
@@ -189,7 +190,14 @@ class Tunnel:
             next_retry_at=self.next_retry_at,
             warning=self.warning,
             action=self.action,
+            target_refusals=int(figures["target_failures"]),
+            keepalive_rtt=self._keepalive_rtt(),
         )
+
+    def _keepalive_rtt(self) -> float | None:
+        """The live link's last keepalive round trip in seconds (None: none answered yet)."""
+        link = self._link
+        return None if link is None else link.session.keepalive_rtt
 
     # --- reporting ---------------------------------------------------------------------
 
@@ -203,7 +211,7 @@ class Tunnel:
             self.action = extra.get("action")
             figures = self.counters.snapshot()
             status = self.snapshot(figures)
-            self._published = figures
+            self._published = (figures, status.keepalive_rtt)
             extra.setdefault("reconnects", status.reconnects)
             if self.next_retry_at is not None and state in (State.RETRYING, State.ERROR):
                 extra.setdefault("next_retry_at", iso_time(status.next_retry_at))
@@ -224,9 +232,10 @@ class Tunnel:
             return
         with self._publish_lock:
             figures = self.counters.snapshot()
-            if figures == self._published:
+            published = (figures, self._keepalive_rtt())
+            if published == self._published:
                 return
-            self._published = figures
+            self._published = published
             try:
                 self._on_status(self.snapshot(figures))
             except Exception:

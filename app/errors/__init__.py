@@ -1,5 +1,6 @@
 """The app's exception tree: one class per cause, each saying what it implies for the job."""
 
+from app.errors.alerts import BadEmailAddress, BadWebhookUrl, DeliveryFailed, UnknownAlert
 from app.errors.connection import (
     AuthRejected,
     ConnectionLost,
@@ -60,11 +61,14 @@ __all__ = [
     "TRUST_NEW",
     "Action",
     "AuthRejected",
+    "BadEmailAddress",
+    "BadWebhookUrl",
     "ConfigBusy",
     "ConfigError",
     "ConnectionLost",
     "ConnectionTrouble",
     "CorruptConfigFile",
+    "DeliveryFailed",
     "FolderNotPrivate",
     "ForwardRefused",
     "HandshakeFailed",
@@ -102,6 +106,7 @@ __all__ = [
     "StoredPassphraseWrong",
     "Then",
     "TunnelkeeperError",
+    "UnknownAlert",
     "UnknownProfile",
     "os_reason",
 ]

@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 
 from app.core.profile import Profile
 from app.platform.keychain import Keychain, open_keychain
+from app.services.alerts import AlertService
 from app.services.checks import CheckService
+from app.services.diagnose import DiagnosticsService
 from app.services.history import HistoryService
 from app.services.hostkeys import HostKeyService
 from app.services.keys import Ask, KeyService, LoadedKey
@@ -31,9 +33,9 @@ class PreparedTunnel:
 
 class Services:
     """Every job a front end asks for, grouped: ``keys``, ``proxies``, ``profiles``,
-    ``hostkeys``, ``checks``, ``status`` and ``history``. Methods take and return plain data
-    (dataclasses, dicts of str/int/float/bool/None); only a loaded key is opaque, for an
-    engine in this process.
+    ``hostkeys``, ``checks``, ``status``, ``history``, ``alerts`` and ``diagnose``. Methods
+    take and return plain data (dataclasses, dicts of str/int/float/bool/None); only a loaded
+    key is opaque, for an engine in this process.
 
     ``keychain`` is opened on first need (probing it can block on the desktop's keychain
     service), by default the system one, or the null keychain when it does not answer.
@@ -50,8 +52,14 @@ class Services:
         self.hostkeys = HostKeyService(paths)
         self.status = StatusService(paths)
         self.history = HistoryService(paths)
+        self.alerts = AlertService(paths, self.keychain)
         self.checks = CheckService(paths, self.keys, self.status, self.proxies)
-        self.service = ServiceManager(paths, self.keys, self.profiles, self.status, self.proxies)
+        self.service = ServiceManager(
+            paths, self.keys, self.profiles, self.status, self.proxies, self.alerts
+        )
+        self.diagnose = DiagnosticsService(
+            paths, self.keys, self.proxies, self.hostkeys, self.history, self.status, self.keychain
+        )
 
     def keychain(self) -> Keychain:
         """The keychain, opened once."""

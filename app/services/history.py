@@ -33,6 +33,7 @@ from app.core.history import (
 from app.core.service_units import SYSTEM_CONFIG, SYSTEM_HOME
 from app.errors import TunnelkeeperError
 from app.platform.service_install import rooted
+from app.services.batching import gone_quiet, take
 from app.storage.history import Batch, HistoryStore, HistoryUnreadable, read
 from app.storage.paths import CONFIG_ENV, HOME_ENV, AppPaths, app_paths
 
@@ -153,18 +154,10 @@ class Recorder:
             self._store.close()
 
     def _take(self, wait: float) -> list[TunnelEvent | _Flush | None]:
-        try:
-            items = [self._queue.get(timeout=wait) if wait > 0 else self._queue.get_nowait()]
-        except queue.Empty:
-            return []
-        with contextlib.suppress(queue.Empty):
-            while len(items) < QUEUE_SIZE:
-                items.append(self._queue.get_nowait())
-        return items
+        return take(self._queue, wait, QUEUE_SIZE)
 
     def _gone_quiet(self, heard: float) -> bool:
-        host = self._host
-        return host.closing and not host.names() and time.monotonic() - heard > LINGER
+        return gone_quiet(self._host, heard, LINGER)
 
     def _event(self, event: TunnelEvent) -> None:
         status = event.status

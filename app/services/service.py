@@ -7,12 +7,13 @@ import sys
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app.control.errors import HostRefused, HostUnavailable
 from app.core import knownhosts, service_bundle
 from app.core.control import Op
 from app.core.profile import Profile
-from app.core.service_bundle import MovedTunnel
+from app.core.service_bundle import MovedAlerts, MovedTunnel, NoAlertsToCopy
 from app.core.service_units import SERVICE_USER, UNIT_NAME, Scope, ServiceSpec, systemd_unit
 from app.errors import HostKeyNotPinned, KeyPassphraseNeeded, TunnelkeeperError
 from app.platform import service_install as install
@@ -23,8 +24,12 @@ from app.services.profiles import ProfileService
 from app.services.proxies import ProxyService, secret_name
 from app.services.status import StatusService
 from app.storage import hostkeys as pins
+from app.storage.alerts import SERVICE_HEADER, alerts_document
 from app.storage.paths import AppPaths
 from app.storage.store import ProfileStore
+
+if TYPE_CHECKING:
+    from app.services.alerts import AlertService
 
 AskSecret = Callable[[str], str | None]  # prompt -> the passphrase typed, or None
 
@@ -40,12 +45,14 @@ class ServiceManager:
         profiles: ProfileService,
         status: StatusService,
         proxies: ProxyService | None = None,
+        alerts: AlertService | None = None,
     ) -> None:
         self._paths = paths
         self._keys = keys
         self._profiles = profiles
         self._status = status
         self._proxies = proxies
+        self._alerts = alerts
 
     # --- the unprivileged half ------------------------------------------------------------
 
@@ -94,6 +101,13 @@ class ServiceManager:
         typed = ask(f"Password of the proxy user of {profile.name} (for the service): ")
         return typed or None
 
+    def alerts_bundle(self, ask: AskSecret | None) -> MovedAlerts:
+        """This user's alerts as the service will keep them, with the SMTP passwords they
+        sign in with (see ``AlertService.for_service``). Raises NoAlertsToCopy."""
+        if self._alerts is None:
+            raise NoAlertsToCopy()
+        return self._alerts.for_service(ask)
+
     def hand_over(self, names: list[str]) -> list[str]:
         """After a move: stop ``names`` wherever this user runs them and remove them from
         this user's profiles; returns a sentence for each that could not be stopped."""
@@ -119,15 +133,22 @@ class ServiceManager:
         start: bool = True,
         elevation: tuple[str, ...] = ("sudo", "--"),
         on_step: Callable[[Step], None] | None = None,
+        run_flags: tuple[str, ...] = (),
+        alerts: bool = False,
     ) -> list[str]:
         """Install the system service with tunnels ``names`` moved into it, then stop them
         here and remove them from this user's profiles. Not root: the privileged half runs
         through ``elevation`` (sudo for a terminal, pkexec for the desktop), the tunnels on
-        its standard input. Returns a sentence for each tunnel that could not be stopped."""
-        moved = self.bundle(names, ask)
+        its standard input. ``run_flags`` (``--metrics …``, as ``service install`` and
+        ``run`` both take them) go to the service's ``run``. ``alerts``: this user's alerts
+        are copied into the service's too (replacing its own), their SMTP passwords as
+        encrypted credentials. Returns a sentence for each tunnel that could not be
+        stopped."""
+        moved = self.bundle(names, ask) if names else []
+        copied = self.alerts_bundle(ask) if alerts else None
         if os.name == "posix" and os.geteuid() == 0:
-            spec = self.install_spec(Scope.SYSTEM, run_as)
-            for step in self.install_steps(spec, moved):
+            spec = self.install_spec(Scope.SYSTEM, run_as, run_flags)
+            for step in self.install_steps(spec, moved, copied):
                 if start or not install.starts_it(step):
                     install.perform(step)
                     if on_step is not None:
@@ -135,15 +156,20 @@ class ServiceManager:
         else:
             argv = [*elevation, *install.service_command(), "service", "install", "--system"]
             argv += ["--from-stdin", "--run-as", run_as, *([] if start else ["--no-start"])]
-            install.perform(Run(tuple(argv), stdin=service_bundle.encode(moved)))
+            argv += run_flags
+            install.perform(Run(tuple(argv), stdin=service_bundle.encode(moved, copied)))
         return self.hand_over([t.profile.name for t in moved])
 
     # --- the privileged half --------------------------------------------------------------
 
-    def receive(self, spec: ServiceSpec, moved: list[MovedTunnel]) -> list[Step]:
+    def receive(
+        self, spec: ServiceSpec, moved: list[MovedTunnel], alerts: MovedAlerts | None = None
+    ) -> list[Step]:
         """The steps that put ``moved`` into the system service's configuration: the key
         its account's alone (0600), a passphrase as an encrypted systemd credential, the
-        profile and its pinned host keys readable by the service."""
+        profile and its pinned host keys readable by the service; ``alerts`` replace its
+        alerts.toml (root's, readable by its group: 0640), each SMTP password an encrypted
+        credential too."""
         config = Path(spec.config)
         owner = f"{spec.user}:{spec.user}"
         steps: list[Step] = install.folder_steps(spec)
@@ -166,37 +192,56 @@ class ServiceManager:
                     _adder(config, profile, tunnel.pins, spec.user),
                 )
             )
+        if alerts is not None:
+            document = alerts_document(alerts.rules, SERVICE_HEADER)
+            owner = f"root:{spec.user}"
+            steps.append(WriteFile(config / "alerts.toml", document, 0o640, owner, secret=True))
+            for cred, secret in _alert_secrets(alerts):
+                target = config / "credentials" / f"{cred}.cred"
+                steps.append(
+                    Run(
+                        ("systemd-creds", "encrypt", f"--name={cred}", "-", str(target)),
+                        stdin=secret.encode(),
+                    )
+                )
         return steps
 
-    def install_spec(self, scope: Scope, run_as: str = SERVICE_USER) -> ServiceSpec:
+    def install_spec(
+        self, scope: Scope, run_as: str = SERVICE_USER, run_flags: tuple[str, ...] = ()
+    ) -> ServiceSpec:
+        """What to install; ``run_flags`` go after the service's ``run --all``."""
         command = install.service_command()
         if scope is Scope.USER:
-            return ServiceSpec(Scope.USER, command)
-        return install.system_spec(command, run_as)
+            return ServiceSpec(Scope.USER, command, run_flags=run_flags)
+        return replace(install.system_spec(command, run_as), run_flags=run_flags)
 
-    def install_steps(self, spec: ServiceSpec, moved: list[MovedTunnel]) -> list[Step]:
+    def install_steps(
+        self, spec: ServiceSpec, moved: list[MovedTunnel], alerts: MovedAlerts | None = None
+    ) -> list[Step]:
         """Everything ``service install`` does, in order (files, then the manager's commands);
         under another installation root (packaging, tests) nothing is enabled or started."""
-        steps = self._all_steps(spec, moved)
+        steps = self._all_steps(spec, moved, alerts)
         if install.system_root() != Path("/"):
             return [step for step in steps if not install.starts_it(step)]
         return steps
 
-    def _all_steps(self, spec: ServiceSpec, moved: list[MovedTunnel]) -> list[Step]:
+    def _all_steps(
+        self, spec: ServiceSpec, moved: list[MovedTunnel], alerts: MovedAlerts | None
+    ) -> list[Step]:
         if sys.platform == "darwin":
             steps = install.macos_steps(spec, Path.home())
         elif os.name == "nt":
             return install.windows_steps(spec, "SYSTEM", Path(self._paths.data_dir))
         else:
             steps = install.linux_steps(spec, Path.home(), _me())
-        if not moved:
+        if not moved and alerts is None:
             return steps
         # the tunnels go in before the unit that loads their credentials is written
-        spec = replace(spec, credentials=_credentials(spec, moved))
+        spec = replace(spec, credentials=_credentials(spec, moved, alerts))
         unit = next(i for i, step in enumerate(steps) if _is_unit(step))
         return [
             *steps[:unit],
-            *self.receive(spec, moved),
+            *self.receive(spec, moved, alerts),
             *(_unit_with(step, spec) for step in steps[unit:]),
         ]
 
@@ -215,7 +260,9 @@ class ServiceManager:
             )
         return found
 
-    def protection(self, spec: ServiceSpec, moved: list[MovedTunnel]) -> str:
+    def protection(
+        self, spec: ServiceSpec, moved: list[MovedTunnel], alerts: MovedAlerts | None = None
+    ) -> str:
         """What protects the keys, in plain words (``service install`` says it)."""
         if spec.scope is Scope.USER:
             return (
@@ -235,6 +282,8 @@ class ServiceManager:
                 "only); systemd decrypts them into the service's private memory at start. No "
                 "passphrase or password is written in plain text anywhere."
             )
+        if alerts is not None:
+            said += " " + _alerts_said(spec, alerts)
         return said
 
 
@@ -265,13 +314,45 @@ def _group(path: Path, group: str) -> None:
         raise TunnelkeeperError(f"cannot give {path} to the group {group}: {exc}") from None
 
 
-def _credentials(spec: ServiceSpec, moved: list[MovedTunnel]) -> tuple[tuple[str, str], ...]:
+def _credentials(
+    spec: ServiceSpec, moved: list[MovedTunnel], alerts: MovedAlerts | None = None
+) -> tuple[tuple[str, str], ...]:
     found = dict(spec.credentials)
+    names = [cred for cred, _ in _alert_secrets(alerts)] if alerts is not None else []
     for tunnel in moved:
         key_path = Path(spec.config) / "keys" / tunnel.key_file
-        for cred, _ in _secrets_of(tunnel, key_path):
-            found[cred] = str(Path(spec.config) / "credentials" / f"{cred}.cred")
+        names += [cred for cred, _ in _secrets_of(tunnel, key_path)]
+    for cred in names:
+        found[cred] = str(Path(spec.config) / "credentials" / f"{cred}.cred")
     return tuple(sorted(found.items()))
+
+
+def _alert_secrets(alerts: MovedAlerts) -> list[tuple[str, str]]:
+    """The alerts' SMTP passwords by credential name (as the service's CredentialsKeychain
+    looks up ``smtp:USER@HOST:PORT``)."""
+    return [(credential_name(name), password) for name, password in alerts.passwords]
+
+
+def _alerts_said(spec: ServiceSpec, alerts: MovedAlerts) -> str:
+    """What ``--alerts`` does, in plain words: where the rules go, where their passwords."""
+    count = len(alerts.rules)
+    said = (
+        f"Your {count} {'alerts replace' if count != 1 else 'alert replaces'} the service's in "
+        f"{spec.config}/alerts.toml, readable by root and the group {spec.user!r} alone (mode "
+        "0640: a webhook's address holds its receiver's secret)."
+    )
+    if alerts.passwords:
+        said += (
+            " Their SMTP passwords are systemd credentials encrypted with this machine's key "
+            f"(in {spec.config}/credentials, root only), never plain text in a file."
+        )
+    for rule in alerts.without_password():
+        said += (
+            f" Alert {rule.id} signs in as {rule.user} at {rule.smtp}, but your keychain holds "
+            "no password for it and none was typed: it cannot sign in from the service (run "
+            "this again in a terminal to type it)."
+        )
+    return said
 
 
 def _secrets_of(tunnel: MovedTunnel, key_path: Path) -> list[tuple[str, str]]:

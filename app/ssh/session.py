@@ -60,6 +60,7 @@ class Session:
         self._transport: Any = None
         self._requests: GlobalRequests | None = None
         self._forward: tuple[str, int] | None = None  # requested, not yet cancelled
+        self.keepalive_rtt: float | None = None  # seconds the last keepalive's reply took
 
     # --- the steps -----------------------------------------------------------------------
 
@@ -117,6 +118,12 @@ class Session:
         verify_host_key(self._transport, known_hosts, self.endpoint, profile_name)
         return self._transport.get_remote_server_key()
 
+    def negotiated(self) -> dict[str, str]:
+        """What the jumphost's handshake agreed (see GuardedTransport.negotiated); empty
+        before it. Text from the server is cut to 200 characters (escape before showing)."""
+        transport = self._transport
+        return transport.negotiated() if transport is not None else {}
+
     def authenticate(self, user: str, key: Any) -> None:
         authenticate(self._transport, user, key, self.endpoint)
 
@@ -142,7 +149,9 @@ class Session:
         requests = self._requests
         if requests is None:
             raise EOFError("not connected")
+        sent = time.monotonic()
         requests.request(KEEPALIVE, None, timeout=timeout)
+        self.keepalive_rtt = time.monotonic() - sent  # a refusal is a reply too
 
     def open_direct(
         self, destination: tuple[str, int], origin: tuple[str, int], timeout: float

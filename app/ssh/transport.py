@@ -44,6 +44,29 @@ class GuardedTransport(paramiko.Transport):  # type: ignore[misc]
         self.channel_gate: Callable[[str, int], tuple[int, int]] | None = None
         self._hosted: list[Reactor] | None = []  # None once the thread has ended
         self._hosted_lock = threading.Lock()
+        self.kex_name: str | None = None  # the key exchange agreed (paramiko only logs it)
+
+    def _log(self, level: int, msg: Any, *args: Any) -> None:
+        if self.kex_name is None and isinstance(msg, str) and msg.startswith("Kex: "):
+            self.kex_name = msg[len("Kex: ") :][:80]
+        super()._log(level, msg, *args)
+
+    def negotiated(self) -> dict[str, str]:
+        """What the handshake agreed with the server: key exchange, host key type, cipher
+        and MAC each way, compression, the server's version (empty before the handshake)."""
+        if not self.initial_kex_done:
+            return {}
+        found = {
+            "server_version": self.remote_version,
+            "key_exchange": self.kex_name,
+            "host_key": self.host_key_type,
+            "cipher_to_server": self.local_cipher,
+            "cipher_from_server": self.remote_cipher,
+            "mac_to_server": _mac(self.local_cipher, self.local_mac),
+            "mac_from_server": _mac(self.remote_cipher, self.remote_mac),
+            "compression": self.local_compression,
+        }
+        return {name: str(value)[:200] for name, value in found.items() if value}
 
     def install_gate(self, gate: ChannelGate) -> None:
         """Route ``forwarded-tcpip`` opens through ``gate``: it decides on each before it
@@ -289,3 +312,9 @@ def _window_adjust(chanid: int, amount: int) -> Any:
     message.add_int(chanid)
     message.add_int(amount)
     return message
+
+
+def _mac(cipher: str | None, mac: str | None) -> str | None:
+    if cipher and cipher.endswith(("gcm@openssh.com", "chacha20-poly1305@openssh.com")):
+        return "implicit (the cipher authenticates)"
+    return mac

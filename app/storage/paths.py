@@ -41,6 +41,10 @@ class AppPaths:
         return self.config_dir / "known_hosts"
 
     @property
+    def alerts_file(self) -> Path:
+        return self.config_dir / "alerts.toml"
+
+    @property
     def keys_dir(self) -> Path:
         return self.data_dir / "keys"
 

@@ -77,6 +77,7 @@ class TunnelHub(QObject):
         self.host = TunnelHost(services.paths.known_hosts_file, factory, claims=claims)
         self.host.listen(self._arrived.emit)  # engine threads: only hand it over
         self.history = services.history.record(self.host)  # ends when the host closes
+        self.alerts = services.alerts.watch(self.host)  # so does this; sends at exit too
         self._keys: dict[str, Any] = {}  # key path -> loaded key, so a reconnect never re-asks
         self._loading: set[str] = set()
         self._stopping: set[str] = set()

@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Set
+from dataclasses import replace
 from pathlib import Path
 
 from app.core.events import State, TunnelEvent
 from app.ui import jobs
-from app.ui.settings import AppSettings, SettingsFile
+from app.ui.settings import SettingsFile
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +27,7 @@ class Preferences:
     def save(self) -> None:
         """Write app.json off the GUI thread (atomic, with fsync); a copy, so later changes
         on this thread cannot race the writer."""
-        snapshot = AppSettings(self.settings.notifications, set(self.settings.left_off))
+        snapshot = replace(self.settings, left_off=set(self.settings.left_off))
         self._version += 1
         version = self._version
 

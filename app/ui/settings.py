@@ -1,4 +1,4 @@
-"""The desktop app's own settings (notifications, tunnels left off), kept in one JSON file."""
+"""The desktop app's own settings (notifications, tunnels left off, metrics), in one JSON file."""
 
 from __future__ import annotations
 
@@ -18,13 +18,23 @@ FILE_NAME = "app.json"  # in the config folder, next to the profiles
 
 @dataclass
 class AppSettings:
-    """What the tray remembers between runs; every tunnel not in ``left_off`` connects at start."""
+    """What the tray remembers between runs; every tunnel not in ``left_off`` connects at
+    start. ``metrics``: the HOST:PORT the app serves Prometheus metrics on ("": none);
+    ``metrics_allow_remote`` lets that be an address other machines reach."""
 
     notifications: bool = True
     left_off: set[str] = field(default_factory=set)
+    metrics: str = ""
+    metrics_allow_remote: bool = False
 
     def to_json(self) -> str:
-        body = {"notifications": self.notifications, "left_off": sorted(self.left_off)}
+        body: dict[str, object] = {
+            "notifications": self.notifications,
+            "left_off": sorted(self.left_off),
+        }
+        if self.metrics or self.metrics_allow_remote:  # written only once someone uses them
+            body["metrics"] = self.metrics
+            body["metrics_allow_remote"] = self.metrics_allow_remote
         return json.dumps(body, indent=2) + "\n"
 
 
@@ -80,4 +90,10 @@ def read_settings(path: Path) -> tuple[AppSettings, str | None]:
         return AppSettings(), '"notifications" must be true or false'
     if not isinstance(left_off, list) or not all(isinstance(n, str) for n in left_off):
         return AppSettings(), '"left_off" must be a list of tunnel names'
-    return AppSettings(notifications, set(left_off)), None
+    metrics = data.get("metrics", "")
+    allow_remote = data.get("metrics_allow_remote", False)
+    if not isinstance(metrics, str):
+        return AppSettings(), '"metrics" must be an address such as "127.0.0.1:9464", or ""'
+    if not isinstance(allow_remote, bool):
+        return AppSettings(), '"metrics_allow_remote" must be true or false'
+    return AppSettings(notifications, set(left_off), metrics, allow_remote), None

@@ -17,12 +17,14 @@ from app.platform.autostart import Autostart, for_this_system, launch_command
 from app.platform.keychain import Keychain
 from app.services.api import Services
 from app.storage.paths import AppPaths
+from app.ui.alerts import AlertsDialog
 from app.ui.apply_edit import apply_saved
 from app.ui.check_dialog import ConnectionTestDialog
 from app.ui.hub import TunnelHub, desktop_services
 from app.ui.icons import app_icon
 from app.ui.keep_running import KeepRunningDialog
 from app.ui.logfeed import LogFeed
+from app.ui.metrics import serve_metrics
 from app.ui.passphrase_dialog import PassphraseDialog
 from app.ui.preferences import Preferences
 from app.ui.status_window import StatusWindow
@@ -69,6 +71,7 @@ class Shell(QObject):
         self.feed = LogFeed()
         self.feed.line.connect(self.window.add_log_line)
         self.feed.attach()
+        self.metrics = serve_metrics(self.settings, self.hub)  # when app.json asks for it
         self.wizard: SetupWizard | None = None
         self.dialogs: list[QObject] = []
         self.quitting = False
@@ -94,6 +97,7 @@ class Shell(QObject):
         tray.quit_requested.connect(self.quit)
         tray.autostart_toggled.connect(self.set_autostart)
         tray.keep_running_requested.connect(self.open_keep_running)
+        tray.alerts_requested.connect(self.open_alerts)
         tray.notifications_toggled.connect(self._notifications)
         tray.noticed.connect(lambda title, text: self.window.add_log_line(f"{title}: {text}"))
         hub.passphrase_wanted.connect(self.ask_passphrase)
@@ -261,6 +265,19 @@ class Shell(QObject):
         dialog.show()
         dialog.raise_()
         dialog.activateWindow()
+
+    def open_alerts(self) -> None:
+        """Settings → alerts about the app's tunnels (one such dialog at a time)."""
+        found = [d for d in self.dialogs if isinstance(d, AlertsDialog)]
+        dialog = found[0] if found else AlertsDialog(self.services.alerts, self._own_tunnels)
+        if not found:
+            self._keep(dialog)
+        dialog.show()
+        dialog.raise_()
+        dialog.activateWindow()
+
+    def _own_tunnels(self) -> list[str]:
+        return sorted(self.hub.profiles)
 
     def _remote_failed(self, _name: str, sentence: str) -> None:
         """A request to the process that hosts a tunnel failed (asked from the tray too)."""

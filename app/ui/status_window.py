@@ -111,6 +111,12 @@ class StatusWindow(QWidget):
         self.table.activated.connect(self._activated)
         self.filter = QLineEdit()
         self.log = QPlainTextEdit()
+        self.saver = diagnostics.DiagnosticsSaver(
+            self,
+            hub.services,
+            self.show_banner,
+            lambda busy: self.save_diagnostics_button.setEnabled(not busy),
+        )
         self.detail = DetailPane(hub.services)
         self.detail.edit_requested.connect(self.edit_requested)
         self.detail.edit_part.connect(self.edit_part_requested)
@@ -202,9 +208,16 @@ class StatusWindow(QWidget):
         copy = QPushButton("Copy &diagnostics")
         copy.setToolTip("Profiles (without secrets), recent events and versions, for support")
         copy.clicked.connect(self.copy_diagnostics)
+        self.save_diagnostics_button = QPushButton("&Save diagnostics…")
+        self.save_diagnostics_button.setToolTip(
+            "A zip file for support: the connection test, route, history, log and versions "
+            "of the selected tunnel (of every tunnel when none is), secrets taken out"
+        )
+        self.save_diagnostics_button.clicked.connect(self.save_diagnostics)
         log_bar = QHBoxLayout()
         log_bar.addWidget(self.filter, 1)
         log_bar.addWidget(copy)
+        log_bar.addWidget(self.save_diagnostics_button)
 
         lower = QWidget()
         lower_layout = QVBoxLayout(lower)
@@ -338,6 +351,15 @@ class StatusWindow(QWidget):
     def copy_diagnostics(self) -> None:
         QGuiApplication.clipboard().setText(self.diagnostics_text())
         self.show_banner("Diagnostics copied: paste them into your message to the vendor.")
+
+    def save_diagnostics(self) -> None:
+        """Ask where, then save the selected tunnel's diagnostics zip (every tunnel's when
+        none of the user's own is selected) off the GUI thread."""
+        name = self.selected()
+        row = self._rows.get(name) if name is not None else None
+        live = {r.profile.name: status_view(r) for r in self.hub.rows()}
+        own = name if row is not None and row.own_profile else None
+        self.saver.start(own, live, list(self.hub.recent))
 
     def bring_forward(self) -> None:
         self.show()

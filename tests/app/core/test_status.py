@@ -23,6 +23,8 @@ KEYS = [
     "vendor_last_connected",
     "next_retry_at",
     "warning",
+    "target_refusals",
+    "keepalive_rtt",
 ]
 WALL = datetime(2024, 5, 6, 7, 8, 9, 750000, tzinfo=UTC).timestamp()
 
@@ -66,6 +68,8 @@ def test_a_stopped_status_has_zeros_and_no_times() -> None:
         "vendor_last_connected": None,
         "next_retry_at": None,
         "warning": None,
+        "target_refusals": 0,
+        "keepalive_rtt": None,
     }
 
 

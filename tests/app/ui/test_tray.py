@@ -49,6 +49,7 @@ def test_menu_lists_tunnels_and_the_app_entries(
         "Open logs folder",
         "Start at login",
         "Keep tunnels running when logged out…",
+        "Alerts…",
         "Notifications",
         "About Tunnelkeeper",
         "Quit",
