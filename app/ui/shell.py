@@ -16,6 +16,7 @@ from app.errors import TunnelkeeperError
 from app.platform.autostart import Autostart, for_this_system, launch_command
 from app.platform.keychain import Keychain
 from app.services.api import Services
+from app.services.metrics import MetricsEndpoint
 from app.storage.paths import AppPaths
 from app.ui.alerts import AlertsDialog
 from app.ui.apply_edit import apply_saved
@@ -24,7 +25,8 @@ from app.ui.hub import TunnelHub, desktop_services
 from app.ui.icons import app_icon
 from app.ui.keep_running import KeepRunningDialog
 from app.ui.logfeed import LogFeed
-from app.ui.metrics import serve_metrics
+from app.ui.metrics import ServedMetrics
+from app.ui.metrics_dialog import MetricsDialog
 from app.ui.passphrase_dialog import PassphraseDialog
 from app.ui.preferences import Preferences
 from app.ui.status_window import StatusWindow
@@ -71,7 +73,8 @@ class Shell(QObject):
         self.feed = LogFeed()
         self.feed.line.connect(self.window.add_log_line)
         self.feed.attach()
-        self.metrics = serve_metrics(self.settings, self.hub)  # when app.json asks for it
+        self.served_metrics = ServedMetrics(self.hub)
+        self.served_metrics.start(self.settings)  # when app.json asks for it
         self.wizard: SetupWizard | None = None
         self.dialogs: list[QObject] = []
         self.quitting = False
@@ -98,6 +101,7 @@ class Shell(QObject):
         tray.autostart_toggled.connect(self.set_autostart)
         tray.keep_running_requested.connect(self.open_keep_running)
         tray.alerts_requested.connect(self.open_alerts)
+        tray.metrics_requested.connect(self.open_metrics)
         tray.notifications_toggled.connect(self._notifications)
         tray.noticed.connect(lambda title, text: self.window.add_log_line(f"{title}: {text}"))
         hub.passphrase_wanted.connect(self.ask_passphrase)
@@ -275,6 +279,21 @@ class Shell(QObject):
         dialog.show()
         dialog.raise_()
         dialog.activateWindow()
+
+    def open_metrics(self) -> None:
+        """Settings → the Prometheus endpoint (one such dialog at a time)."""
+        found = [d for d in self.dialogs if isinstance(d, MetricsDialog)]
+        dialog = found[0] if found else MetricsDialog(self.served_metrics, self.preferences)
+        if not found:
+            self._keep(dialog)
+        dialog.show()
+        dialog.raise_()
+        dialog.activateWindow()
+
+    @property
+    def metrics(self) -> MetricsEndpoint | None:
+        """The /metrics endpoint serving now (None when none)."""
+        return self.served_metrics.endpoint
 
     def _own_tunnels(self) -> list[str]:
         return sorted(self.hub.profiles)

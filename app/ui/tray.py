@@ -104,6 +104,7 @@ class Tray(QObject):
     quit_requested = Signal()
     keep_running_requested = Signal()
     alerts_requested = Signal()
+    metrics_requested = Signal()
     autostart_toggled = Signal(bool)
     notifications_toggled = Signal(bool)
     noticed = Signal(str, str)  # title, text: every notice, shown or not
@@ -193,6 +194,7 @@ class Tray(QObject):
         self.menu.addAction(self.autostart_action)
         self.menu.addAction(self.keep_running_action)
         self.menu.addAction("Alerts…").triggered.connect(self.alerts_requested)
+        self.menu.addAction("Metrics…").triggered.connect(self.metrics_requested)
         self.menu.addAction(self.notify_action)
         self.menu.addAction("About Tunnelkeeper").triggered.connect(self.about_requested)
         self.menu.addSeparator()

@@ -50,6 +50,7 @@ def test_menu_lists_tunnels_and_the_app_entries(
         "Start at login",
         "Keep tunnels running when logged out…",
         "Alerts…",
+        "Metrics…",
         "Notifications",
         "About Tunnelkeeper",
         "Quit",
