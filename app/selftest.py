@@ -167,12 +167,39 @@ def check_history() -> Outcome:
     return Outcome("history", True, f"SQLite {sqlite3.sqlite_version}: written and read back")
 
 
+def check_network_parts() -> Outcome:
+    """The parts strict networks and monitoring need load: TLS to a proxy (the system's
+    trusted authorities), NTLM sign-in (pyspnego) and the metrics page (prometheus_client)."""
+    import ssl
+
+    import spnego
+    from prometheus_client import generate_latest
+
+    from app.core.events import State, TunnelStatus
+    from app.services.metrics import metrics_registry
+
+    context = ssl.create_default_context()
+    authorities = len(context.get_ca_certs()) or "the system's"
+    token = spnego.client("self-test", "x", hostname="proxy", protocol="ntlm").step()
+    if not token or not token.startswith(b"NTLMSSP"):
+        return Outcome("network", False, "pyspnego gave no NTLM negotiate message")
+    page = generate_latest(metrics_registry(lambda: [TunnelStatus("t", State.CONNECTED, "")]))
+    if b'tunnelkeeper_tunnel_up{tunnel="t"} 1.0' not in page:
+        return Outcome("network", False, "the metrics page lacks tunnelkeeper_tunnel_up")
+    return Outcome(
+        "network",
+        True,
+        f"TLS with {authorities} authorities; NTLM messages; metrics page ({len(page)} bytes)",
+    )
+
+
 CHECKS: tuple[tuple[str, Callable[[], Outcome]], ...] = (
     ("Qt", check_qt),
     ("keyring", check_keyring),
     ("crypto", check_crypto),
     ("icons", check_icons),
     ("history", check_history),
+    ("network", check_network_parts),
 )
 
 

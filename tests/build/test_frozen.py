@@ -10,7 +10,7 @@ import socket
 import subprocess
 from pathlib import Path
 
-from app import __version__
+from app import __version__, selftest
 from app.storage.paths import AppPaths
 from tests.conftest import Jumphost
 from tests.support.cli import add_profile, next_event, spawn_run, stop, tk
@@ -74,16 +74,17 @@ def test_self_test_passes_with_the_keychain_answering(
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
     assert lines[0] == f"tunnelkeeper {__version__} (frozen) self-test"
-    assert [line.split()[:2] for line in lines[1:6]] == [
+    assert [line.split()[:2] for line in lines[1:7]] == [
         ["ok", "Qt"],
         ["ok", "keyring"],
         ["ok", "crypto"],
         ["ok", "icons"],
         ["ok", "history"],
+        ["ok", "network"],  # TLS, pyspnego and prometheus_client are in the install
     ]
     assert "platform offscreen" in lines[1]
     assert "SecretService backend loaded" in lines[2] and "the keychain answers" in lines[2]
-    assert lines[-1] == "self-test passed (5 checks)"
+    assert lines[-1] == f"self-test passed ({len(selftest.CHECKS)} checks)"
 
 
 def test_self_test_fails_when_the_bundle_lost_its_svg_plugins(

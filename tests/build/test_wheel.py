@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from app import __version__
+from app import __version__, selftest
 from app.storage.paths import AppPaths
 from tests.conftest import Jumphost
 from tests.support.cli import ROOT, add_profile, next_event, spawn_run, stop, tk
@@ -156,17 +156,18 @@ def test_self_test_passes(
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
     assert lines[0] == f"tunnelkeeper {__version__} self-test"
-    assert [line.split()[:2] for line in lines[1:6]] == [
+    assert [line.split()[:2] for line in lines[1:7]] == [
         ["ok", "Qt"],
         ["ok", "keyring"],
         ["ok", "crypto"],
         ["ok", "icons"],
         ["ok", "history"],
+        ["ok", "network"],  # TLS, pyspnego and prometheus_client are in the install
     ]
     icons = installed.venv.resolve() / "lib"
     assert f"icons drawn from {icons}" in lines[4], lines[4]
     assert lines[4].rstrip().endswith("/app/resources/icons"), lines[4]
-    assert lines[-1] == "self-test passed (5 checks)"
+    assert lines[-1] == f"self-test passed ({len(selftest.CHECKS)} checks)"
 
 
 def test_the_installed_cli_runs_a_tunnel_through_the_real_sshd(
