@@ -87,7 +87,9 @@ class Outage:
             if self.down_since is None:
                 self.down_since = began
             self.up_since = None
-            self.cause = detail
+            # a new try's "connecting to …" is no cause: the last failure's words stay
+            if was is not Phase.DOWN or state is not State.CONNECTING or not self.cause:
+                self.cause = detail
         elif new is Phase.UP:
             if was is not Phase.UP:
                 self.up_since = began

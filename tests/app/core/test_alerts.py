@@ -165,3 +165,13 @@ def test_at_most_one_alert_per_window_each_closed_and_nothing_pending_at_rest(
         assert alert.count >= 1 or alert.kind not in PROBLEMS
     assert not standing and outage.standing is None
     assert outage.due(now + 3 * after) is None
+
+
+def test_the_cause_is_the_last_failure_not_a_new_try() -> None:
+    """An alert due while the tunnel is trying again names why it went down, not the try."""
+    outage = Outage("db", 3)
+    outage.observe(State.CONNECTED, "up", 0)
+    outage.observe(State.RETRYING, "cannot reach the jumphost 127.0.0.1 port 22", 1)
+    outage.observe(State.CONNECTING, "connecting to 127.0.0.1:22 as root", 3)
+    (alert,) = outage.tick(5)
+    assert alert.cause == "cannot reach the jumphost 127.0.0.1 port 22"
