@@ -76,7 +76,8 @@ test: prereqs $(STAMP)
 	$(BIN)/mypy app
 	$(BIN)/pytest
 
-# Tunnelkeeper vs OpenSSH ssh -R on one loopback sshd (several minutes; not part of test).
+# Tunnelkeeper vs OpenSSH ssh -R (its defaults and the same cipher) on one loopback sshd
+# (35-40 minutes; not part of test; docs/benchmarks.md says how to run a short check).
 bench: prereqs $(STAMP)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 

@@ -1,372 +1,92 @@
-"""Tunnelkeeper vs `ssh -N -R` on one loopback sshd, interleaved A B A B, as ratios."""
+"""Tunnelkeeper vs OpenSSH's `ssh -N -R` with its defaults and with the same cipher, on one
+loopback sshd, interleaved round by round, as ratios (issue 20).
+
+    .venv/bin/python bench/run.py [--rounds 5] [--bulk BYTES] [--conn-levels 0,100,1000,4000]
+
+Each round runs the three clients one after the other (the order turned each round, so a
+drift in the machine's load falls on each alike); see docs/benchmarks.md for the method.
+"""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
-import json
 import os
-import platform
-import re
-import resource
 import shlex
-import socket
-import statistics
 import subprocess
 import sys
 import tempfile
-import threading
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.support.net import free_port, port_is_listening, recv_exact, wait_until  # noqa: E402
+from bench import report  # noqa: E402
+from bench.clients import (  # noqa: E402
+    OPENSSH_DEFAULT,
+    TUNNELKEEPER,
+    Client,
+    Setup,
+    describe,
+    key_exchanges,
+    openssh_same,
+    probe,
+    same_cipher,
+)
+from bench.idle_conns import idle_connection_memory  # noqa: E402
+from bench.procstat import cpu_seconds, idle_cost, raise_open_file_limit, rss_mib  # noqa: E402
+from bench.traffic import (  # noqa: E402
+    Target,
+    bulk_to_target,
+    bulk_to_vendor,
+    concurrent_echoes,
+    connection_burst,
+    connects,
+    percentile,
+    round_trips,
+)
+from tests.support.net import free_port, port_is_listening, wait_until  # noqa: E402
 from tests.support.sshd import Sshd, ssh_keygen  # noqa: E402
 
-CHUNK = 1 << 20
+GIB = 1 << 30
 
 
-# --- target servers ----------------------------------------------------------------------
+def measure(setup: Setup, client: Client, args: argparse.Namespace, into: report.Metrics) -> None:
+    """One round of every measurement on a fresh ``client`` process, into ``into``."""
 
-
-class Target:
-    """One loopback server; the first byte a client sends picks the mode."""
-
-    def __init__(self, bulk: int) -> None:
-        self.bulk = bulk
-        self.listener = socket.create_server(("127.0.0.1", 0), backlog=1024)
-        self.port = self.listener.getsockname()[1]
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self.listener.accept()
-            except OSError:
-                return
-            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            threading.Thread(target=self._one, args=(conn,), daemon=True).start()
-
-    def _one(self, conn: socket.socket) -> None:
-        with contextlib.suppress(OSError), conn:
-            conn.sendall(b"!")  # greeting: lets a client time connect + first byte
-            mode = conn.recv(1)
-            if mode == b"S":  # send bulk to the vendor
-                block = os.urandom(CHUNK)
-                left = self.bulk
-                while left:
-                    n = min(left, CHUNK)
-                    conn.sendall(block[:n])
-                    left -= n
-            elif mode == b"R":  # receive bulk from the vendor, then say how much
-                got = 0
-                while got < self.bulk:
-                    data = conn.recv(CHUNK)
-                    if not data:
-                        break
-                    got += len(data)
-                conn.sendall(str(got).encode())
-            elif mode == b"E":  # echo
-                while data := conn.recv(65536):
-                    conn.sendall(data)
-
-    def close(self) -> None:
-        self.listener.close()
-
-
-# --- measurements through the jumphost's allocated port ----------------------------------
-
-
-def _connect(port: int) -> socket.socket:
-    sock = socket.create_connection(("127.0.0.1", port), timeout=60)
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    assert recv_exact(sock, 1) == b"!"
-    return sock
-
-
-def bulk_to_vendor(port: int, size: int) -> float:
-    with _connect(port) as sock:
-        started = time.perf_counter()
-        sock.sendall(b"S")
-        got = 0
-        while got < size:
-            data = sock.recv(CHUNK)
-            if not data:
-                break
-            got += len(data)
-        elapsed = time.perf_counter() - started
-    assert got == size, f"received {got} of {size}"
-    return size / elapsed / 1e6
-
-
-def bulk_to_target(port: int, size: int) -> float:
-    block = os.urandom(CHUNK)
-    with _connect(port) as sock:
-        started = time.perf_counter()
-        sock.sendall(b"R")
-        left = size
-        while left:
-            n = min(left, CHUNK)
-            sock.sendall(block[:n])
-            left -= n
-        answer = sock.recv(64)
-        elapsed = time.perf_counter() - started
-    assert int(answer) == size
-    return size / elapsed / 1e6
-
-
-def round_trips(port: int, count: int) -> list[float]:
-    payload = b"x" * 64
-    times: list[float] = []
-    with _connect(port) as sock:
-        sock.sendall(b"E")
-        for _ in range(count):
-            started = time.perf_counter()
-            sock.sendall(payload)
-            recv_exact(sock, 64)
-            times.append((time.perf_counter() - started) * 1e6)
-    return times
-
-
-def connects(port: int, count: int) -> list[float]:
-    times: list[float] = []
-    for _ in range(count):
-        started = time.perf_counter()
-        with _connect(port) as sock:
-            times.append((time.perf_counter() - started) * 1e3)
-            sock.sendall(b"E")
-    return times
-
-
-async def _echo_once(port: int, payload: bytes) -> float:
-    """One fresh connection: connect, first byte, echo ``payload``; returns setup ms."""
-    started = time.perf_counter()
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    try:
-        sock = writer.get_extra_info("socket")
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        if await reader.readexactly(1) != b"!":
-            raise RuntimeError("no greeting")
-        setup = (time.perf_counter() - started) * 1e3
-        writer.write(b"E" + payload)
-        await writer.drain()
-        if await reader.readexactly(len(payload)) != payload:
-            raise RuntimeError("echo differs")
-        return setup
-    finally:
-        writer.close()
-        with contextlib.suppress(OSError):
-            await writer.wait_closed()
-
-
-# sshd listens on a remote forward with a backlog of 128 (SSH_LISTEN_BACKLOG). 1,000 SYNs
-# at once overflow it: Linux answers the excess with SYN cookies, and a cookie handshake
-# whose last ACK meets a full accept queue is dropped without a trace, leaving the client
-# "connected" to nothing until its timeout. That hit both clients alike (errors equal to
-# the kernel's TCPReqQFullDoCookies count); it measures sshd's accept loop and the
-# kernel, not the tunnel. So at most CONNECTING connects are in flight at once, and every
-# connection waits until all are open and greeted before it echoes.
-CONNECTING = 100
-
-
-async def _held_echo(
-    port: int,
-    payload: bytes,
-    gate: asyncio.Semaphore,
-    all_open: asyncio.Event,
-    settled: list[int],
-    count: int,
-) -> None:
-    def settle() -> None:  # opened, or failed to: once all have, the echoes start
-        settled[0] += 1
-        if settled[0] == count:
-            all_open.set()
-
-    async with gate:
-        try:
-            reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        except BaseException:
-            settle()
-            raise
-        try:
-            writer.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            if await reader.readexactly(1) != b"!":
-                raise RuntimeError("no greeting")
-        except BaseException:
-            settle()
-            writer.close()
-            raise
-    try:
-        settle()
-        await all_open.wait()
-        writer.write(b"E" + payload)
-        await writer.drain()
-        if await reader.readexactly(len(payload)) != payload:
-            raise RuntimeError("echo differs")
-    finally:
-        writer.close()
-        with contextlib.suppress(OSError):
-            await writer.wait_closed()
-
-
-async def _concurrent(port: int, count: int, size: int) -> tuple[int, float]:
-    payload = os.urandom(size)
-    gate, all_open, settled = asyncio.Semaphore(CONNECTING), asyncio.Event(), [0]
-    started = time.perf_counter()
-    outcomes = await asyncio.gather(
-        *(asyncio.wait_for(_held_echo(port, payload, gate, all_open, settled, count), 120)
-          for _ in range(count)),
-        return_exceptions=True,
-    )  # fmt: skip
-    wall = time.perf_counter() - started
-    return sum(isinstance(o, BaseException) for o in outcomes), wall
-
-
-def concurrent_echoes(port: int, count: int, size: int) -> tuple[int, float]:
-    """``count`` connections open at once (connects paced, see CONNECTING), then each
-    echoes ``size`` bytes: (errors, wall s)."""
-    return asyncio.run(_concurrent(port, count, size))
-
-
-async def _burst(port: int, rate: int, seconds: float) -> tuple[int, list[float]]:
-    payload = b"x" * 64
-    tasks = []
-    started = time.perf_counter()
-    for index in range(int(rate * seconds)):
-        # an absolute schedule, so a slow connection does not delay the next one
-        await asyncio.sleep(max(0.0, started + index / rate - time.perf_counter()))
-        tasks.append(asyncio.ensure_future(asyncio.wait_for(_echo_once(port, payload), 60)))
-    outcomes = await asyncio.gather(*tasks, return_exceptions=True)
-    setups = [o for o in outcomes if isinstance(o, float)]
-    return len(outcomes) - len(setups), setups
-
-
-def connection_burst(port: int, rate: int, seconds: float) -> tuple[int, list[float]]:
-    """``rate`` new connections a second for ``seconds``: (errors, setup ms of the rest)."""
-    return asyncio.run(_burst(port, rate, seconds))
-
-
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
-
-
-def _rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def idle_cost(pid: int, seconds: float) -> tuple[float, float]:
-    """CPU % of one core and RSS (MiB) of ``pid`` over ``seconds`` of doing nothing."""
-    before, started = _cpu_seconds(pid), time.perf_counter()
-    time.sleep(seconds)
-    used, elapsed = _cpu_seconds(pid) - before, time.perf_counter() - started
-    return used / elapsed * 100, _rss_mib(pid)
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
-# --- the two contenders ------------------------------------------------------------------
-
-
-@dataclass
-class Setup:
-    sshd: Sshd
-    key: Path
-    remote_port: int
-    target: Target
-    home: Path
-
-
-@contextlib.contextmanager
-def tunnelkeeper(setup: Setup) -> Iterator[tuple[float, int]]:
-    """`tunnelkeeper run` as users run it; yields (seconds from start to forward granted,
-    the process id)."""
-    env = {**os.environ, "TUNNELKEEPER_HOME": str(setup.home)}
-    started = time.perf_counter()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "app", "run", "bench", "--events", "json"],
-        cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL, text=True,
-    )  # fmt: skip
-    try:
-        assert proc.stdout is not None
-        for _ in range(10):
-            event = json.loads(proc.stdout.readline())
-            if event["state"] == "connected":
-                break
-        else:
-            raise RuntimeError("tunnelkeeper did not connect")
-        yield time.perf_counter() - started, proc.pid
-    finally:
-        proc.terminate()
-        proc.wait(10)
-        wait_until(lambda: not port_is_listening(setup.remote_port), 10)
-
-
-@contextlib.contextmanager
-def openssh(setup: Setup) -> Iterator[tuple[float, int]]:
-    """OpenSSH's client with the same key, port and pinned host key."""
-    started = time.perf_counter()
-    proc = subprocess.Popen(
-        ["ssh", "-N", "-R", f"localhost:{setup.remote_port}:127.0.0.1:{setup.target.port}",
-         "-i", str(setup.key), "-p", str(setup.sshd.port),
-         "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o", "ExitOnForwardFailure=yes",
-         "-o", f"UserKnownHostsFile={setup.home / 'known_hosts'}",
-         "-o", "StrictHostKeyChecking=yes", "-o", "ServerAliveInterval=10",
-         "-o", "ServerAliveCountMax=1", f"{setup.sshd.user}@127.0.0.1"],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        if not wait_until(lambda: port_is_listening(setup.remote_port), 30, interval=0.005):
-            raise RuntimeError("ssh -R did not get its forward")
-        yield time.perf_counter() - started, proc.pid
-    finally:
-        proc.terminate()
-        proc.wait(10)
-        wait_until(lambda: not port_is_listening(setup.remote_port), 10)
-
-
-# --- the run -----------------------------------------------------------------------------
-
-Metrics = dict[str, list[float]]
-
-
-def measure(
-    setup: Setup,
-    start: Callable[[Setup], contextlib.AbstractContextManager[tuple[float, int]]],
-    args: argparse.Namespace,
-    into: Metrics,
-) -> None:
     def record(name: str, value: float) -> None:
         into.setdefault(name, []).append(value)
 
-    with start(setup) as (ready, pid):
+    with client.start(setup) as (ready, pid):
         record("start_to_forward_ms", ready * 1000)
-        if args.idle:  # first, while nothing has run through the tunnel yet
+        # at rest first, before anything has run through the tunnel
+        if args.idle:
             cpu, rss = idle_cost(pid, args.idle)
             record("idle_cpu_pct", cpu)
-            record("idle_rss_mib", rss)
+        else:
+            rss = rss_mib(pid)
+        record("idle_rss_mib", rss)
         port = setup.remote_port
-        into.setdefault("to_vendor_MBps", []).append(bulk_to_vendor(port, args.bulk))
-        into.setdefault("to_target_MBps", []).append(bulk_to_target(port, args.bulk))
+        if args.conn_levels:
+            curve = idle_connection_memory(port, pid, setup.target, args.conn_levels)
+            record("conn_slope_kib", curve.slope_kib())
+            for level, (_, kib) in zip(args.conn_levels, curve.points, strict=True):
+                record(f"rss_{level}_conns_mib", kib / 1024)
+            record("conn_errors", curve.errors)
+            if not curve.drained:
+                print(f"  {client.label}: idle connections not all closed after 60 s",
+                      file=sys.stderr)  # fmt: skip
+        for name, transfer in (("to_vendor", bulk_to_vendor), ("to_target", bulk_to_target)):
+            before = cpu_seconds(pid)
+            record(f"{name}_MBps", transfer(port, args.bulk))
+            record(f"cpu_{name}_s_per_gib", (cpu_seconds(pid) - before) / (args.bulk / GIB))
         rtts = round_trips(port, args.round_trips)
-        into.setdefault("rtt_p50_us", []).append(percentile(rtts, 0.50))
-        into.setdefault("rtt_p99_us", []).append(percentile(rtts, 0.99))
-        conns = connects(port, args.connects)
-        into.setdefault("connect_p50_ms", []).append(percentile(conns, 0.50))
-        into.setdefault("connect_p99_ms", []).append(percentile(conns, 0.99))
+        record("rtt_p50_us", percentile(rtts, 0.50))
+        record("rtt_p99_us", percentile(rtts, 0.99))
+        if args.connects:
+            conns = connects(port, args.connects)
+            record("connect_p50_ms", percentile(conns, 0.50))
+            record("connect_p99_ms", percentile(conns, 0.99))
         if args.concurrent:
             errors, wall = concurrent_echoes(port, args.concurrent, 64 * 1024)
             record("concurrent_errors", errors)
@@ -375,11 +95,11 @@ def measure(
             errors, setups = connection_burst(port, args.burst_rate, args.burst_seconds)
             record("burst_errors", errors)
             record("burst_setup_p99_ms", percentile(setups, 0.99) if setups else float("nan"))
-        record("rss_after_mib", _rss_mib(pid))
+        record("rss_after_mib", rss_mib(pid))
 
 
-def gui_idle(setup: Setup, command: str, seconds: float) -> Metrics:
-    """Item 7 (GUI): idle CPU and RSS of the desktop app with the tunnel up.
+def gui_idle(setup: Setup, command: str, seconds: float) -> report.Metrics:
+    """Idle CPU and RSS of the desktop app with the tunnel up.
 
     The app starts the saved tunnel by itself; with no screen it runs on Qt's offscreen
     platform (the status window stands in for the tray), which draws nothing while idle,
@@ -400,45 +120,44 @@ def gui_idle(setup: Setup, command: str, seconds: float) -> Metrics:
         proc.wait(10)
 
 
-def negotiated(log: str) -> dict[str, list[str]]:
-    """The kex and ciphers sshd agreed on, per client software (from its DEBUG1 log)."""
-    found: dict[str, set[str]] = {}
-    client = "unknown"
-    pattern = re.compile(
-        r"remote software version (\S+)"
-        r"|kex: (algorithm: \S+|client->server cipher: \S+ MAC: \S+"
-        r"|server->client cipher: \S+ MAC: \S+)"
-    )
-    for match in pattern.finditer(log):
-        if match.group(1):
-            client = match.group(1)
-        else:
-            found.setdefault(client, set()).add(match.group(2))
-    return {name: sorted(items) for name, items in found.items()}
+def _levels(text: str) -> list[int]:
+    levels = sorted({int(part) for part in text.split(",") if part.strip()})
+    if any(level < 0 for level in levels):
+        raise argparse.ArgumentTypeError("connection counts are 0 or more")
+    return levels
 
 
-def main() -> int:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--bulk", type=int, default=512 * 1024 * 1024, help="bytes per transfer")
     parser.add_argument("--round-trips", type=int, default=2000)
-    parser.add_argument("--connects", type=int, default=200)
-    parser.add_argument("--concurrent", type=int, default=1000, help="0 skips (item 5)")
-    parser.add_argument("--burst-rate", type=int, default=200, help="0 skips (item 6)")
+    parser.add_argument("--connects", type=int, default=200, help="0 skips")
+    parser.add_argument("--concurrent", type=int, default=1000, help="0 skips")
+    parser.add_argument("--burst-rate", type=int, default=200, help="0 skips")
     parser.add_argument("--burst-seconds", type=float, default=10.0)
-    parser.add_argument("--idle", type=float, default=60.0, help="seconds; 0 skips (item 7)")
+    parser.add_argument("--idle", type=float, default=60.0, help="seconds; 0 skips idle CPU")
+    parser.add_argument(
+        "--conn-levels", type=_levels, default=[0, 100, 1000, 4000],
+        help="idle forwarded connections at which client RSS is read, comma-separated; "
+        "'' skips the per-connection memory slope",
+    )  # fmt: skip
+    parser.add_argument(
+        "--same-cipher", default="auto",
+        help="OpenSSH's -c for the same-cipher client; 'auto' takes the one Tunnelkeeper "
+        "negotiates (sshd's log of a first connection), with its MAC unless implicit",
+    )  # fmt: skip
     parser.add_argument(
         "--gui-cmd",
         default=f"{shlex.quote(sys.executable)} -m app",
         help="the desktop app's command line; its idle CPU and RSS are measured each round "
-        "with the tunnel up (item 7, GUI); an empty string skips it",
+        "with the tunnel up; an empty string skips it",
     )
-    args = parser.parse_args()
-    # 1,000 connections need ~2,000 descriptors here and in the processes started below.
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 65536)), hard))
+    return parser.parse_args()
 
-    work = Path(tempfile.mkdtemp(prefix="tk-bench-"))
+
+def start_world(args: argparse.Namespace, work: Path) -> Setup:
+    """The jumphost (sshd logging the negotiated algorithms), the target and the profile."""
     key = ssh_keygen(work / "id_bench", comment="bench")
     sshd = Sshd(work / "sshd")
     # sshd keeps the first LogLevel it reads: DEBUG1 logs the negotiated kex and ciphers
@@ -458,78 +177,90 @@ def main() -> int:
         cwd=ROOT, env={**os.environ, "TUNNELKEEPER_HOME": str(home)}, check=True,
         capture_output=True,
     )  # fmt: skip
-    setup = Setup(sshd, key, remote_port, target, home)
-    results: dict[str, Metrics] = {"tunnelkeeper": {}, "openssh": {}}
+    return Setup(sshd, key, remote_port, target, home)
+
+
+def contenders(
+    setup: Setup, args: argparse.Namespace, work: Path
+) -> tuple[list[Client], dict[str, dict[str, dict[str, str]]], dict[str, str]]:
+    """The three clients, the same-cipher one with Tunnelkeeper's cipher unless
+    --same-cipher names one; each started once to see what it negotiates (sshd's log, and
+    `ssh -v` for OpenSSH): (clients, every view's algorithms, one line per view)."""
+    ours = probe(setup, TUNNELKEEPER, work)
+    if args.same_cipher == "auto":
+        cipher, mac = same_cipher(ours["sshd_log"])
+        why = "what Tunnelkeeper negotiated"
+    else:
+        cipher, mac, why = args.same_cipher, None, "--same-cipher"
+    clients = [TUNNELKEEPER, openssh_same(cipher, mac), OPENSSH_DEFAULT]
+    agreed = {TUNNELKEEPER.label: ours}
+    for client in clients[1:]:
+        agreed[client.label] = probe(setup, client, work)
+    lines = {
+        f"{label} ({view.replace('_', ' ').replace('ssh v', 'ssh -v')})": describe(kex)
+        for label, views in agreed.items()
+        for view, kex in views.items()
+    }
+    flags = f"-c {cipher}" + (f" -m {mac}" if mac else "")
+    lines["OpenSSH same cipher runs with"] = f"`ssh {flags}` ({why})"
+    return clients, agreed, lines
+
+
+def main() -> int:
+    args = parse_args()
+    # 4,000 idle connections hold ~8,000 descriptors here (both ends) and 4,000+ in each
+    # client and in sshd's session process, which inherit this limit.
+    limit = raise_open_file_limit()
+    needed = 2 * max(args.conn_levels, default=0) + 2 * args.concurrent + 256
+    if limit < needed:
+        print(f"the open-file limit is {limit}; this run needs about {needed}", file=sys.stderr)
+        return 2
+    work = Path(tempfile.mkdtemp(prefix="tk-bench-"))
+    setup = start_world(args, work)
+    results: dict[str, report.Metrics] = {}
     try:
-        for number in range(1, args.rounds + 1):
-            print(f"round {number}/{args.rounds}", file=sys.stderr, flush=True)
-            measure(setup, tunnelkeeper, args, results["tunnelkeeper"])
-            measure(setup, openssh, args, results["openssh"])
+        clients, agreed, negotiated = contenders(setup, args, work)
+        for who, what in negotiated.items():
+            print(f"{who}: {what}", file=sys.stderr)
+        orders = []
+        for number in range(args.rounds):
+            order = clients[number % 3 :] + clients[: number % 3]
+            orders.append([c.key for c in order])
+            print(f"round {number + 1}/{args.rounds}: {', '.join(c.label for c in order)}",
+                  file=sys.stderr, flush=True)  # fmt: skip
+            for client in order:
+                measure(setup, client, args, results.setdefault(client.key, {}))
             if args.gui_cmd and args.idle:
-                for key, values in gui_idle(setup, args.gui_cmd, args.idle).items():
-                    results.setdefault("gui", {}).setdefault(key, []).extend(values)
-        kex = negotiated(sshd.log())
+                for name, values in gui_idle(setup, args.gui_cmd, args.idle).items():
+                    results.setdefault("gui", {}).setdefault(name, []).extend(values)
+        combos = {tuple(sorted(k.items())) for k in key_exchanges(setup.sshd.log())}
+        extra: dict[str, object] = {
+            "same_cipher": {"cipher": clients[1].cipher, "mac": clients[1].mac},
+            "negotiated": agreed,
+            "sshd_log_combinations": [dict(c) for c in sorted(combos)], "orders": orders,
+            "versions": {"openssh": _ssh_version(), "paramiko": _paramiko_version()},
+        }  # fmt: skip
     finally:
-        target.close()
-        sshd.stop()
-    report(results, args, kex)
+        setup.target.close()
+        setup.sshd.stop()
+    rows = report.summarize(results, args)
+    print(report.markdown(rows, report.goals(rows), negotiated))
+    out = report.write_json(ROOT, args, results, rows, extra)
+    print(f"results: {out}\nsshd's log: {setup.sshd.log_file}", file=sys.stderr)
     return 0
 
 
-LABELS = {
-    "to_vendor_MBps": ("bulk target→vendor", "MB/s"),
-    "to_target_MBps": ("bulk vendor→target", "MB/s"),
-    "rtt_p50_us": ("64-byte round trip p50", "µs"),
-    "rtt_p99_us": ("64-byte round trip p99", "µs"),
-    "connect_p50_ms": ("connect + first byte p50", "ms"),
-    "connect_p99_ms": ("connect + first byte p99", "ms"),
-    "concurrent_errors": ("{concurrent} concurrent, 64 KiB echo each: errors", "count"),
-    "concurrent_wall_s": ("{concurrent} concurrent, 64 KiB echo each: wall", "s"),
-    "burst_errors": ("{burst_rate} new conn/s for {burst_seconds:g} s: errors", "count"),
-    "burst_setup_p99_ms": ("{burst_rate} new conn/s for {burst_seconds:g} s: setup p99", "ms"),
-    "idle_cpu_pct": ("idle {idle:g} s, headless: CPU", "%"),
-    "idle_rss_mib": ("idle, headless: RSS", "MiB"),
-    "rss_after_mib": ("RSS after the round's load", "MiB"),
-    "start_to_forward_ms": ("process start → forward granted", "ms"),
-}
+def _ssh_version() -> str:
+    done = subprocess.run(["ssh", "-V"], capture_output=True, text=True, check=False)
+    return (done.stderr or done.stdout).strip()
 
 
-def report(
-    results: dict[str, Metrics], args: argparse.Namespace, kex: dict[str, list[str]]
-) -> None:
-    rows = []
-    for key, (label, unit) in LABELS.items():
-        if key not in results["tunnelkeeper"]:
-            continue  # skipped with its option set to 0
-        ours = statistics.median(results["tunnelkeeper"][key])
-        theirs = statistics.median(results["openssh"][key])
-        ratio = ours / theirs if theirs else float("nan")
-        rows.append((label.format(**vars(args)), unit, ours, theirs, ratio))
-    for key, values in results.get("gui", {}).items():
-        label, unit = LABELS[key]
-        rows.append((label.format(**vars(args)).replace("headless", "GUI"), unit,
-                     statistics.median(values), float("nan"), float("nan")))  # fmt: skip
-    header = f"{'metric':44} {'unit':5} {'Tunnelkeeper':>13} {'OpenSSH':>10} {'ratio':>7}"
-    lines = [header, "-" * len(header)]
-    lines += [
-        f"{label:44} {unit:5} {ours:13.1f} {theirs:10.1f} {ratio:7.2f}"
-        for label, unit, ours, theirs, ratio in rows
-    ]
-    print("\n".join(lines))
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    out = ROOT / "bench" / "results" / f"bench-{stamp}.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps({
-        "when": stamp, "args": vars(args),
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
-                    "python": platform.python_version()},
-        "negotiated": kex, "raw": results,
-        "medians": {r[0]: {"unit": r[1], "tunnelkeeper": r[2], "openssh": r[3], "ratio": r[4]}
-                    for r in rows},
-    }, indent=2))  # fmt: skip
-    for client, items in kex.items():
-        print(f"negotiated by {client} (sshd log): {', '.join(items)}", file=sys.stderr)
-    print(f"results: {out}", file=sys.stderr)
+def _paramiko_version() -> str:
+    with contextlib.suppress(ImportError):
+        import paramiko  # noqa: PLC0415
+
+        return str(paramiko.__version__)
+    return "unknown"
 
 
 if __name__ == "__main__":
