@@ -13,6 +13,7 @@ from app.cli.alerts import cmd_alerts
 from app.cli.check import cmd_test
 from app.cli.control import cmd_connect, cmd_disconnect, cmd_logs, cmd_reconnect
 from app.cli.diagnose import cmd_diagnose
+from app.cli.health import cmd_health
 from app.cli.history import cmd_history
 from app.cli.keys import cmd_import_key, cmd_keygen, cmd_pubkey
 from app.cli.output import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, UserFacingError, error_text
@@ -72,6 +73,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, AppPaths, TextIO], int]] = {
     "reconnect": cmd_reconnect,
     "logs": cmd_logs,
     "diagnose": cmd_diagnose,
+    "health": cmd_health,
     "service": cmd_service,
 }
 

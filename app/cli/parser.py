@@ -10,6 +10,7 @@ from typing import Any
 from app import __version__
 from app.cli.alerts import add_alerts_command
 from app.cli.diagnose import add_diagnose_command
+from app.cli.health import add_health_command
 from app.cli.history import add_history_command
 from app.cli.metrics import metrics_flags_parent
 from app.cli.output import EXIT_CONFIG
@@ -128,9 +129,13 @@ def build_parser() -> argparse.ArgumentParser:
     test.add_argument("name", metavar="NAME")
     test.add_argument("--json", action="store_true")
 
-    add_history_command(sub)
-    add_alerts_command(sub)
-    add_diagnose_command(sub)
+    for add_command in (
+        add_history_command,
+        add_alerts_command,
+        add_diagnose_command,
+        add_health_command,
+    ):
+        add_command(sub)
 
     status = sub.add_parser("status", help="show the state of running tunnels")
     status.add_argument("names", nargs="*", metavar="NAME")
@@ -182,6 +187,18 @@ def _add_tunnel_flags(command: argparse.ArgumentParser) -> None:
         help="reach the jumphost through these SSH jump hosts (as ssh -J / ProxyJump), the "
         "first dialled first (through --proxy, if one applies); each logs in with the "
         "tunnel's key and has its host key pinned by `trust`. 'none' removes them",
+    )
+    command.add_argument(
+        "--role",
+        choices=("single", "redundant"),
+        help="'redundant' when another machine runs this tunnel too: the one holding the "
+        "jumphost's port is active, the others stand by and take over (default: single)",
+    )
+    command.add_argument(
+        "--fence-after",
+        metavar="TIME",
+        help="redundant only: give the port up when the target has not answered for this "
+        "long (30s, 1m; default 30s), so a machine that reaches it takes over",
     )
     command.add_argument(
         "--proxy-password-stdin",

@@ -11,6 +11,7 @@ from app.cli.proxy_flags import proxy_given, require_proxy_user, tell_proxy_pass
 from app.cli.show import listed_briefly, print_json, print_table
 from app.core.profile import format_hostport, parse_hostport, validate_jump, validate_name
 from app.core.textsafe import DETAIL_LIMIT, safe_text
+from app.errors import InvalidField
 from app.storage.paths import AppPaths
 
 if TYPE_CHECKING:
@@ -56,7 +57,21 @@ def _flag_fields(args: argparse.Namespace, proxy: str | None) -> dict[str, Any]:
         fields["proxy"] = proxy
     if args.jump is not None:
         fields["jump"] = validate_jump(args.jump)  # None for "none": no jump hosts
+    if args.role is not None:
+        fields["role"] = args.role
+    if args.fence_after is not None:
+        fields["fence_after"] = fence_seconds(args.fence_after)
     return fields
+
+
+def fence_seconds(text: str) -> int:
+    """``--fence-after`` as whole seconds (``30s``, ``1m``, ``45``)."""
+    from app.core.alert_rules import parse_after
+
+    try:
+        return round(parse_after(text))
+    except InvalidField as exc:
+        raise InvalidField("fence_after", exc.message) from None
 
 
 def cmd_add(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:

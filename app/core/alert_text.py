@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from app.core.alerts import Alert, Kind
-from app.core.events import iso_time
+from app.core.events import State, iso_time
 from app.core.textsafe import PIECE_LIMIT, safe_text
 from app.core.units import duration
 
@@ -51,6 +51,11 @@ def headline(alert: Alert, host: str) -> str:
         return (
             f"{who} is unstable: it went down {alert.count} times in the last "
             f"{duration(alert.window)}.{last}"
+        )
+    if kind is Kind.RESTORED and alert.state is State.STANDBY:
+        return (
+            f"{who} is connected again and stands by (another machine holds the port): "
+            f"restored after {lasted}."
         )
     if kind is Kind.RESTORED:
         return f"{who} is connected again: restored after {lasted}."

@@ -79,7 +79,7 @@ class Outage:
     ) -> list[Alert]:
         """The tunnel reports ``state`` (with ``detail``); ``since`` is when its phase
         began, when known (the engine's status), else ``now``."""
-        was, new = phase(self.state), phase(state)
+        was, new = _phase(self.state), _phase(state)
         began = now if since is None else min(since, now)
         if new is Phase.DOWN:
             if was is Phase.UP:
@@ -106,6 +106,9 @@ class Outage:
             closing = self._closing(now)
             if closing is not None:
                 self.standing = None
+                # the downs the closed alert told of are told: a window's last ones must
+                # not raise it again the moment it closes
+                self.downs.times.clear()
                 return [closing]
             if self._turned_needy and self._may_alert(now):
                 return [self._raise(Kind.NEEDS_USER, now)]
@@ -118,7 +121,7 @@ class Outage:
     def due(self, now: float) -> float | None:
         """When ``tick`` may next have an alert to give (``now`` or later); None: not
         unless the tunnel reports something new."""
-        current = phase(self.state)
+        current = _phase(self.state)
         if self.standing is not None:
             if current is Phase.OFF or (current is Phase.UP and self.standing is not Kind.FLAPPING):
                 return now
@@ -154,7 +157,7 @@ class Outage:
         return now >= self._allowed_at()
 
     def _problem(self, now: float) -> Kind | None:
-        current = phase(self.state)
+        current = _phase(self.state)
         if current is Phase.OFF:
             return None
         if current is Phase.DOWN and self._needs_user:
@@ -178,7 +181,7 @@ class Outage:
         return self._alert(kind, since, now - since, now, max(1, count))
 
     def _closing(self, now: float) -> Alert | None:
-        current = phase(self.state)
+        current = _phase(self.state)
         began = self.standing_since if self.standing_since is not None else now
         if current is Phase.OFF:
             return self._alert(Kind.STOPPED, began, now - began, now, self.downs.count(now))
@@ -193,6 +196,12 @@ class Outage:
             kind, self.tunnel, self.state, since, max(0.0, duration), self.cause, count,
             self.after, now,
         )  # fmt: skip
+
+
+def _phase(state: State) -> Phase:
+    """A standby is no outage: the machine is connected and ready while another serves."""
+    found = phase(state)
+    return Phase.UP if found is Phase.STANDBY else found
 
 
 def _or(value: float | None, default: float) -> float:
@@ -233,7 +242,7 @@ class AlertBook:
         """Tunnel ``tunnel`` reports ``state``: the alerts due now, with their rules."""
         last = self._last.get(tunnel)
         if since is None:  # kept for a rule added later: when this phase began, as heard
-            same = last is not None and phase(last[0]) is phase(state)
+            same = last is not None and _phase(last[0]) is _phase(state)
             began = last[2] if same and last is not None else now
         else:
             began = since

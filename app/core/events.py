@@ -17,16 +17,21 @@ class State(StrEnum):
     RETRYING = "retrying"
     ERROR = "error"
     STOPPED = "stopped"
+    # another machine holds the jumphost's port for this tunnel (role ``redundant``): this
+    # one is connected, ready, and asks for the port again every few seconds
+    STANDBY = "standby"
 
 
 class Phase(StrEnum):
     """What a state means for the vendor: the tunnel is up, down (being retried, or
-    waiting for the user), or switched off. ``since`` counts from a change of phase, so
-    the retries of one outage do not hide how long it has lasted."""
+    waiting for the user), switched off, or standing by while another machine carries it.
+    ``since`` counts from a change of phase, so the retries of one outage do not hide how
+    long it has lasted."""
 
     UP = "up"
     DOWN = "down"
     OFF = "off"
+    STANDBY = "standby"
 
 
 def phase(state: State) -> Phase:
@@ -34,6 +39,8 @@ def phase(state: State) -> Phase:
         return Phase.UP
     if state is State.STOPPED:
         return Phase.OFF
+    if state is State.STANDBY:
+        return Phase.STANDBY
     return Phase.DOWN
 
 

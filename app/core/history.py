@@ -26,6 +26,7 @@ class Kind(StrEnum):
     RETRYING = "retrying"  # connecting or waiting to retry on its own
     DOWN = "down"  # stopped trying: waits for the user (a changed host key, a refused key)
     STOPPED = "stopped"  # not hosted: nothing was supposed to run
+    STANDBY = "standby"  # ready while another machine held the port (role redundant)
 
 
 # A strip cell holding some of each shows the first of these (worst first).
@@ -40,6 +41,8 @@ def kind_of(state: State, warning: bool) -> Kind:
         return Kind.DOWN
     if state is State.STOPPED:
         return Kind.STOPPED
+    if state is State.STANDBY:
+        return Kind.STANDBY
     return Kind.RETRYING
 
 
@@ -182,12 +185,13 @@ def seconds_of(parts: Iterable[Segment], *kinds: Kind) -> float:
 
 
 def availability(parts: Sequence[Segment]) -> float | None:
-    """Percent (0…100) of the hosted time (not STOPPED) the tunnel was up; None when it
-    was not hosted at all."""
+    """Percent (0…100) of the hosted time (not STOPPED) the tunnel was up or, on one of
+    several machines, ready to take over; None when it was not hosted at all."""
     hosted = sum(p.seconds for p in parts if p.kind is not Kind.STOPPED)
     if hosted <= 0:
         return None
-    return min(100.0, max(0.0, 100.0 * seconds_of(parts, Kind.UP) / hosted))
+    ready = seconds_of(parts, Kind.UP, Kind.STANDBY)
+    return min(100.0, max(0.0, 100.0 * ready / hosted))
 
 
 def cells(parts: Sequence[Segment], start: float, end: float, count: int) -> list[Kind]:

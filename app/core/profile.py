@@ -25,6 +25,13 @@ DEFAULT_KEEPALIVE_INTERVAL = 10
 DEFAULT_KEEPALIVE_COUNT_MAX = 1
 # What the user's other programs use: HTTPS_PROXY / ALL_PROXY / NO_PROXY (app.core.proxy).
 DEFAULT_PROXY = "system"
+# ``single``: the only machine for this tunnel (a refused forward is a stale listener);
+# ``redundant``: other machines run it too, one holds the port, the others stand by.
+ROLES = ("single", "redundant")
+DEFAULT_ROLE = "single"
+# redundant: release the port when the target has not answered for this many seconds
+DEFAULT_FENCE_AFTER = 30
+FENCE_AFTER_RANGE = (3, 3600)
 
 
 @dataclass(frozen=True)
@@ -47,7 +54,14 @@ class Profile:
     proxy: str = DEFAULT_PROXY
     # jump hosts (OpenSSH's ProxyJump): "user@host:port[,user@host:port…]"; None: none
     jump: str | None = None
+    role: str = DEFAULT_ROLE
+    fence_after: int = DEFAULT_FENCE_AFTER
     extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def redundant(self) -> bool:
+        """Other machines run this tunnel too (active / standby)."""
+        return self.role == "redundant"
 
     @property
     def forward_bind(self) -> str:
@@ -69,6 +83,9 @@ class Profile:
             data.pop("remote_bind")
         if data["jump"] is None:
             data.pop("jump")
+        if data["role"] == DEFAULT_ROLE and data["fence_after"] == DEFAULT_FENCE_AFTER:
+            data.pop("role")  # a single machine's file reads as it did before roles
+            data.pop("fence_after")
         return data
 
 
@@ -209,6 +226,20 @@ def validate_jump(value: object) -> str | None:
     return checked(value)
 
 
+def validate_role(value: object) -> str:
+    if value not in ROLES:
+        raise InvalidField(
+            "role",
+            f"{value!r} is not a role; use 'single' (this machine only) or 'redundant' "
+            "(other machines run this tunnel too).",
+        )
+    return str(value)
+
+
+def validate_fence_after(value: object) -> int:
+    return validate_interval(value, "fence_after", *FENCE_AFTER_RANGE)
+
+
 def parse_hostport(text: str, field_name: str = "target") -> tuple[str, int]:
     """Parse ``host:port`` or ``[ipv6]:port`` into a validated pair."""
     raw = text.strip()
@@ -248,6 +279,8 @@ FIELDS = (
     "keepalive_count_max",
     "proxy",
     "jump",
+    "role",
+    "fence_after",
 )
 # Every stored field is read by the live connection (where to dial, what to ask for, where
 # to send arrivals, how to watch the link): changing one means connecting anew. The name
@@ -291,6 +324,8 @@ def profile_from_dict(name: str, data: dict[str, Any]) -> Profile:
         ),
         proxy=validate_proxy(data.get("proxy", DEFAULT_PROXY)),
         jump=validate_jump(data.get("jump")),
+        role=validate_role(data.get("role", DEFAULT_ROLE)),
+        fence_after=validate_fence_after(data.get("fence_after", DEFAULT_FENCE_AFTER)),
         extra={k: v for k, v in data.items() if k not in FIELDS},
     )
 

@@ -12,6 +12,10 @@ from app.storage.logs import tunnel_log
 
 log = logging.getLogger(__name__)
 
+# A thread with nothing to dial for this long ends: a burst of dials to a slow target
+# (up to ``size`` threads) does not leave them all waiting on an idle tunnel.
+IDLE_EXIT = 30.0
+
 _STOP = object()
 
 
@@ -24,8 +28,15 @@ class DialPool:
     RuntimeError after ``shutdown``, as the executor did.
     """
 
-    def __init__(self, size: int, name: str = "dial", tunnel: str | None = None) -> None:
+    def __init__(
+        self,
+        size: int,
+        name: str = "dial",
+        tunnel: str | None = None,
+        idle_exit: float = IDLE_EXIT,
+    ) -> None:
         self._log = tunnel_log(log, tunnel)
+        self._idle_exit = idle_exit
         self._size = size
         self._name = name
         self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
@@ -60,7 +71,15 @@ class DialPool:
         while True:
             with self._lock:
                 self._idle += 1
-            item = self._jobs.get()
+            try:
+                item = self._jobs.get(timeout=self._idle_exit)
+            except queue.Empty:
+                with self._lock:  # submit counts idle threads under this lock
+                    self._idle -= 1
+                    if self._jobs.qsize() == 0:
+                        self._threads -= 1
+                        return
+                continue
             with self._lock:
                 self._idle -= 1
             if item is _STOP:

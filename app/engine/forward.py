@@ -52,6 +52,7 @@ class Counters:
     refused_unrequested: int = 0
     refused_over_limit: int = 0
     last_connection_at: float = 0.0  # wall-clock time of the newest forwarded connection
+    target_reached_at: float = 0.0  # monotonic time a forwarded connection last reached it
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add(self, name: str, amount: int) -> None:
@@ -243,6 +244,7 @@ class Forwarder:
                 f"target {self.target_label} refused a forwarded connection ({reason})"
             )
             return
+        self.counters.target_reached_at = time.monotonic()  # proof enough for a probe
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._cap_send_buffer(sock)
         sock.setblocking(False)

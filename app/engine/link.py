@@ -14,6 +14,7 @@ from app.core.supervise import Liveness
 from app.engine.forward import Counters, Forwarder
 from app.engine.route import hops_of
 from app.engine.watch import Kick, LinkWatch, Teardown, Tick
+from app.errors import ForwardRefused
 
 
 class Link:
@@ -48,9 +49,10 @@ class Link:
         counters: Counters,
         max_channels: int,
         on_target_trouble: Callable[[str], None],
+        ask: bool = True,
     ) -> None:
-        """Connect, check the host key, log in and have the jumphost listen for us; raises
-        the app's errors (``ConnectionTrouble``, ``HostKeyTrouble``)."""
+        """Connect, check the host key, log in and (``ask``) have the jumphost listen for
+        us; raises the app's errors (``ConnectionTrouble``, ``HostKeyTrouble``)."""
         profile, session = self.profile, self.session
         session.open(parsed, profile.name, profile.user, key)
         forwarder = Forwarder(
@@ -68,7 +70,21 @@ class Link:
         # refuses anything but the (address, port) we request, and anything past the limit.
         session.install_gate(forwarder)
         forwarder.arm()
-        session.request_forward(profile.forward_bind, profile.remote_port)
+        if ask:
+            session.request_forward(profile.forward_bind, profile.remote_port)
+
+    def ask(self) -> bool:
+        """Ask for the port on the open link: True if granted, False if the jumphost
+        refused (another machine holds it); raises ``ConnectionLost`` if no answer came."""
+        try:
+            self.session.request_forward(self.profile.forward_bind, self.profile.remote_port)
+        except ForwardRefused:
+            return False
+        return True
+
+    def release(self) -> None:
+        """Give the port back; the link and the connections already forwarded stay."""
+        self.session.cancel_forward()
 
     def watch(
         self,

@@ -5,10 +5,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
 
-from app.core.jump import Hop, parse_jump
+from app import ssh
+from app.core.jump import Hop, parse_jump, route_label
 from app.core.profile import Profile
 from app.core.proxy import Route, choose_route, parse_proxy
+from app.errors import TunnelkeeperError
+from app.storage import hostkeys
 
 
 def hops_of(profile: Profile) -> tuple[Hop, ...]:
@@ -31,3 +36,28 @@ def route_for(profile: Profile, env: Mapping[str, str] | None = None) -> Route:
     setting = parse_proxy(getattr(profile, "proxy", "system"))
     environment = os.environ if env is None else env
     return choose_route(setting, environment, *first_dialled(profile))
+
+
+def jump_plan(profile: Profile, key: Any, known_hosts: Path) -> ssh.JumpPlan | None:
+    """How a watch of the jumphost's port goes through the jump hosts (None: there are
+    none, or known_hosts cannot be read: the next attempt will say so)."""
+    hops = hops_of(profile)
+    if not hops:
+        return None
+    try:
+        parsed = hostkeys.read(known_hosts)
+    except TunnelkeeperError:
+        return None
+    return ssh.JumpPlan(hops, profile.user, key, parsed, profile.name)
+
+
+def route_words(profile: Profile, route: Route) -> str:
+    """ " via HTTP proxy … (HTTPS_PROXY) via jump host …": which proxy was chosen and why
+    (a direct route only when a proxy was passed over), then the jump hosts."""
+    via = f" {route.why}" if route.proxy is not None else ""
+    if route.proxy is None and route.why.endswith("NO_PROXY"):
+        via = f" ({route.why})"
+    hops = hops_of(profile)
+    if hops:
+        via += f" {route_label(hops)}"
+    return via

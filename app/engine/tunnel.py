@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import random
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -12,14 +13,14 @@ from typing import Any
 from app import ssh
 from app.core.backoff import Backoff
 from app.core.events import State, TunnelEvent, TunnelStatus, iso_time, phase
-from app.core.jump import route_label
 from app.core.profile import Profile
 from app.core.proxy import Route
 from app.core.supervise import Decision, Failure, Liveness, Policy, TargetWarnings, failure_of
 from app.engine.forward import MAX_CHANNELS, Counters
 from app.engine.link import Link
 from app.engine.pause import Pause, file_stamp
-from app.engine.route import hops_of, route_for
+from app.engine.route import jump_plan, route_for, route_words
+from app.engine.standby import Standby
 from app.engine.watch import RECONNECT_ASKED, Kick
 from app.errors import TunnelkeeperError
 from app.storage import hostkeys
@@ -60,6 +61,7 @@ class Tunnel:
         on_status: StatusSink | None = None,
         proxy_password: str | None = None,
         env: Mapping[str, str] | None = None,
+        rng: random.Random | None = None,
     ) -> None:
         self.profile = profile
         # for the proxy's user, if the route has one; each connection reads it anew
@@ -87,6 +89,8 @@ class Tunnel:
             self._stop, self._kick, known_hosts, endpoint, self._beat, self._proxy_password_now
         )
         self._link: Link | None = None  # the current attempt's connection
+        self._standby: Standby | None = None  # its active / standby, for a redundant tunnel
+        self._rng = rng or random.Random()  # noqa: S311 (jitter, not a secret)
         self._thread = threading.Thread(
             target=self._run, name=f"tunnel-{profile.name}", daemon=True
         )
@@ -155,15 +159,10 @@ class Tunnel:
         return None if link is None else link.session.local_port
 
     @property
-    def _transport(self) -> Any:
-        """The current connection's transport (the tests look at its packetizer)."""
+    def session(self) -> ssh.Session | None:
+        """The current connection's SSH session, if any (tests look at its transport)."""
         link = self._link
-        return None if link is None else link.session.transport
-
-    @property
-    def _watched(self) -> ssh.WatchedSocket | None:
-        link = self._link
-        return None if link is None else link.session.watched
+        return None if link is None else link.session
 
     @property
     def running(self) -> bool:
@@ -282,7 +281,9 @@ class Tunnel:
             self._known_hosts_stamp,
             watch_port=self._poll_port,
             route=self._route,
-            jumps=self._jump_plan() if self._poll_port else None,
+            jumps=jump_plan(self.profile, self._key, self._known_hosts)
+            if self._poll_port
+            else None,
         )
         self.next_retry_at = None
 
@@ -295,13 +296,7 @@ class Tunnel:
             route = self._route = route_for(profile, self._env)
         except TunnelkeeperError as exc:
             return self._failed(exc)
-        # which proxy was chosen and why; a direct route only when a proxy was passed over
-        via = f" {route.why}" if route.proxy is not None else ""
-        if route.proxy is None and route.why.endswith("NO_PROXY"):
-            via = f" ({route.why})"
-        hops = hops_of(profile)
-        if hops:
-            via += f" {route_label(hops)}"
+        via = route_words(profile, route)
         self._emit(State.CONNECTING, f"connecting to {endpoint.label}{via} as {profile.user}.")
         try:
             self._connect(endpoint, route)
@@ -313,18 +308,14 @@ class Tunnel:
             self.log.exception("unexpected failure")
             return self._failed(Exception(f"unexpected problem: {exc}"))
 
-        now = time.monotonic()
-        if self.connections:
-            self.reconnects += 1
-        self.connections += 1
-        self._policy.connected(now)
-        self.warning = None
-        self._emit(
-            State.CONNECTED,
-            f"the jumphost {endpoint.label}{via} is listening on "
-            f"{profile.forward_bind or '*'}:{profile.remote_port} and forwards to "
-            f"{profile.target}.",
-        )
+        if self._standby is not None:
+            self._standby.tick()  # probe the target, ask for the port: active or standby
+        else:
+            self._up(
+                f"the jumphost {endpoint.label}{via} is listening on "
+                f"{profile.forward_bind or '*'}:{profile.remote_port} and forwards to "
+                f"{profile.target}."
+            )
         reason = self._watch()
         if self._stop.is_set():
             return None
@@ -334,6 +325,25 @@ class Tunnel:
         if reason == RECONNECT_ASKED:
             return Decision(State.CONNECTING, "reconnecting now, as asked.", 0.0)
         return self._policy.failed(Failure.NETWORK, reason, time.monotonic())
+
+    def _up(self, detail: str) -> None:
+        """The jumphost listens for this machine now (connected, or took over)."""
+        if self.connections:
+            self.reconnects += 1
+        self.connections += 1
+        self._policy.connected(time.monotonic())
+        self.warning = None
+        self._emit(State.CONNECTED, detail)
+
+    def _stand_by(self, detail: str, why: str) -> None:
+        """Another machine holds the port, or our target does not answer (redundant)."""
+        self._emit(State.STANDBY, detail, standby=why)
+
+    def _tick(self) -> None:
+        """At each check of a live link (about once a second)."""
+        if self._standby is not None:
+            self._standby.tick()
+        self._publish_figures()
 
     def _failed(self, exc: Exception) -> Decision | None:
         self._teardown()
@@ -359,27 +369,21 @@ class Tunnel:
         )
         with self._lock:
             self._link = link  # from now on stop() can interrupt the handshake
-        link.open(parsed, self._key, self.counters, self._max_channels, self._target_trouble)
-
-    def _jump_plan(self) -> ssh.JumpPlan | None:
-        """How the pause's port watch goes through the jump hosts (None: there are none, or
-        known_hosts cannot be read: the next attempt will say so)."""
-        hops = hops_of(self.profile)
-        if not hops:
-            return None
-        try:
-            parsed = hostkeys.read(self._known_hosts)
-        except TunnelkeeperError:
-            return None
-        return ssh.JumpPlan(hops, self.profile.user, self._key, parsed, self.profile.name)
+        self._standby = None
+        redundant = self.profile.redundant  # then Standby asks for the port, if it may
+        args = (parsed, self._key, self.counters, self._max_channels, self._target_trouble)
+        link.open(*args, ask=not redundant)
+        if redundant:
+            self._standby = Standby(
+                self.profile, link, self.counters, self._up, self._stand_by, self._rng
+            )
 
     def _watch(self) -> str:
         """Watch the live link until it is lost or we stop; return why it ended."""
         link = self._link
         assert link is not None
-        return link.watch(
-            self._liveness, self._kex_deadline, self._kick, self._teardown, self._publish_figures
-        )
+        watch = (self._liveness, self._kex_deadline, self._kick, self._teardown, self._tick)
+        return link.watch(*watch)
 
     # --- cleanup -------------------------------------------------------------------------
 

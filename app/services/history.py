@@ -298,6 +298,7 @@ def window_view(parts: list[Segment], start: float, end: float) -> dict[str, Any
         "end": iso_time(end),
         "availability": None if share is None else round(share, 2),
         "up_seconds": round(seconds_of(parts, Kind.UP), 1),
+        "standby_seconds": round(seconds_of(parts, Kind.STANDBY), 1),
         "hosted_seconds": round(end - start - seconds_of(parts, Kind.STOPPED), 1),
         "segments": [
             {

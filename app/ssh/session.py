@@ -11,7 +11,7 @@ from typing import Any
 from app.core import knownhosts
 from app.core.jump import Hop
 from app.core.proxy import Route
-from app.errors import ConnectionTrouble
+from app.errors import ConnectionTrouble, ForwardRefused
 from app.ssh.channel import ChannelGate, StreamChannel
 from app.ssh.dialing import CONNECT_TIMEOUT, Endpoint, dial
 from app.ssh.global_requests import (
@@ -136,7 +136,11 @@ class Session:
         """Ask the jumphost to listen on ``bind:port`` (ForwardRefused if it will not)."""
         assert self._requests is not None
         self._forward = (bind, port)
-        request_forward(self._requests, bind, port, self.endpoint)
+        try:
+            request_forward(self._requests, bind, port, self.endpoint)
+        except ForwardRefused:
+            self._forward = None  # not ours: nothing to cancel
+            raise
 
     def cancel_forward(self) -> None:
         """Take back the forward asked for, if any (errors ignored, a short deadline)."""

@@ -55,11 +55,13 @@ def recv_all(sock: socket.socket) -> bytes:
 class TcpServer:
     """A threaded loopback TCP server running ``handler(conn)`` per connection."""
 
-    def __init__(self, handler: Callable[[socket.socket], None], port: int = 0) -> None:
+    def __init__(
+        self, handler: Callable[[socket.socket], None], port: int = 0, host: str = "127.0.0.1"
+    ) -> None:
         self._handler = handler
         self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._listener.bind(("127.0.0.1", port))
+        self._listener.bind((host, port))
         self._listener.listen(1024)
         self.port: int = self._listener.getsockname()[1]
         self.accepted = 0

@@ -31,6 +31,10 @@ def public_line(key_path: Path) -> str:
 class Sshd:
     """An sshd started from a throwaway folder; stopped by the PID we started."""
 
+    # where it listens, and what its command line starts with (``ip netns exec NAME``)
+    listen = "127.0.0.1"
+    prefix: tuple[str, ...] = ()
+
     def __init__(self, workdir: Path, port: int | None = None, extra_config: str = "") -> None:
         self.dir = workdir
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -48,7 +52,7 @@ class Sshd:
     def write_config(self) -> None:
         self.config.write_text(
             f"""Port {self.port}
-ListenAddress 127.0.0.1
+ListenAddress {self.listen}
 HostKey {self.host_key}
 PidFile none
 AuthorizedKeysFile {self.authorized_keys}
@@ -85,7 +89,7 @@ LogLevel VERBOSE
             Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
         subprocess.run([SSHD, "-t", "-f", str(self.config)], check=True)
         self.proc = subprocess.Popen(
-            [SSHD, "-D", "-e", "-f", str(self.config), "-E", str(self.log_file)],
+            [*self.prefix, SSHD, "-D", "-e", "-f", str(self.config), "-E", str(self.log_file)],
             stdin=subprocess.DEVNULL,
         )
         if not wait_until(self._ready, timeout=15):

@@ -93,3 +93,10 @@ def test_a_cause_that_asks_a_question_keeps_its_mark() -> None:
         headline(asked, "h")
         == "Tunnel db on h needs attention: the jumphost refused the key; has it been added?"
     )
+
+
+def test_restored_to_standby_says_another_machine_holds_the_port() -> None:
+    alert = Alert(Kind.RESTORED, "db", State.STANDBY, 0.0, 90.0, "", 1, 120.0, 90.0)
+    text = headline(alert, "host-b")
+    assert "stands by (another machine holds the port)" in text
+    assert "restored after" in text

@@ -109,7 +109,14 @@ def test_states_serialise_as_their_value(state: State) -> None:
 
 
 def test_state_values() -> None:
-    assert [s.value for s in State] == ["connecting", "connected", "retrying", "error", "stopped"]
+    assert [s.value for s in State] == [
+        "connecting",
+        "connected",
+        "retrying",
+        "error",
+        "stopped",
+        "standby",
+    ]
     assert isinstance(State.CONNECTED, str)
     assert str(State.CONNECTED) == f"{State.CONNECTED}" == "connected"
 

@@ -81,3 +81,32 @@ def test_a_blocked_dial_does_not_hold_up_the_exit() -> None:
     started = time.monotonic()
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
     assert time.monotonic() - started < 20  # 60 s if the dial were joined
+
+
+def _pool_threads(name: str) -> int:
+    return sum(1 for t in threading.enumerate() if t.name.startswith(f"{name}-"))
+
+
+def test_threads_left_idle_end_and_new_work_starts_them_again() -> None:
+    """A burst of slow dials needs many threads; an idle tunnel afterwards needs none."""
+    pool = DialPool(6, name="idlepool", idle_exit=0.3)
+    release = threading.Event()
+    done: list[int] = []
+    for number in range(6):
+        pool.submit(lambda n: (release.wait(10), done.append(n)), number)
+    deadline = time.monotonic() + 10
+    while _pool_threads("idlepool") < 6 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert _pool_threads("idlepool") == 6
+    release.set()
+    deadline = time.monotonic() + 10
+    while _pool_threads("idlepool") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _pool_threads("idlepool") == 0 and sorted(done) == list(range(6))
+    for number in range(20):  # no job is stranded by a thread that was ending
+        pool.submit(done.append, 100 + number)
+    deadline = time.monotonic() + 10
+    while len(done) < 26 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert sorted(done)[6:] == [100 + n for n in range(20)]
+    pool.shutdown()

@@ -108,7 +108,7 @@ def test_channel_data_takes_the_aes_gcm_short_path_both_ways(
         sender.start()
         assert recv_exact(conn, len(payload)) == payload
         sender.join(30)
-    packetizer = running._transport.packetizer
+    packetizer = running.session.transport.packetizer
     # 1 MiB is at least 32 packets of at most 32 KiB each way
     assert packetizer.fast_packets_in >= 32
     assert packetizer.fast_packets_out >= 32
@@ -132,7 +132,7 @@ def test_the_transport_thread_hosts_the_first_connections_and_loop_threads_take_
         events.wait_for(State.CONNECTED)
         # hosted before the first connection: a target that speaks first (MySQL) must
         # not wait for the jumphost's next packet to wake the transport thread
-        assert tunnel._watched is not None and tunnel._watched.reactor is not None
+        assert tunnel.session is not None and tunnel.session.watched.reactor is not None
         payloads = [os.urandom(256 * 1024) for _ in range(5)]
         conns = []
         for count, payload in enumerate(payloads, start=1):
