@@ -19,6 +19,16 @@ PASSED_SHOWN = 2  # needs that came and went before a notice could show them, na
 # The engine's countdowns ("; retrying in 1 s.", " Trying again in 300 s.") are stale the
 # moment a notice shows: a notice says what happened, the tooltip says when the next try is.
 _COUNTDOWN = re.compile(r"[;,]?\s*(?:retrying|trying again) in \d+ s\b[^;]*$", re.IGNORECASE)
+# A standby detail says "standing by" (the notice's own words) and that the port is asked
+# for again ("; standing by, asking again every few seconds.", ". Standing by until it
+# answers."): what remains is why.
+_STANDING_BY = re.compile(r"^\s*standing by\s*(?:[:;,.]\s*|$)", re.IGNORECASE)
+_ASKING_AGAIN = re.compile(
+    r"(?:[;,]|\.(?=\s))\s*(?:standing by|asking again)\b[^;.]*\.?\s*$", re.IGNORECASE
+)
+STANDBY_WHY = "another machine is active."  # when the engine's detail gives no reason
+# Up, as far as notices go: connected here, or ready while another machine carries it.
+_UP = (State.CONNECTED, State.STANDBY)
 
 # The words every front end shares name a remedy; the desktop app's remedy is a menu entry
 # (the command line adds `tunnelkeeper trust NAME` instead: app/cli/output.py).
@@ -42,6 +52,9 @@ class Notice(StrEnum):
     RESTORED = "restored"
     LOST_AND_RESTORED = "lost_and_restored"  # an outage (or more) that began and ended unseen
     NEEDS_YOU = "needs_you"
+    # active / standby (role ``redundant``): who carries the tunnel changed, calmly
+    STANDBY = "standby"  # this machine stands by (another holds the port, or it let go)
+    TOOK_OVER = "took_over"  # this machine holds the port now
 
 
 TITLES = {
@@ -50,7 +63,11 @@ TITLES = {
     Notice.RESTORED: "Tunnel restored",
     Notice.LOST_AND_RESTORED: "Tunnel connection lost and restored",
     Notice.NEEDS_YOU: "Tunnel needs attention",
+    Notice.STANDBY: "Tunnel standing by",
+    Notice.TOOK_OVER: "Tunnel active on this machine",
 }
+TOOK_OVER_WORDS = "this machine took over; the vendor's connections come here now."
+TOOK_OVER_AFTER = "This machine took over; the vendor's connections come here now."
 
 
 class Message(NamedTuple):
@@ -78,6 +95,15 @@ def without_countdown(detail: str) -> str:
     return text
 
 
+def standby_fact(detail: str) -> str:
+    """Why a tunnel stands by, from the engine's detail, as a sentence: "another machine holds
+    port 58115 on the jumphost." ("another machine is active." when it says nothing more)."""
+    text = _ASKING_AGAIN.sub("", _STANDING_BY.sub("", without_countdown(detail))).strip()
+    if not text.rstrip("."):
+        return STANDBY_WHY
+    return text if text.endswith((".", "?", "!")) else text + "."
+
+
 def gui_words(detail: str, name: str) -> tuple[str, str]:
     """``detail`` split into its fact and its remedy in the desktop app's words (a menu
     entry, not a command); the remedy is "" when the detail names none we know."""
@@ -90,27 +116,34 @@ def gui_words(detail: str, name: str) -> tuple[str, str]:
 
 @dataclass(frozen=True)
 class _Fact:
-    """One piece of news: ``words`` for a loss or a need (its ``fact`` alone, too), ``down``
-    the seconds an ended outage lasted (0 when its start is not known)."""
+    """One piece of news: ``words`` for a loss or a need (its ``fact`` alone, too) or why it
+    stands by, ``down`` the seconds an ended outage lasted (0 when its start is not known)."""
 
     kind: Notice
     words: str = ""
     fact: str = ""
     down: float = 0.0
     loss: bool = False  # it began an outage (a need met right after being connected)
+    # up again (connected or standing by): its role now, as a sentence ending the notice
+    # ("It stands by: …", "This machine took over; …"); "" when the role did not change
+    role: str = ""
+    up: State | None = None  # CONNECTED or STANDBY: the state it is up in (None: not up)
 
 
 @dataclass
 class _News:
     """What happened to one tunnel since its last notice, merged (counts, not a list)."""
 
-    newest: Notice  # CONNECTED (first), LOST, RESTORED or NEEDS_YOU: what holds now
+    newest: Notice  # CONNECTED (first), LOST, RESTORED, NEEDS_YOU, STANDBY or TOOK_OVER
     loss: str = ""  # the newest loss's words
     need: str = ""  # the need that holds now, in words (fact and remedy)
     passed: list[str] = field(default_factory=list)  # needs that came and went (facts)
     losses: int = 0  # outages that began
     restores: int = 0  # outages that ended
     down: float = 0.0  # seconds the ended outages lasted, together (those with a known start)
+    standby: str = ""  # why it stands by (a STANDBY fact's words)
+    role: str = ""  # the newest role sentence (said after a restore)
+    up: State | None = None  # the newest up state among the facts (None: none was up)
     _need_fact: str = ""
 
     def add(self, fact: _Fact) -> None:
@@ -124,6 +157,8 @@ class _News:
         if fact.kind is Notice.RESTORED:
             self.restores += 1
             self.down += fact.down
+        if fact.up is not None:  # up again: its role now
+            self.standby, self.role, self.up = fact.words, fact.role, fact.up
         if self.need and fact.kind is not Notice.LOST:  # connected: the need is over
             if self._need_fact not in self.passed:
                 self.passed.append(self._need_fact)
@@ -135,8 +170,10 @@ class _Tunnel:
     """What the notifier remembers of one tunnel."""
 
     state: State | None = None
-    ever_connected: bool = False
-    left_up_at: float | None = None  # when it stopped being connected, while it is not
+    ever_connected: bool = False  # connected or standing by, once at least
+    role: State | None = None  # the last up state: CONNECTED (active) or STANDBY
+    told: State | None = None  # the up state its last notice told
+    left_up_at: float | None = None  # when it stopped being up (connected or standing by)
     troubled: bool = False  # since it left, a loss or a need was news
     need: str = ""  # the need last made news: not repeated until it connects again
     shown_at: float | None = None  # when its last notice was shown
@@ -150,11 +187,12 @@ class _Tunnel:
             return None  # warnings and repeats inside a state are for the status window
         if state is State.STOPPED:  # the user (or its host) stopped it: no more news of it
             self.left_up_at, self.troubled, self.need, self.news = None, False, "", None
+            self.role = self.told  # a role not told yet is news when it starts again
             return None
-        if previous is State.CONNECTED:
+        if previous in _UP and state not in _UP:
             self.left_up_at = now
-        if state is State.CONNECTED:
-            return self._connected(now)
+        if state in _UP:
+            return self._up(state, event.detail, now)
         if state is State.RETRYING and self.left_up_at is not None and not self.troubled:
             self.troubled = True
             return _Fact(Notice.LOST, without_countdown(event.detail), loss=True)
@@ -169,13 +207,23 @@ class _Tunnel:
             return _Fact(Notice.NEEDS_YOU, words, fact, loss=loss)
         return None
 
-    def _connected(self, now: float) -> _Fact | None:
+    def _up(self, state: State, detail: str, now: float) -> _Fact | None:
+        """Connected, or standing by (up too: ready, while another machine carries it)."""
         first, troubled, left = not self.ever_connected, self.troubled, self.left_up_at
+        role, self.role = self.role, state
         self.ever_connected, self.left_up_at, self.troubled, self.need = True, None, False, ""
+        why = standby_fact(detail) if state is State.STANDBY else ""
         if first:
-            return _Fact(Notice.CONNECTED)
+            return _Fact(Notice.STANDBY if why else Notice.CONNECTED, why, up=state)
+        if why:
+            said = f"It stands by: {why}" if troubled or role is not State.STANDBY else ""
+        else:
+            said = TOOK_OVER_AFTER if role is State.STANDBY else ""
         if troubled:
-            return _Fact(Notice.RESTORED, down=0.0 if left is None else max(0.0, now - left))
+            down = 0.0 if left is None else max(0.0, now - left)
+            return _Fact(Notice.RESTORED, why, down=down, role=said, up=state)
+        if said:
+            return _Fact(Notice.STANDBY if why else Notice.TOOK_OVER, why, role=said, up=state)
         return None  # a reconnect the user asked for, or one after they started it again
 
 
@@ -189,9 +237,15 @@ def render(name: str, news: _News) -> Message:
         return Message(kind, _cut(text), name)
     if kind is Notice.LOST:
         text = _lost(name, news)
-    elif kind is Notice.RESTORED:
+    elif news.restores:  # up again after an outage (or more), in whichever role
         text = _restored(name, news)
+        if news.role:
+            text += f" {news.role}"
         kind = Notice.LOST_AND_RESTORED if news.losses else Notice.RESTORED
+    elif kind is Notice.STANDBY:
+        text = f"{name} stands by: {news.standby}"
+    elif kind is Notice.TOOK_OVER:
+        text = f"{name}: {TOOK_OVER_WORDS}"
     else:
         text = f"{name} is connected."
     if news.passed:  # a need came and went before it could be shown: said in passing
@@ -290,5 +344,6 @@ class Notifier:
         if tunnel.shown_at is not None and now < tunnel.shown_at + self.every:
             return None  # (the sum next_due gives: a difference may round below it)
         message = render(name, tunnel.news)
+        tunnel.told = tunnel.news.up or tunnel.told
         tunnel.news, tunnel.shown_at = None, now
         return message

@@ -28,6 +28,8 @@ from app.services.api import Services
 from app.ui import jobs, system_proxy
 from app.ui.palette import Tone, status_colour, tone_colour
 from app.ui.rows import Row
+from app.ui.summary import state_words
+from app.ui.wizard.role_field import role_text, role_tip
 from app.ui.wizard.route import Part
 
 NO_KEY_SHOWN = "unlocked when the tunnel connects (the key has a passphrase)"
@@ -182,6 +184,7 @@ class DetailPane(QWidget):
                 "Vendor's port",
                 "Proxy",
                 "Jump hosts",
+                "Role",  # shown for a redundant tunnel only
                 "Forwards to",
                 "Keepalive",
                 "Key file",
@@ -209,7 +212,7 @@ class DetailPane(QWidget):
         head.addWidget(rename)
         head.addStretch(1)
         self.labels: dict[str, QLabel] = {}  # each row's own label, beside its value
-        form = self._build_form()
+        form = self._form = self._build_form()
         actions = QHBoxLayout()
         for widget in (self.edit, self.copy_key, self.trust, self.copied):
             actions.addWidget(widget)
@@ -247,6 +250,9 @@ class DetailPane(QWidget):
             f"{p.forward_bind or '*'}:{p.remote_port} on the jumphost"
         )
         self.fields["Jump hosts"].setText(jump_hosts(p))
+        self.fields["Role"].setText(role_text(p))
+        self.fields["Role"].setToolTip(role_tip(p) if p.redundant else "")
+        self._form.setRowVisible(self.labels["Role"], bool(self.fields["Role"].text()))
         self.fields["Forwards to"].setText(p.target)
         self.fields["Keepalive"].setText(
             f"every {p.keepalive_interval} s; lost after {p.keepalive_count_max} unanswered"
@@ -298,7 +304,7 @@ class DetailPane(QWidget):
 
     def _badge(self, row: Row) -> None:
         s = row.snapshot
-        words = "up, but the target refuses" if s.warning else s.state.value
+        words = state_words(s)
         self.badge.setText(f"● {words}")
         colour = status_colour(s, self.palette()).name()
         self.badge.setStyleSheet(f"QLabel {{ color: {colour}; }}")

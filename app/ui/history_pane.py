@@ -20,14 +20,17 @@ REFRESH_MS = 30_000  # the history changes slowly; the strip's cells are half an
 
 
 def share_words(data: dict[str, Any] | None, window: str) -> str:
-    """ "99.2 % up" for one window of ``data``; "did not run" when it did not."""
+    """ "99.2 % up" for one window of ``data`` ("up or standing by" when it stood by while
+    another machine held the port: that counts as ready); "did not run" when it did not."""
     found = (data or {}).get("windows", {}).get(window) or {}
     share = found.get("availability")
     if share is None:
         return "did not run"
+    stood_by = any(part.get("kind") == "standby" for part in found.get("segments") or [])
+    up = f"{share:.1f} % up{' or standing by' if stood_by else ''}"
     outages = len(found.get("outages") or [])
     plural = "outage" if outages == 1 else "outages"
-    return f"{share:.1f} % up, {outages} {plural}" if outages else f"{share:.1f} % up"
+    return f"{up}, {outages} {plural}" if outages else up
 
 
 def traffic_words(data: dict[str, Any] | None) -> str:

@@ -19,6 +19,7 @@ KIND_WORDS = {
     Kind.RETRYING: "connecting or retrying",
     Kind.DOWN: "down, waiting for you",
     Kind.STOPPED: "not running",
+    Kind.STANDBY: "standing by (another machine held the port)",
 }
 _TONES = {
     Kind.UP: Tone.UP,
@@ -26,6 +27,7 @@ _TONES = {
     Kind.RETRYING: Tone.TRYING,
     Kind.DOWN: Tone.NEEDS_YOU,
     Kind.STOPPED: Tone.OFF,
+    Kind.STANDBY: Tone.STANDBY,  # ready, not down: calm
 }
 STOPPED_LINE = 2  # px: not running is a thin line across the middle, not a block
 
@@ -52,8 +54,8 @@ def _window(data: dict[str, Any] | None, window: str) -> dict[str, Any] | None:
 
 class AvailabilityStrip(QWidget):
     """One window of a tunnel's history ("24h" or "7d") as a horizontal bar, oldest at the
-    left: up, target refusing, retrying (striped), down; not running as a thin line. The
-    tooltip names the segment under the pointer."""
+    left: up, standing by, target refusing, retrying (striped), down; not running as a thin
+    line. The tooltip names the segment under the pointer."""
 
     def __init__(self, parent: QWidget | None = None, window: str = "24h") -> None:
         super().__init__(parent)
@@ -91,8 +93,10 @@ class AvailabilityStrip(QWidget):
         else:
             count = len(found.get("outages", []))
             plural = "outage" if count == 1 else "outages"
+            up = "Up or standing by" if any(p.kind is Kind.STANDBY for p in self._parts) else "Up"
             summary = (
-                f"Up {found['availability']:.1f} % of the time it ran in {words}; {count} {plural}."
+                f"{up} {found['availability']:.1f} % of the time it ran in {words}; "
+                f"{count} {plural}."
             )
         self.setAccessibleDescription(summary)
         self.setToolTip("" if self._parts else summary)

@@ -19,9 +19,9 @@ def app_icon() -> QIcon:
 
 
 def tray_icon(light: Light) -> QIcon:
-    """One icon per colour; on macOS a monochrome template while all is well (the menu bar
-    tints it), the colour only when something needs a look."""
-    if sys.platform == "darwin" and light in (Light.GREEN, Light.GREY):
+    """One icon per colour; on macOS a monochrome template while all is well (up, standing
+    by or off: the menu bar tints it), the colour only when something needs a look."""
+    if sys.platform == "darwin" and light in (Light.GREEN, Light.BLUE, Light.GREY):
         icon = QIcon(icon_file("tunnelkeeper-template"))
         icon.setIsMask(True)
         return icon

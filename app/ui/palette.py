@@ -21,6 +21,7 @@ class Tone(StrEnum):
     TRYING = "trying"  # connecting or retrying
     NEEDS_YOU = "needs_you"  # an error only the user can fix
     OFF = "off"  # not running
+    STANDBY = "standby"  # ready while another machine holds the port: calm, not a warning
 
 
 # Hues for a light background, and for a dark one (lighter tints of the same hues).
@@ -30,6 +31,7 @@ _LIGHT = {
     Tone.TRYING: "#a04e00",
     Tone.NEEDS_YOU: "#c5221f",
     Tone.OFF: "#5f6368",
+    Tone.STANDBY: "#3b6a9e",  # a slate blue: apart from the grey of off, nothing alarming
 }
 _DARK = {
     Tone.UP: "#81c995",
@@ -37,6 +39,7 @@ _DARK = {
     Tone.TRYING: "#fdd663",
     Tone.NEEDS_YOU: "#f28b82",
     Tone.OFF: "#bdc1c6",
+    Tone.STANDBY: "#9cc1ea",
 }
 
 
@@ -47,6 +50,8 @@ def tone_of(status: TunnelStatus) -> Tone:
         return Tone.NEEDS_YOU
     if status.state is State.STOPPED:
         return Tone.OFF
+    if status.state is State.STANDBY:
+        return Tone.STANDBY
     return Tone.TRYING
 
 

@@ -53,7 +53,7 @@ class Preferences:
         if event.state is State.STOPPED and event.detail == "disconnected.":
             changed = name not in self.settings.left_off
             self.settings.left_off.add(name)
-        elif event.state in (State.CONNECTING, State.CONNECTED):
+        elif event.state in (State.CONNECTING, State.CONNECTED, State.STANDBY):
             changed = name in self.settings.left_off
             self.settings.left_off.discard(name)
         else:

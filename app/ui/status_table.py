@@ -9,10 +9,12 @@ from PySide6.QtCore import QPoint, Qt, Signal
 from PySide6.QtGui import QBrush
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
 
+from app.core.events import State
 from app.core.textsafe import DETAIL_LIMIT, safe_text
 from app.core.units import byte_size, duration
 from app.ui.palette import Tone, status_colour, tone_colour
 from app.ui.rows import Row
+from app.ui.summary import ACTIVE_ELSEWHERE
 
 COLUMNS = (
     "Tunnel",
@@ -29,7 +31,10 @@ COLUMNS = (
 )
 HEADER_TIPS = {
     "Tunnel": "The tunnel's name",
-    "State": "connected, connecting, retrying, error (needs you) or stopped",
+    "State": (
+        "connected, connecting, retrying, error (needs you), stopped, or standby (another "
+        "machine runs this tunnel too and holds the vendor's port; this one takes over)"
+    ),
     "Runs in": "The process that keeps this tunnel: this app, `tunnelkeeper run` or the service",
     "Detail": "What happened last; a warning about the target shows here, in colour",
     "Since": "When the tunnel came up, or went down (the retries of one outage count as one)",
@@ -201,4 +206,6 @@ def _spoken_state(row: Row) -> str:
     """The state as a screen reader says it (the colour alone says nothing to it)."""
     if row.snapshot.warning:
         return f"{row.state.value}, but the target refuses connections"
+    if row.state is State.STANDBY:
+        return f"{row.state.value}, {ACTIVE_ELSEWHERE}"
     return row.state.value

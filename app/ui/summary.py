@@ -7,10 +7,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from app.core.events import State, TunnelStatus
-from app.core.notices import NOTIFY_EVERY, Message, Notice, Notifier
+from app.core.notices import NOTIFY_EVERY, Message, Notice, Notifier, standby_fact
+from app.core.textsafe import PIECE_LIMIT, safe_text
 from app.core.units import duration
 
 __all__ = [
+    "ACTIVE_ELSEWHERE",
     "NOTIFY_EVERY",
     "Glance",
     "Light",
@@ -22,11 +24,15 @@ __all__ = [
     "glance",
     "glance_of",
     "light_of",
+    "state_words",
     "summary_line",
     "tooltip",
 ]
 
 LONG_ENOUGH = 60.0  # seconds of connecting before the summary says for how long
+# Why a tunnel stands by, in the fewest words (role ``redundant``: the machine holding the
+# jumphost's port is active, the others stand by); the engine's detail says more.
+ACTIVE_ELSEWHERE = "another machine is active"
 
 
 class Light(StrEnum):
@@ -34,7 +40,8 @@ class Light(StrEnum):
 
     GREY = "grey"  # nothing running
     AMBER = "amber"  # connecting, retrying, or up while the target refuses
-    GREEN = "green"  # every running tunnel connected, its target answering
+    GREEN = "green"  # every running tunnel connected (or standing by), its target answering
+    BLUE = "blue"  # every running tunnel stands by: another machine carries them; calm
     RED = "red"  # something needs the user
 
 
@@ -42,7 +49,8 @@ class Glance(StrEnum):
     """A tunnel's state as a person reads it at a glance (the words are the values). Not a
     ``State``: those names are a contract; this tells "up, but the target refuses" (the
     vendor reaches us, our database does not answer) apart from plain "up", and a tunnel
-    being retried (the jumphost cannot be reached or kept) from one that waits for the user."""
+    being retried (the jumphost cannot be reached or kept) from one that waits for the user.
+    A tunnel standing by (another machine holds the port) is well, not troubled."""
 
     UP = "up"
     TARGET_REFUSES = "up, but the target refuses connections"
@@ -50,10 +58,12 @@ class Glance(StrEnum):
     UNREACHABLE = "jumphost unreachable"
     NEEDS_YOU = "needs your attention"
     STOPPED = "stopped"
+    STANDBY = "standing by"
 
 
 _LIGHTS = {
     Glance.UP: Light.GREEN,
+    Glance.STANDBY: Light.BLUE,
     Glance.TARGET_REFUSES: Light.AMBER,
     Glance.CONNECTING: Light.AMBER,
     Glance.UNREACHABLE: Light.AMBER,
@@ -76,6 +86,8 @@ def glance(state: State, warning: str | None = None) -> Glance:
         return Glance.NEEDS_YOU
     if state is State.STOPPED:
         return Glance.STOPPED
+    if state is State.STANDBY:
+        return Glance.STANDBY
     return Glance.CONNECTING
 
 
@@ -88,9 +100,21 @@ def light_of(seen: Glance) -> Light:
     return _LIGHTS[seen]
 
 
+def state_words(status: TunnelStatus) -> str:
+    """A tunnel's state in a few words, for a badge and a screen reader: "connected",
+    "up, but the target refuses", "standby (another machine is active)"."""
+    seen = glance_of(status)
+    if seen is Glance.TARGET_REFUSES:
+        return "up, but the target refuses"
+    if seen is Glance.STANDBY:
+        return f"{status.state.value} ({ACTIVE_ELSEWHERE})"
+    return status.state.value
+
+
 def aggregate(states: Mapping[str, State | Glance]) -> Light:
-    """One colour for all tunnels: red beats amber beats green; nothing running is grey.
-    A plain ``State`` is read without a warning (a ``Glance`` tells the refusing target)."""
+    """One colour for all tunnels: red beats amber beats green (a tunnel standing by counts
+    as well); all of them standing by is blue; nothing running is grey. A plain ``State``
+    is read without a warning (a ``Glance`` tells the refusing target)."""
     seen = [s if isinstance(s, Glance) else glance(s) for s in states.values()]
     running = [s for s in seen if s is not Glance.STOPPED]
     if not running:
@@ -99,7 +123,7 @@ def aggregate(states: Mapping[str, State | Glance]) -> Light:
         return Light.RED
     if any(_LIGHTS[s] is Light.AMBER for s in running):
         return Light.AMBER
-    return Light.GREEN
+    return Light.GREEN if Glance.UP in running else Light.BLUE
 
 
 @dataclass(frozen=True)
@@ -111,6 +135,7 @@ class TunnelLine:
     since: float | None  # wall-clock time the state (its phase: up, down, off) began
     next_retry_at: float | None = None
     warning: str | None = None  # the target refuses connections (while connected)
+    detail: str = ""  # the engine's last words (why a tunnel stands by)
 
     @property
     def glance(self) -> Glance:
@@ -127,6 +152,9 @@ def _tooltip_line(line: TunnelLine, now: float) -> str:
     if seen is Glance.TARGET_REFUSES:
         extra = f" (connected for {lasted})" if lasted else ""
         return f"{line.name}: {seen.value}{extra}"
+    if seen is Glance.STANDBY:  # the engine's reason: another machine holds the port, or…
+        why = safe_text(standby_fact(line.detail), PIECE_LIMIT).rstrip(".")
+        return f"{line.name}: {line.state.value}{f' for {lasted}' if lasted else ''} ({why})"
     parts = [line.state.value]
     if seen is Glance.UP and lasted:
         parts.append(f"up {lasted}")
@@ -138,8 +166,9 @@ def _tooltip_line(line: TunnelLine, now: float) -> str:
 
 
 def tooltip(lines: list[TunnelLine], now: float) -> str:
-    """The summary, then ``name: connected, up 3 h 2 min`` or ``retrying, next try in
-    12 s`` per tunnel; the tray icon's accessible text too. ``now`` is wall-clock time."""
+    """The summary, then ``name: connected, up 3 h 2 min``, ``retrying, next try in 12 s``
+    or ``standby for 4 min (another machine holds port 58115 on the jumphost)`` per
+    tunnel; the tray icon's accessible text too. ``now`` is wall-clock time."""
     if not lines:
         return "Tunnelkeeper: no tunnels yet"
     out = [f"Tunnelkeeper: {summary_line(lines, now)}"]
@@ -161,7 +190,8 @@ def _trouble(line: TunnelLine, now: float) -> str:
 def summary_line(lines: Iterable[TunnelLine], now: float) -> str:
     """One line for all tunnels, the first of the tray menu: "All 3 tunnels up", "warehouse:
     jumphost unreachable for 4 min", "warehouse: up, but the target refuses connections"
-    (the worst tunnel first, and how many more are not well). ``now``: wall-clock time."""
+    (the worst tunnel first, and how many more are not well), "2 tunnels up, 1 standing
+    by". ``now``: wall-clock time."""
     lines = list(lines)
     if not lines:
         return "No tunnels yet"
@@ -174,9 +204,28 @@ def summary_line(lines: Iterable[TunnelLine], now: float) -> str:
         more = len(troubled) - 1
         return f"{text} (and {more} more)" if more else text
     up = sum(1 for line in lines if line.glance is Glance.UP)
-    stopped = len(lines) - up
+    standby = sum(1 for line in lines if line.glance is Glance.STANDBY)
+    stopped = len(lines) - up - standby
+    if standby:
+        return _with_standby(lines, up, standby, stopped)
     if up == 0:
         return f"{lines[0].name} is stopped" if len(lines) == 1 else "No tunnel is running"
     if stopped == 0:
         return f"{lines[0].name} is up" if up == 1 else f"All {up} tunnels up"
     return f"{up} of {len(lines)} tunnels up, {stopped} stopped"
+
+
+def _with_standby(lines: list[TunnelLine], up: int, standby: int, stopped: int) -> str:
+    """The summary when some tunnels stand by (and none is troubled): "warehouse is standing
+    by (another machine is active)", "2 tunnels up, 1 standing by", "1 of 3 tunnels up, 1
+    standing by, 1 stopped"."""
+    total = len(lines)
+    if total == 1:
+        return f"{lines[0].name} is standing by ({ACTIVE_ELSEWHERE})"
+    if stopped == 0:
+        if up == 0:
+            return f"All {standby} tunnels standing by (other machines are active)"
+        return f"{up} tunnel{'s' if up > 1 else ''} up, {standby} standing by"
+    if up == 0:
+        return f"{standby} of {total} tunnels standing by, {stopped} stopped"
+    return f"{up} of {total} tunnels up, {standby} standing by, {stopped} stopped"

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
 from app.core.control import HostKind
 from app.core.events import State, TunnelEvent
-from app.core.notices import Message
+from app.core.notices import Message, standby_fact
 from app.core.textsafe import DETAIL_LIMIT, safe_text
 from app.errors import Action
 from app.ui.foreign import why_off
@@ -41,7 +41,12 @@ def tunnel_line(row: Row) -> TunnelLine:
     began), never when the tray heard of it; an unknown start shows no uptime."""
     status = row.snapshot
     return TunnelLine(
-        row.profile.name, row.state, status.since, status.next_retry_at, status.warning
+        row.profile.name,
+        row.state,
+        status.since,
+        status.next_retry_at,
+        status.warning,
+        status.detail,
     )
 
 
@@ -50,9 +55,13 @@ STATUS_CHARS = 64  # a menu entry, not a paragraph: the status window has the wh
 
 def status_line(row: Row) -> str:
     """The first, disabled entry of a tunnel's submenu (long details cut with an ellipsis);
-    a target that refuses is said first, not left in the cut-off detail."""
-    if glance_of(row.snapshot) is Glance.TARGET_REFUSES:
+    a target that refuses is said first, not left in the cut-off detail; a tunnel standing
+    by says why, without the engine's "asking again" tail."""
+    seen = glance_of(row.snapshot)
+    if seen is Glance.TARGET_REFUSES:
         text = f"Up, but the target refuses: {safe_text(row.snapshot.warning or '')}"
+    elif seen is Glance.STANDBY:
+        text = f"Standing by: {safe_text(standby_fact(row.snapshot.detail), DETAIL_LIMIT)}"
     else:
         detail = safe_text(row.snapshot.detail, DETAIL_LIMIT)
         text = f"{row.state.value.capitalize()}: {detail}".strip()

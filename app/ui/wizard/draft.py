@@ -80,6 +80,9 @@ class Draft:
     pasted: dict[str, Any] = field(default_factory=dict)  # every field the last paste gave
     paste: PasteResult | None = None  # the last paste read: placeholders, gaps, key file
     target: tuple[str, int] | None = None
+    # The Target page's "another machine runs this tunnel too": "redundant" or "single"
+    # (None until that page is left: the edited tunnel's role stands).
+    role: str | None = None
     # The host keys the person trusted on its page (the jump hosts' first, the jumphost's
     # last): pinned only on Finish (until then the test runs against a copy of
     # known_hosts), so Cancel leaves the old pins and tunnel be.
@@ -129,6 +132,8 @@ class Draft:
         data.update(self.endpoint)  # remote_bind None means "as ssh -R": localhost
         if self.target is not None:
             data["target_host"], data["target_port"] = self.target
+        if self.role is not None:
+            data["role"] = self.role
         if self.key_path:
             data["key_path"] = self.key_path
         return data

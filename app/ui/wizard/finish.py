@@ -31,6 +31,7 @@ from app.services.profiles import ProfileService
 from app.ui import system_proxy
 from app.ui.wizard import keying
 from app.ui.wizard.draft import Draft, Finished
+from app.ui.wizard.role_field import role_line
 from app.ui.wizard.task import PageTask
 from app.ui.wizard.widgets import AMBER, GREY, RED, Note, message_of, with_note
 
@@ -222,7 +223,7 @@ class FinishPage(QWizardPage):
         target = self.draft.target
         to = f"{target[0]}:{target[1]}" if target else "?"
         route = [proxy_line(str(fields.get("proxy", "system")), self._currently)]
-        route.append(jump_line(fields.get("jump")))
+        route += [jump_line(fields.get("jump")), role_line(fields.get("role"))]
         through = "".join(f"<br>{html.escape(line)}" for line in route if line)
         self.summary.setText(
             "The jumphost <b>{host}</b> (user {user}) will listen on <b>{listen}:{port}</b> "

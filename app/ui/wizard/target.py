@@ -22,6 +22,7 @@ from app.core.profile import format_hostport, validate_host, validate_port
 from app.errors import InvalidField
 from app.ui.wizard.draft import Draft
 from app.ui.wizard.hints import clear_next, explain_next, on_shown
+from app.ui.wizard.role_field import RoleField
 from app.ui.wizard.task import PageTask
 from app.ui.wizard.widgets import (
     AMBER,
@@ -116,11 +117,14 @@ class TargetPage(QWizardPage):
         form.addRow("Po&rt:", with_note(self.port, self.port_note))
         form.addRow("", reach_row)
         self.asked = Note(AMBER)  # what the vendor's text leaves for the person to fill in
+        self.role = RoleField()  # another machine runs it too: active / standby
         layout = QVBoxLayout(self)
         layout.addWidget(intro(EXPLAIN))
         layout.addWidget(self.asked)
         layout.addSpacing(6)
         layout.addLayout(form)
+        layout.addSpacing(12)
+        layout.addWidget(self.role)
         layout.addStretch(1)
         self._given()
 
@@ -133,6 +137,7 @@ class TargetPage(QWizardPage):
         self.host.setText(host or "localhost")
         self.port.setText("" if port is None else str(port))
         self._match_preset()
+        self.role.set_role(editing.role if editing else "single")
 
     def _preset_chosen(self, index: int) -> None:
         if index < len(PRESETS):
@@ -230,6 +235,7 @@ class TargetPage(QWizardPage):
         if target is None:
             return False
         self.draft.target = target
+        self.draft.role = self.role.role()
         clear_next(self)
         return True
 

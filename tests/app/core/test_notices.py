@@ -20,6 +20,8 @@ from app.core.units import duration
 from app.errors import HostKeyChanged, HostKeyUnknown
 
 C, R, G, E, S = State.CONNECTED, State.RETRYING, State.CONNECTING, State.ERROR, State.STOPPED
+B = State.STANDBY  # another machine holds the port (issue 19): up, but not active here
+UP = (C, B)
 LOSS = "the connection to jump.example.com was lost (the connection was reset); retrying in 1 s."
 CHANGED = str(HostKeyChanged("warehouse", "jump.example.com", "SHA256:old", "SHA256:new")) + ""
 
@@ -289,9 +291,10 @@ def test_words() -> None:
 # --- many sequences -------------------------------------------------------------------------
 
 NEEDS = ("need one", "need two")
+HELD = "another machine holds port 58115 on the jumphost; standing by, asking again every 5 s."
 step = st.tuples(
     st.floats(min_value=0.0, max_value=90.0, allow_nan=False),
-    st.sampled_from([C, R, G, E]),
+    st.sampled_from([C, R, G, E, B]),
     st.sampled_from(NEEDS),
 )
 
@@ -300,21 +303,24 @@ def _timeline(draws: list[tuple[float, State, str]]) -> list[tuple[float, State,
     now, out = 0.0, []
     for gap, state, detail in draws:
         now += gap
-        out.append((now, state, detail if state is E else "lost it"))
+        out.append((now, state, detail if state is E else HELD if state is B else "lost it"))
     return out
 
 
 def _conditions(steps: list[tuple[float, State, str]]) -> list[tuple[int, str, bool]]:
-    """(event index, what it means, connected before) for each event that is news, read
-    plainly: "down" for the first trouble after having been connected, "need" for an error,
-    "up" for the first connection or one after trouble (not a reconnect the user asked for)."""
-    out, previous, ever, troubled = [], None, False, False
+    """(event index, what it means, up before) for each event that is news, read plainly:
+    "down" for the first trouble after having been up (connected or standing by), "need"
+    for an error, "up" for the first time up or up after trouble (not a reconnect the user
+    asked for), "role" for up in the other role than last time (standing by, taking over)."""
+    out, previous, ever, troubled, role = [], None, False, False, None
     for index, (_, state, _) in enumerate(steps):
         if state is not previous or state is E:
-            if state is C:
+            if state in UP:
                 if troubled or not ever:
                     out.append((index, "up", ever))
-                ever, troubled = True, False
+                elif role is not state:
+                    out.append((index, "role", ever))
+                ever, troubled, role = True, False, state
             else:
                 if state in (R, E) and ever and not troubled:
                     out.append((index, "down", ever))  # the first trouble since it was up
@@ -344,11 +350,20 @@ def test_any_sequence_is_told_in_full_and_within_the_limit(
         assert shown == []
         return
     # the last notice says how things stand now
-    _, last, _ = conditions[-1]
+    at, last, _ = conditions[-1]
     assert shown, "news was dropped"
-    final = shown[-1][2].kind
-    if last == "up":
-        assert final in (Notice.CONNECTED, Notice.RESTORED, Notice.LOST_AND_RESTORED)
+    final, text = shown[-1][2].kind, shown[-1][2].text
+    if last in ("up", "role") and steps[at][1] is B:
+        assert final in (Notice.STANDBY, Notice.RESTORED, Notice.LOST_AND_RESTORED)
+        assert "stands by: another machine holds port 58115 on the jumphost." in text
+    elif last in ("up", "role"):
+        assert final in (
+            Notice.CONNECTED,
+            Notice.RESTORED,
+            Notice.LOST_AND_RESTORED,
+            Notice.TOOK_OVER,
+        )
+        assert "stands by" not in text
     elif last == "need":
         assert final is Notice.NEEDS_YOU
     else:
@@ -359,16 +374,18 @@ def test_any_sequence_is_told_in_full_and_within_the_limit(
             continue  # the same need again, told already
         assert later, f"nothing told after {what} (event {index})"
         if what == "down":
-            # a loss is never hidden: the next notice is not a plain "connected (again)"
-            assert later[0].kind not in (Notice.CONNECTED, Notice.RESTORED)
-        if what == "up" and ever:
+            # a loss is never hidden: the next notice is not a plain "connected (again)",
+            # nor a calm change of role
+            calm = (Notice.CONNECTED, Notice.RESTORED, Notice.STANDBY, Notice.TOOK_OVER)
+            assert later[0].kind not in calm
+        if what in ("up", "role") and ever:
             assert later[0].kind is not Notice.CONNECTED
 
 
 def _same_need(steps: list[tuple[float, State, str]], index: int) -> bool:
     """Event ``index`` (an error) repeats the need told since the last connection."""
     for _, state, detail in reversed(steps[:index]):
-        if state is C:
+        if state in UP:
             return False
         if state is E:
             return detail == steps[index][2]
@@ -385,7 +402,7 @@ def test_every_need_is_told(draws: list[tuple[float, State, str]]) -> None:
     for now, state, detail in [*steps, (float("inf"), C, "")]:
         if state is E and (need is None or need[1] != detail):
             need = (now, detail)  # (a need repeated is the same need, told when it began)
-        elif state is C and need is not None:
+        elif state in UP and need is not None:
             at, words = need
             assert any(words in m.text for t, m in shown if t >= at), f"{words!r} at {at}"
             need = None

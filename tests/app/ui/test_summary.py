@@ -22,6 +22,9 @@ from app.ui.summary import (
 
 NOW = 1_700_000_000.0
 REFUSED = "target 127.0.0.1:5432 refused 3 connections in the last minute"
+HELD = (
+    "another machine holds port 58115 on the jumphost; standing by, asking again every few seconds."
+)
 
 
 def test_aggregate_colours() -> None:
@@ -124,6 +127,7 @@ tunnel = st.builds(
     since=st.one_of(st.none(), st.floats(min_value=NOW - 30 * 86400, max_value=NOW)),
     next_retry_at=st.one_of(st.none(), st.floats(min_value=NOW - 5, max_value=NOW + 3600)),
     warning=st.one_of(st.none(), st.just(REFUSED)),
+    detail=st.sampled_from(["", "listening", HELD]),
 )
 
 
@@ -142,13 +146,20 @@ def test_the_summary_names_the_worst_tunnel(lines: list[TunnelLine]) -> None:
         assert text == ("All" if len(lines) > 1 else lines[0].name) + (
             f" {len(lines)} tunnels up" if len(lines) > 1 else " is up"
         )
+    elif lines and any(line.glance is Glance.STANDBY for line in lines):
+        # standing by is well: said calmly, counted apart from up
+        assert "standing by" in text and "attention" not in text and "unreachable" not in text
     elif lines:
         assert "stopped" in text or text == "No tunnel is running"
     light = aggregate({line.name: line.glance for line in lines})
+    well = (Glance.UP, Glance.STANDBY, Glance.STOPPED)
     assert (light is Light.GREEN) == (
-        bool(lines)
-        and any(line.glance is Glance.UP for line in lines)
-        and all(line.glance in (Glance.UP, Glance.STOPPED) for line in lines)
+        any(line.glance is Glance.UP for line in lines)
+        and all(line.glance in well for line in lines)
+    )
+    assert (light is Light.BLUE) == (
+        any(line.glance is Glance.STANDBY for line in lines)
+        and all(line.glance in (Glance.STANDBY, Glance.STOPPED) for line in lines)
     )
     tip = tooltip(lines, NOW).splitlines()
     assert len(tip) == max(1, len(lines) + 1)
