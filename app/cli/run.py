@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -22,6 +23,7 @@ from app.platform.sdnotify import notify
 from app.storage.paths import AppPaths
 
 if TYPE_CHECKING:
+    from app.control.hosting import HeadlessController
     from app.control.server import Controller
     from app.core.control import HostKind
     from app.core.events import TunnelEvent
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
     from app.services.api import PreparedTunnel, Services
     from app.services.host import TunnelHost
     from app.storage.claims import Claims
+    from app.storage.runstate import StateWriter
 
 log = logging.getLogger("tunnelkeeper")
 
@@ -86,9 +89,7 @@ def cmd_run(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
             controller.failed = follower.failed
             follower.start()
         watchdog = _ready(host)  # systemd (Type=notify) hears we are up, and the pings
-        writer.update(controller.hosted(), force=True)
-        while not done.wait(1.0):
-            writer.update(controller.hosted())
+        _keep_state(writer, controller, host, done)
     finally:
         notify("STOPPING=1")
         if watchdog is not None:
@@ -101,6 +102,36 @@ def cmd_run(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return EXIT_OK
+
+
+def _keep_state(
+    writer: StateWriter, controller: HeadlessController, host: TunnelHost, done: threading.Event
+) -> None:
+    """Until ``done``: the run-state file rewritten within a second of a change, and every
+    ``HEARTBEAT`` s. A change is seen by identity (a tunnel reports a new status object or
+    is given a new profile, or what failed or was switched off changed), so a second
+    without one costs next to nothing: building and serialising every status each second
+    was most of an idle `run`'s CPU time."""
+    from app.storage.runstate import HEARTBEAT
+
+    def looked() -> tuple[object, ...]:
+        statuses = tuple(host.statuses())
+        profiles = tuple(host.profile(status.tunnel) for status in statuses)
+        failed, off = controller.failed, controller.off
+        return (statuses, profiles, tuple(failed.items()), tuple(sorted(off)))
+
+    seen = looked()
+    writer.update(controller.hosted(), force=True)
+    heartbeat_at = time.monotonic() + HEARTBEAT
+    while not done.wait(1.0):
+        now, current = time.monotonic(), looked()
+        beat = now >= heartbeat_at
+        if current == seen and not beat:  # the same objects: no __eq__ runs
+            continue
+        seen = current
+        if beat:
+            heartbeat_at = now + HEARTBEAT
+        writer.update(controller.hosted(), force=beat)
 
 
 def _host(services: Services, claims: Claims, sink: Callable[[TunnelEvent], None]) -> TunnelHost:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from app.control.errors import NotHosted
 from app.core.control import HostKind
@@ -15,6 +14,17 @@ from app.core.profile import Profile
 from app.errors import TunnelkeeperError
 from app.services.api import Services
 from app.services.host import TunnelHost
+
+Result = TypeVar("Result")
+
+
+async def _in_executor(call: Callable[[], Result]) -> Result:
+    """``call`` on the running loop's executor. asyncio is imported here, where its loop
+    already runs: `run` builds this controller before starting its tunnels, and importing
+    asyncio there delayed the first forward by ~12 ms."""
+    import asyncio  # noqa: PLC0415
+
+    return await asyncio.get_running_loop().run_in_executor(None, call)
 
 
 def profile_view(profile: Profile) -> dict[str, Any]:
@@ -89,13 +99,13 @@ class HeadlessController:
     async def connect(self, name: str) -> str:
         if self._host.is_hosted(name):
             return f"{name} is already running here."
-        return await asyncio.get_running_loop().run_in_executor(None, self.start, name)
+        return await _in_executor(lambda: self.start(name))
 
     async def disconnect(self, name: str) -> str:
         if not self._host.is_hosted(name):
             raise NotHosted(name)
         self.off.add(name)
-        await asyncio.get_running_loop().run_in_executor(None, self._host.stop, name)
+        await _in_executor(lambda: self._host.stop(name))
         return f"{name} is disconnected."
 
     async def reconnect(self, name: str) -> str:
@@ -107,7 +117,7 @@ class HeadlessController:
         def run() -> list[dict[str, Any]]:
             return self._services.checks.run_test(name, None).checks
 
-        return await asyncio.get_running_loop().run_in_executor(None, run)
+        return await _in_executor(run)
 
     def listen(self, listener: Callable[[TunnelEvent], None]) -> Callable[[], None]:
         return self._host.listen(listener)

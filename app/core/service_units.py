@@ -6,7 +6,6 @@ import shlex
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import PurePath
-from xml.sax.saxutils import escape
 
 UNIT_NAME = "tunnelkeeper.service"
 LAUNCHD_LABEL = "app.tunnelkeeper.agent"
@@ -108,6 +107,12 @@ def systemd_unit(spec: ServiceSpec) -> str:
     wanted = "multi-user.target" if spec.scope is Scope.SYSTEM else "default.target"
     lines += ["", "[Install]", f"WantedBy={wanted}", ""]
     return "\n".join(lines)
+
+
+def escape(text: str) -> str:
+    """``text`` as XML character data: what xml.sax.saxutils.escape does, without the
+    urllib.request, http.client and ssl that importing it loads (into every `run`)."""
+    return text.replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;")
 
 
 def launchd_plist(spec: ServiceSpec) -> str:

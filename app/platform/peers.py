@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import socket
 import struct
@@ -38,6 +37,8 @@ def peer_of(descriptor: int) -> Peer | None:
             probe.detach()
         pid, uid, gid = struct.unpack("3i", raw)
         return Peer(int(uid), int(gid), int(pid))
+    import ctypes  # noqa: PLC0415 (macOS and the BSDs only: Linux hosts never load it)
+
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         uid, gid = ctypes.c_uint32(), ctypes.c_uint32()

@@ -22,7 +22,6 @@ from app.core.alerts import Alert, Kind
 from app.core.events import State
 from app.core.profile import parse_hostport
 from app.core.service_bundle import MovedAlerts, NoAlertsToCopy
-from app.delivery import mail, webhook
 from app.errors import DeliveryFailed, InvalidField, TunnelkeeperError
 from app.platform.keychain import Keychain
 from app.services.alert_watch import RETRY_AFTER, TICK, AlertWatcher
@@ -182,6 +181,10 @@ class AlertService:
 
     def deliver(self, rule: AlertRule, alert: Alert) -> str:
         """Send ``alert`` to ``rule``'s receiver now; its answer. Raises DeliveryFailed."""
+        # loaded when an alert goes out: HTTP, TLS and e-mail weigh nothing on a host that
+        # never sends one
+        from app.delivery import mail, webhook  # noqa: PLC0415
+
         host = self.host_name
         if rule.kind == WEBHOOK:
             return webhook.post_json(rule.target, webhook_body(alert, host), self.timeout)

@@ -5,20 +5,24 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 from app.core.profile import Profile
 from app.platform.keychain import Keychain, open_keychain
 from app.services.alerts import AlertService
-from app.services.checks import CheckService
-from app.services.diagnose import DiagnosticsService
 from app.services.history import HistoryService
 from app.services.hostkeys import HostKeyService
 from app.services.keys import Ask, KeyService, LoadedKey
 from app.services.profiles import ProfileService
 from app.services.proxies import ProxyService
-from app.services.service import ServiceManager
-from app.services.status import StatusService
 from app.storage.paths import AppPaths
+
+if TYPE_CHECKING:
+    from app.services.checks import CheckService
+    from app.services.diagnose import DiagnosticsService
+    from app.services.service import ServiceManager
+    from app.services.status import StatusService
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,8 @@ class Services:
 
     ``keychain`` is opened on first need (probing it can block on the desktop's keychain
     service), by default the system one, or the null keychain when it does not answer.
+    ``status``, ``checks``, ``service`` and ``diagnose`` are made (and their modules
+    imported) on first use: a process that hosts tunnels (`run`) never loads them.
     """
 
     def __init__(self, paths: AppPaths, keychain: Callable[[], Keychain] | None = None) -> None:
@@ -50,15 +56,36 @@ class Services:
         self.proxies = ProxyService(self.keychain)
         self.profiles = ProfileService(paths, self.keys, self.proxies)
         self.hostkeys = HostKeyService(paths)
-        self.status = StatusService(paths)
         self.history = HistoryService(paths)
         self.alerts = AlertService(paths, self.keychain)
-        self.checks = CheckService(paths, self.keys, self.status, self.proxies)
-        self.service = ServiceManager(
-            paths, self.keys, self.profiles, self.status, self.proxies, self.alerts
+
+    @cached_property
+    def status(self) -> StatusService:
+        from app.services.status import StatusService  # noqa: PLC0415
+
+        return StatusService(self.paths)
+
+    @cached_property
+    def checks(self) -> CheckService:
+        from app.services.checks import CheckService  # noqa: PLC0415
+
+        return CheckService(self.paths, self.keys, self.status, self.proxies)
+
+    @cached_property
+    def service(self) -> ServiceManager:
+        from app.services.service import ServiceManager  # noqa: PLC0415
+
+        return ServiceManager(
+            self.paths, self.keys, self.profiles, self.status, self.proxies, self.alerts
         )
-        self.diagnose = DiagnosticsService(
-            paths, self.keys, self.proxies, self.hostkeys, self.history, self.status, self.keychain
+
+    @cached_property
+    def diagnose(self) -> DiagnosticsService:
+        from app.services.diagnose import DiagnosticsService  # noqa: PLC0415
+
+        keychain = self.keychain
+        return DiagnosticsService(
+            self.paths, self.keys, self.proxies, self.hostkeys, self.history, self.status, keychain
         )
 
     def keychain(self) -> Keychain:

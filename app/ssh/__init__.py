@@ -1,6 +1,12 @@
 """The SSH layer, the only code that knows paramiko: keys, dialling, the transport, sessions."""
 
+# ruff: noqa: E402 (paramiko is imported first, by import_paramiko)
+
 from __future__ import annotations
+
+from app.ssh.library import import_paramiko
+
+import_paramiko()  # before any module below imports it: see app/ssh/library.py
 
 from app.ssh.channel import ChannelGate, ForwardedChannel, StreamChannel
 from app.ssh.dialing import CONNECT_TIMEOUT, Endpoint, dial, port_open

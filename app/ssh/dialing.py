@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 
 from app.core.proxy import Route
 from app.errors import TunnelkeeperError
-from app.ssh.proxying import dial_via
 from app.ssh.tcp import Endpoint, connect_tcp
 
 if TYPE_CHECKING:
@@ -31,6 +30,9 @@ def dial(
     one through it (``proxy_password`` for its user). ``cancel`` aborts within 0.1 s.
     Raises JumphostUnreachable, or a ProxyTrouble subclass for the proxy's part."""
     if route is not None and route.proxy is not None:
+        # python-socks and the HTTP CONNECT client load only for a route with a proxy
+        from app.ssh.proxying import dial_via  # noqa: PLC0415
+
         return dial_via(route, endpoint, timeout, cancel, proxy_password)
     return connect_tcp(endpoint, timeout, cancel)
 

@@ -35,7 +35,6 @@ from app.errors import (
 from app.ssh.handshake import authenticate, start_transport
 from app.ssh.hostkey import algorithms_for, verify_host_key
 from app.ssh.keyload import fingerprint
-from app.ssh.proxying import dial_via
 from app.ssh.tcp import Endpoint, connect_tcp
 
 ROLE = "jump host"
@@ -202,6 +201,8 @@ class Chain:
     def _dial_first(self, first: Endpoint) -> socket.socket:
         route = self._route
         if route is not None and route.proxy is not None:
+            from app.ssh.proxying import dial_via  # noqa: PLC0415 (see dialing.dial)
+
             sock = dial_via(route, first, self._timeout, self._cancel, self._proxy_password)
         else:
             sock = connect_tcp(

@@ -8,9 +8,6 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-import tomli_w
-from filelock import FileLock, Timeout
-
 from app.core.alert_rules import AlertRule, rule_from_dict
 from app.core.safeload import Unparsable, loads_toml
 from app.errors import ConfigBusy, CorruptConfigFile, InvalidField, UnknownAlert
@@ -90,6 +87,10 @@ class AlertStore:
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
+        # filelock and tomli_w are for writing: a process that only reads the rules
+        # (`run`'s alert watcher) never loads them (filelock alone is ~8 MiB of imports)
+        from filelock import FileLock, Timeout  # noqa: PLC0415
+
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         lock = FileLock(str(self.path) + ".lock", timeout=LOCK_TIMEOUT)
         try:
@@ -142,6 +143,8 @@ class AlertStore:
             "next_id": data.get("next_id", 1),
             "alerts": data.get("alerts", {}),
         }
+        import tomli_w  # noqa: PLC0415
+
         body = _HEADER + tomli_w.dumps(ordered)
         atomic_write(self.path.resolve(), body.encode("utf-8"), mode=0o600)
 
@@ -154,6 +157,8 @@ def alerts_document(rules: Sequence[AlertRule], header: str = _HEADER) -> bytes:
         "next_id": max(taken, default=0) + 1,
         "alerts": {rule.id: rule.to_dict() for rule in rules},
     }
+    import tomli_w  # noqa: PLC0415
+
     return (header + tomli_w.dumps(data)).encode("utf-8")
 
 

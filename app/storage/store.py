@@ -5,10 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
-
-import tomli_w
-from filelock import FileLock, Timeout
+from typing import TYPE_CHECKING, Any
 
 from app.core.profile import Profile, profile_from_dict
 from app.core.safeload import Unparsable, loads_toml
@@ -20,6 +17,9 @@ from app.errors import (
     UnknownProfile,
 )
 from app.storage.fileio import atomic_write, move_aside
+
+if TYPE_CHECKING:
+    from filelock import FileLock
 
 _HEADER = "# Tunnelkeeper tunnel profiles. Edit with `tunnelkeeper add/remove`.\n"
 SCHEMA = 1  # bump when the layout changes; older files are read, newer ones refused
@@ -33,10 +33,16 @@ class ProfileStore:
         self.path = path
 
     def _lock(self) -> FileLock:
+        # filelock and tomli_w are for writing: a process that only reads (`run`) never
+        # loads them (filelock alone is ~8 MiB of imports)
+        from filelock import FileLock  # noqa: PLC0415
+
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         return FileLock(str(self.path) + ".lock", timeout=LOCK_TIMEOUT)
 
     def _locked(self) -> FileLock:
+        from filelock import Timeout  # noqa: PLC0415
+
         lock = self._lock()
         try:
             lock.acquire()
@@ -174,6 +180,8 @@ class ProfileStore:
 
     def _write(self, data: dict[str, Any]) -> None:
         data = {"schema": SCHEMA, **{k: v for k, v in data.items() if k != "schema"}}
+        import tomli_w  # noqa: PLC0415
+
         body = tomli_w.dumps(data)
         # through a symlink, replace the file it points at rather than the link
         atomic_write(self.path.resolve(), (_HEADER + body).encode("utf-8"), mode=0o600)
