@@ -312,6 +312,12 @@ class ConnectionTest:
         try:
             session.request_forward(profile.forward_bind, profile.remote_port)
         except ForwardRefused:
+            if profile.redundant:  # another machine of the pair holds it: as it should
+                return (
+                    f"the jumphost refused {bind_label}: another machine holds it. This "
+                    "tunnel runs on other machines too, so this one will stand by and take "
+                    "over when the port is free."
+                )
             raise NotPassed(
                 f"the jumphost refused to listen on {bind_label}.", self._refused_remedy()
             ) from None

@@ -160,6 +160,7 @@ class Vendor:
     every: float = 0.1
     ok: list[float] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
+    _quiet: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
     def start(self) -> Vendor:
@@ -169,9 +170,17 @@ class Vendor:
 
     def _loop(self) -> None:
         while not self._stop.is_set():
-            if self.lab.vendor_echo(self.port, timeout=2):
+            if not self._quiet.is_set() and self.lab.vendor_echo(self.port, timeout=2):
                 self.ok.append(time.monotonic())
             self._stop.wait(self.every)
+
+    def pause(self) -> None:
+        """No more connections until ``resume`` (one under way may still finish)."""
+        self._quiet.set()
+        time.sleep(2.5)
+
+    def resume(self) -> None:
+        self._quiet.clear()
 
     def first_success_after(self, after: float, timeout: float) -> float:
         """Seconds from ``after`` to the first echo that came back later (or raise)."""

@@ -243,3 +243,24 @@ def test_a_refused_port_with_no_tunnel_here_on_it_suggests_another_machine(
     assert results[4].status is Outcome.FAIL
     assert results[4].remedy == PORT_REFUSED
     assert "another machine" in PORT_REFUSED
+
+
+def test_a_redundant_tunnel_whose_port_another_machine_holds_passes_check_5(
+    jumphost: Jumphost, tk_home: AppPaths, events: EventLog
+) -> None:
+    with tcp_server(echo_handler) as echo:
+        tunnel = start_tunnel(jumphost, tk_home, events, echo.port, name="elsewhere")
+        try:
+            events.wait_for(State.CONNECTED)
+            results = ConnectionTest(
+                jumphost.profile(echo.port, name="pair", role="redundant"),
+                tk_home.known_hosts_file,
+                lambda p: ssh.load_private_key(p.key_path),
+                lambda name: None,
+            ).run()
+        finally:
+            assert tunnel.stop()
+    assert statuses(results)[:6] == ["pass"] * 6
+    assert "another machine holds it" in results[4].detail
+    assert "stand by and take over" in results[4].detail
+    assert results[6].status is Outcome.SKIPPED
