@@ -69,6 +69,15 @@ class WatchedSocket:
             return data[:size]
         return data
 
+    def take(self, size: int) -> memoryview | None:
+        """The next ``size`` bytes if the read-ahead holds them all (a view, no copy),
+        else None and nothing is consumed."""
+        start = self._ahead_at
+        if start + size > len(self._ahead):
+            return None
+        self._ahead_at = start + size
+        return memoryview(self._ahead)[start : start + size]
+
     def _read(self, size: int) -> bytes:
         if _DIRECT:
             try:

@@ -15,7 +15,14 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from paramiko import common as wire
 from paramiko.ssh_exception import SSHException
 
-from app.ssh.packets import MSG_CHANNEL_DATA, ChannelData, FastPacketizer, channel_data_message
+from app.ssh.packets import (
+    DISPATCH_RUN,
+    MSG_CHANNEL_DATA,
+    ChannelData,
+    FastPacketizer,
+    channel_data_message,
+)
+from app.ssh.watched import WatchedSocket
 
 SIZES = [1, 15, 16, 17, 31, 32, 1000, 32704]
 
@@ -144,3 +151,82 @@ def test_an_impossible_packet_length_is_refused(socket_pair: Any, length: int) -
     socket_pair[0].sendall(length.to_bytes(4, "big") + bytes(32))
     with pytest.raises(SSHException, match="Invalid packet length"):
         reader.read_message()
+
+
+# --- runs of channel data handed to the transport's dispatch ---------------------------
+
+
+def watched_pair(socket_pair: Any) -> tuple[Any, Any]:
+    """As ``pair``, the reader on a WatchedSocket (the read-ahead the short path reads from)."""
+    return pair((socket_pair[0], WatchedSocket(socket_pair[1])), FastPacketizer, FastPacketizer)
+
+
+def test_packets_whole_in_the_read_ahead_are_read_from_it(socket_pair: Any) -> None:
+    writer, reader = watched_pair(socket_pair)
+    chunks = [os.urandom(size) for size in SIZES * 20]  # several read-aheads' worth
+    thread = in_background(lambda: writer.send_channel_data(5, [memoryview(c) for c in chunks]))
+    seen = []
+    for number in range(len(chunks)):
+        ptype, message = reader.read_message()
+        assert (ptype, message.seqno) == (MSG_CHANNEL_DATA, number)
+        seen.append(bytes(message.data))
+    thread.join(10)
+    assert seen == chunks
+
+
+def test_runs_of_channel_data_go_to_the_dispatch_in_order(socket_pair: Any) -> None:
+    writer, reader = watched_pair(socket_pair)
+    got: list[tuple[int, bytes]] = []
+    reader.data_dispatch = lambda chanid, data: got.append((chanid, bytes(data))) is None
+    chunks = [os.urandom(size) for size in SIZES * 6]  # 48: three whole runs
+
+    def write() -> None:
+        writer.send_channel_data(9, [memoryview(c) for c in chunks])
+        writer.send_message(ignore_message(b"after"))
+
+    thread = in_background(write)
+    returned = []
+    while len(got) < len(chunks):
+        ptype, message = reader.read_message()
+        assert ptype == MSG_CHANNEL_DATA
+        returned.append(message)
+        # every DISPATCH_RUN-th packet goes back through paramiko's loop (which checks
+        # between packets whether to stop or rekey); the order is kept across both
+        got.append((message.get_int(), bytes(message.data)))
+    assert {chanid for chanid, _ in got} == {9}
+    dispatched = [data for _, data in got]
+    ptype, message = reader.read_message()
+    assert (ptype, message.get_binary()) == (wire.MSG_IGNORE, b"after")
+    assert message.seqno == len(chunks)
+    thread.join(10)
+    assert dispatched == chunks
+    assert len(returned) == len(chunks) // DISPATCH_RUN
+    assert reader.fast_packets_in == len(chunks)
+
+
+def test_a_packet_the_dispatch_declines_comes_back_to_paramikos_loop(socket_pair: Any) -> None:
+    writer, reader = watched_pair(socket_pair)
+    offered: list[int] = []
+    reader.data_dispatch = lambda chanid, data: offered.append(chanid) and False
+    two = [memoryview(b"one"), memoryview(b"two")]
+    thread = in_background(lambda: writer.send_channel_data(4, two))
+    first, second = reader.read_message(), reader.read_message()
+    thread.join(10)
+    assert [bytes(m.data) for _, m in (first, second)] == [b"one", b"two"]
+    assert offered == [4, 4]
+
+
+def test_no_data_is_dispatched_once_a_rekey_is_due(socket_pair: Any) -> None:
+    writer, reader = watched_pair(socket_pair)
+    reader.REKEY_BYTES = 100_000
+    got: list[bytes] = []
+    reader.data_dispatch = lambda chanid, data: got.append(bytes(data)) is None
+    block = os.urandom(32704)
+    thread = in_background(lambda: writer.send_channel_data(1, [memoryview(block)] * 8))
+    ptype, message = reader.read_message()
+    thread.join(10)
+    # the fourth packet passes 100,000 bytes: it is returned for paramiko to start the
+    # rekey before anything else is read
+    assert (ptype, message.seqno) == (MSG_CHANNEL_DATA, 3)
+    assert len(got) == 3
+    assert reader.need_rekey()
