@@ -43,15 +43,15 @@ def main() -> int:
         with TUNNELKEEPER.start(setup) as (_ready, pid):
             raw = work / "profile.txt"
             recorder = None
+            command: list[str] = []
             if args.perf:
                 command = ["perf", "record", "-F", "999", "-g", "-p", str(pid), "-o", str(raw)]
-                recorder = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-                time.sleep(1.0)
             elif not args.no_spy:
                 command = [spy, "record", "--pid", str(pid), "--format", "raw", "-o", str(raw),
                            "--rate", "250", "--threads"]  # fmt: skip
                 if args.native:
                     command.append("--native")
+            if command:
                 recorder = subprocess.Popen(
                     command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
                 )

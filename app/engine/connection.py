@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 
 CHUNK = 128 * 1024  # bytes read at once from a channel or a target socket
 BURST = 8  # chunks per direction before a connection yields the loop to the others
+PACKET_OVERHEAD = 64  # what paramiko keeps free in a packet for the headers (its payload)
 
 
 class _Readiness:
@@ -246,6 +247,10 @@ class Connection:
             room = min(CHUNK, channel.out_window_size, self._ledger.allowance)
             if self._target_eof or drained or room <= 0:
                 return False
+            # whole packets: 128 KiB would go out as four full packets and a 256-byte one
+            payload = channel.out_max_packet_size - PACKET_OVERHEAD
+            if room > payload > 0:
+                room -= room % payload
             self._asked = room
             try:
                 data = sock.recv(room)

@@ -56,6 +56,7 @@ class ForwardedChannel(Protocol):
     closed: bool
     eof_received: bool
     out_window_size: int
+    out_max_packet_size: int
     in_buffer: ChannelBuffer
     transport: ChannelTransport
 
