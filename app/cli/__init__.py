@@ -4,26 +4,14 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
 import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import TextIO
 
-from app.cli.alerts import cmd_alerts
-from app.cli.check import cmd_test
-from app.cli.control import cmd_connect, cmd_disconnect, cmd_logs, cmd_reconnect
-from app.cli.diagnose import cmd_diagnose
-from app.cli.health import cmd_health
-from app.cli.history import cmd_history
-from app.cli.keys import cmd_import_key, cmd_keygen, cmd_pubkey
 from app.cli.output import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, UserFacingError, error_text
 from app.cli.parser import build_parser
-from app.cli.passphrases import stored_passphrase_wrong
-from app.cli.profiles import cmd_add, cmd_edit, cmd_list, cmd_remove, cmd_show
-from app.cli.repair import cmd_repair
-from app.cli.run import cmd_run, cmd_status
-from app.cli.service import cmd_service
-from app.cli.trust import cmd_trust
 from app.core.textsafe import DETAIL_LIMIT, safe_text
 from app.errors import ConfigError, StoredPassphraseWrong, TunnelkeeperError
 from app.storage.paths import AppPaths, app_paths
@@ -35,47 +23,45 @@ __all__ = [
     "EXIT_OK",
     "UserFacingError",
     "build_parser",
-    "cmd_add",
-    "cmd_edit",
-    "cmd_import_key",
-    "cmd_keygen",
-    "cmd_list",
-    "cmd_pubkey",
-    "cmd_remove",
-    "cmd_repair",
-    "cmd_run",
-    "cmd_show",
-    "cmd_status",
-    "cmd_test",
-    "cmd_trust",
+    "command_function",
     "main",
 ]
 
+Command = Callable[[argparse.Namespace, AppPaths, TextIO], int]
 
-COMMANDS: dict[str, Callable[[argparse.Namespace, AppPaths, TextIO], int]] = {
-    "add": cmd_add,
-    "edit": cmd_edit,
-    "list": cmd_list,
-    "repair": cmd_repair,
-    "show": cmd_show,
-    "remove": cmd_remove,
-    "trust": cmd_trust,
-    "run": cmd_run,
-    "keygen": cmd_keygen,
-    "import-key": cmd_import_key,
-    "pubkey": cmd_pubkey,
-    "status": cmd_status,
-    "history": cmd_history,
-    "alerts": cmd_alerts,
-    "test": cmd_test,
-    "connect": cmd_connect,
-    "disconnect": cmd_disconnect,
-    "reconnect": cmd_reconnect,
-    "logs": cmd_logs,
-    "diagnose": cmd_diagnose,
-    "health": cmd_health,
-    "service": cmd_service,
+# command -> (module in app.cli, function): a command's module is imported only when it
+# runs, so `run` does not pay for the others' imports at every start (issue 20)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "add": ("profiles", "cmd_add"),
+    "edit": ("profiles", "cmd_edit"),
+    "list": ("profiles", "cmd_list"),
+    "repair": ("repair", "cmd_repair"),
+    "show": ("profiles", "cmd_show"),
+    "remove": ("profiles", "cmd_remove"),
+    "trust": ("trust", "cmd_trust"),
+    "run": ("run", "cmd_run"),
+    "keygen": ("keys", "cmd_keygen"),
+    "import-key": ("keys", "cmd_import_key"),
+    "pubkey": ("keys", "cmd_pubkey"),
+    "status": ("run", "cmd_status"),
+    "history": ("history", "cmd_history"),
+    "alerts": ("alerts", "cmd_alerts"),
+    "test": ("check", "cmd_test"),
+    "connect": ("control", "cmd_connect"),
+    "disconnect": ("control", "cmd_disconnect"),
+    "reconnect": ("control", "cmd_reconnect"),
+    "logs": ("control", "cmd_logs"),
+    "diagnose": ("diagnose", "cmd_diagnose"),
+    "health": ("health", "cmd_health"),
+    "service": ("service", "cmd_service"),
 }
+
+
+def command_function(name: str) -> Command:
+    """The function that carries out command ``name`` (its module imported now)."""
+    module, function = COMMANDS[name]
+    found: Command = getattr(importlib.import_module(f"app.cli.{module}"), function)
+    return found
 
 
 def cmd_self_test(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
@@ -121,13 +107,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     _give_windowless_streams_a_file()
     parser = build_parser()
     args = parser.parse_args(argv)
-    command: Callable[[argparse.Namespace, AppPaths, TextIO], int]
+    command: Command
     if args.self_test:
         command = cmd_self_test
     elif args.command is None:
         return _desktop_app(parser, quiet=args.autostart)
     else:
-        command = COMMANDS[args.command]
+        command = command_function(args.command)
     from app.storage.logs import quiet_paramiko
 
     quiet_paramiko()
@@ -138,6 +124,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"tunnelkeeper: {safe_text(str(exc), DETAIL_LIMIT)}", file=sys.stderr)
         return exc.code
     except StoredPassphraseWrong as exc:  # only a terminal can put this right
+        from app.cli.passphrases import stored_passphrase_wrong
+
         wrong = stored_passphrase_wrong(exc)
         print(f"tunnelkeeper: {safe_text(str(wrong), DETAIL_LIMIT)}", file=sys.stderr)
         return wrong.code

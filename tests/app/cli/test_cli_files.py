@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from app import cli
+from app.cli import repair as cli_repair
+from app.cli.output import EXIT_FAILED
 from app.storage.paths import AppPaths
 from tests.support.cli import tk
 
@@ -129,8 +130,8 @@ def test_repair_asks_for_each_broken_file_on_a_terminal(
 
     monkeypatch.setattr("sys.stdin.isatty", lambda: True)
     out = io.StringIO()
-    code = cli.cmd_repair(argparse.Namespace(move_aside=False), tk_home, out, ask)
-    assert code == cli.EXIT_FAILED
+    code = cli_repair.cmd_repair(argparse.Namespace(move_aside=False), tk_home, out, ask)
+    assert code == EXIT_FAILED
     assert "no tunnels" in questions[0] and "trust" in questions[1]
     assert tk_home.profiles_file.read_text() == DEEP_TOML
     assert not tk_home.known_hosts_file.exists()

@@ -56,6 +56,11 @@ NOT_LOADED = (
     # what paramiko would import and the app never uses (app/ssh/library.py)
     "invoke",
     "importlib.metadata",
+    # the other commands' modules (app/cli/__init__.py imports a command's module when it runs)
+    "app.cli.check",
+    "app.cli.keys",
+    "app.cli.profiles",
+    "app.cli.repair",
     # test tools
     "aiosmtpd",
     "pytest",
