@@ -77,6 +77,9 @@ class TunnelStatus:
     action: str | None = None
     target_refusals: int = 0  # forwarded connections the target refused (or never answered)
     keepalive_rtt: float | None = None  # seconds the live link's last keepalive took
+    # why a tunnel stands by: "held" (another machine holds the port) or "fenced" (its
+    # target does not answer from this machine); None unless the state is standby
+    standby: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready, times as ISO text (the keys and their order are a file format)."""
@@ -95,6 +98,7 @@ class TunnelStatus:
             "warning": self.warning,
             "target_refusals": self.target_refusals,
             "keepalive_rtt": self.keepalive_rtt,
+            "standby": self.standby,
         }
 
 

@@ -91,6 +91,7 @@ class Tunnel:
         self._link: Link | None = None  # the current attempt's connection
         self._standby: Standby | None = None  # its active / standby, for a redundant tunnel
         self._rng = rng or random.Random()  # noqa: S311 (jitter, not a secret)
+        self._standby_why: str | None = None  # "held" or "fenced" while standing by
         self._thread = threading.Thread(
             target=self._run, name=f"tunnel-{profile.name}", daemon=True
         )
@@ -191,6 +192,7 @@ class Tunnel:
             action=self.action,
             target_refusals=int(figures["target_failures"]),
             keepalive_rtt=self._keepalive_rtt(),
+            standby=self._standby_why,
         )
 
     def _keepalive_rtt(self) -> float | None:
@@ -208,6 +210,7 @@ class Tunnel:
                 self.warning = None  # a target's refusals say nothing once the link is down
             self.state, self.detail = state, detail
             self.action = extra.get("action")
+            self._standby_why = extra.get("standby") if state is State.STANDBY else None
             figures = self.counters.snapshot()
             status = self.snapshot(figures)
             self._published = (figures, status.keepalive_rtt)

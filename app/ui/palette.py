@@ -50,8 +50,8 @@ def tone_of(status: TunnelStatus) -> Tone:
         return Tone.NEEDS_YOU
     if status.state is State.STOPPED:
         return Tone.OFF
-    if status.state is State.STANDBY:
-        return Tone.STANDBY
+    if status.state is State.STANDBY:  # fenced: this machine's target does not answer
+        return Tone.REFUSING if status.standby == "fenced" else Tone.STANDBY
     return Tone.TRYING
 
 

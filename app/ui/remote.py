@@ -69,6 +69,9 @@ def _text(value: object) -> str | None:
     return value if isinstance(value, str) else None
 
 
+STANDBY_WHY = ("held", "fenced")
+
+
 def status_from_dict(data: Mapping[str, Any]) -> TunnelStatus | None:
     """The status a host listed (``TunnelStatus.to_dict``'s keys, times as ISO text), or
     None when ``data`` names no tunnel or no known state. Odd fields read as empty."""
@@ -92,6 +95,7 @@ def status_from_dict(data: Mapping[str, Any]) -> TunnelStatus | None:
         vendor_last_connected=wall_time(data.get("vendor_last_connected")),
         next_retry_at=wall_time(data.get("next_retry_at")),
         warning=_text(data.get("warning")),
+        standby=data.get("standby") if data.get("standby") in STANDBY_WHY else None,
     )
 
 

@@ -33,6 +33,7 @@ LONG_ENOUGH = 60.0  # seconds of connecting before the summary says for how long
 # Why a tunnel stands by, in the fewest words (role ``redundant``: the machine holding the
 # jumphost's port is active, the others stand by); the engine's detail says more.
 ACTIVE_ELSEWHERE = "another machine is active"
+TARGET_SILENT = "its target does not answer here"
 
 
 class Light(StrEnum):
@@ -59,12 +60,15 @@ class Glance(StrEnum):
     NEEDS_YOU = "needs your attention"
     STOPPED = "stopped"
     STANDBY = "standing by"
+    # standing by because this machine's target does not answer (it gave the port up)
+    FENCED = "standing by, the target does not answer here"
 
 
 _LIGHTS = {
     Glance.UP: Light.GREEN,
     Glance.STANDBY: Light.BLUE,
     Glance.TARGET_REFUSES: Light.AMBER,
+    Glance.FENCED: Light.AMBER,
     Glance.CONNECTING: Light.AMBER,
     Glance.UNREACHABLE: Light.AMBER,
     Glance.NEEDS_YOU: Light.RED,
@@ -72,12 +76,19 @@ _LIGHTS = {
 }
 # The summary names the worst tunnel: the one that needs the user, then one that is down,
 # then one whose target refuses, then one still connecting.
-_TROUBLE = (Glance.NEEDS_YOU, Glance.UNREACHABLE, Glance.TARGET_REFUSES, Glance.CONNECTING)
+_TROUBLE = (
+    Glance.NEEDS_YOU,
+    Glance.UNREACHABLE,
+    Glance.TARGET_REFUSES,
+    Glance.FENCED,
+    Glance.CONNECTING,
+)
 
 
-def glance(state: State, warning: str | None = None) -> Glance:
+def glance(state: State, warning: str | None = None, standby: str | None = None) -> Glance:
     """The glance for ``state``; ``warning`` (the target refused connections) counts only
-    while connected (the engine clears it once the link is down)."""
+    while connected (the engine clears it once the link is down); ``standby`` ("fenced":
+    this machine's target does not answer) only while standing by."""
     if state is State.CONNECTED:
         return Glance.TARGET_REFUSES if warning else Glance.UP
     if state is State.RETRYING:
@@ -87,12 +98,12 @@ def glance(state: State, warning: str | None = None) -> Glance:
     if state is State.STOPPED:
         return Glance.STOPPED
     if state is State.STANDBY:
-        return Glance.STANDBY
+        return Glance.FENCED if standby == "fenced" else Glance.STANDBY
     return Glance.CONNECTING
 
 
 def glance_of(status: TunnelStatus) -> Glance:
-    return glance(status.state, status.warning)
+    return glance(status.state, status.warning, status.standby)
 
 
 def light_of(seen: Glance) -> Light:
@@ -108,6 +119,8 @@ def state_words(status: TunnelStatus) -> str:
         return "up, but the target refuses"
     if seen is Glance.STANDBY:
         return f"{status.state.value} ({ACTIVE_ELSEWHERE})"
+    if seen is Glance.FENCED:
+        return f"{status.state.value} ({TARGET_SILENT})"
     return status.state.value
 
 
@@ -136,10 +149,11 @@ class TunnelLine:
     next_retry_at: float | None = None
     warning: str | None = None  # the target refuses connections (while connected)
     detail: str = ""  # the engine's last words (why a tunnel stands by)
+    standby: str | None = None  # "held" or "fenced" while standing by
 
     @property
     def glance(self) -> Glance:
-        return glance(self.state, self.warning)
+        return glance(self.state, self.warning, self.standby)
 
     def lasted(self, now: float) -> str | None:
         """How long the state has lasted (None when its start is not known)."""
@@ -152,7 +166,7 @@ def _tooltip_line(line: TunnelLine, now: float) -> str:
     if seen is Glance.TARGET_REFUSES:
         extra = f" (connected for {lasted})" if lasted else ""
         return f"{line.name}: {seen.value}{extra}"
-    if seen is Glance.STANDBY:  # the engine's reason: another machine holds the port, or…
+    if seen in (Glance.STANDBY, Glance.FENCED):  # the engine's reason: another machine…
         why = safe_text(standby_fact(line.detail), PIECE_LIMIT).rstrip(".")
         return f"{line.name}: {line.state.value}{f' for {lasted}' if lasted else ''} ({why})"
     parts = [line.state.value]

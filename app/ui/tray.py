@@ -47,6 +47,7 @@ def tunnel_line(row: Row) -> TunnelLine:
         status.next_retry_at,
         status.warning,
         status.detail,
+        status.standby,
     )
 
 
@@ -60,7 +61,7 @@ def status_line(row: Row) -> str:
     seen = glance_of(row.snapshot)
     if seen is Glance.TARGET_REFUSES:
         text = f"Up, but the target refuses: {safe_text(row.snapshot.warning or '')}"
-    elif seen is Glance.STANDBY:
+    elif seen in (Glance.STANDBY, Glance.FENCED):
         text = f"Standing by: {safe_text(standby_fact(row.snapshot.detail), DETAIL_LIMIT)}"
     else:
         detail = safe_text(row.snapshot.detail, DETAIL_LIMIT)

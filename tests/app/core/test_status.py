@@ -25,6 +25,7 @@ KEYS = [
     "warning",
     "target_refusals",
     "keepalive_rtt",
+    "standby",
 ]
 WALL = datetime(2024, 5, 6, 7, 8, 9, 750000, tzinfo=UTC).timestamp()
 
@@ -70,6 +71,7 @@ def test_a_stopped_status_has_zeros_and_no_times() -> None:
         "warning": None,
         "target_refusals": 0,
         "keepalive_rtt": None,
+        "standby": None,
     }
 
 

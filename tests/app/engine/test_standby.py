@@ -157,3 +157,23 @@ def test_single_role_keeps_todays_refusal(
             single.stop()
     finally:
         a.stop()
+
+
+def test_the_status_says_why_a_tunnel_stands_by(
+    jumphost: Jumphost, tk_home: AppPaths, echo: TcpServer
+) -> None:
+    jumphost.pin(tk_home)
+    a, a_events = _start(jumphost, tk_home, echo.port, "a")
+    try:
+        a_events.wait_for(State.CONNECTED)
+        assert a.snapshot().standby is None
+        b, b_events = _start(jumphost, tk_home, free_port(), "b", fence_after=3)
+        try:
+            first = b_events.wait_for(State.STANDBY)
+            assert first.status is not None and first.status.standby == "fenced"
+            assert b.status()["standby"] == "fenced"
+        finally:
+            b.stop()
+        assert b.snapshot().standby is None  # stopped: no reason any more
+    finally:
+        a.stop()

@@ -52,6 +52,10 @@ def test_a_listed_status_reads_back_as_it_was_sent(
 
 def test_odd_entries_are_skipped_or_read_as_empty() -> None:
     assert status_from_dict({"tunnel": "db", "state": "dancing"}) is None
+    fenced = TunnelStatus("db", State.STANDBY, "its target does not answer", standby="fenced")
+    assert status_from_dict(fenced.to_dict()) == fenced
+    hostile = status_from_dict({**fenced.to_dict(), "standby": "\x1b[2J"})
+    assert hostile is not None and hostile.standby is None
     assert status_from_dict({"state": "connected"}) is None
     assert status_from_dict({"tunnel": 7, "state": "connected"}) is None
     odd: dict[str, Any] = {

@@ -257,3 +257,19 @@ def test_time_standing_by_is_drawn_calm_and_counted_as_ready(qtbot: QtBot) -> No
     assert strip.tooltip_at(300).startswith("standing by (another machine held the port): from")
     assert share_words(data, "24h") == "100.0 % up or standing by"
     assert share_words(history(("up", 0, DAY)), "24h") == "100.0 % up"
+
+
+def test_a_fenced_standby_is_amber_and_says_its_target_does_not_answer() -> None:
+    """Standing by because this machine's target does not answer is trouble here (the
+    other machine carries the vendor, but this one could not take over)."""
+    status = TunnelStatus("warehouse", State.STANDBY, FENCED, since=NOW - 60, standby="fenced")
+    assert glance_of(status) is Glance.FENCED
+    assert light_of(Glance.FENCED) is Light.AMBER
+    assert state_words(status) == "standby (its target does not answer here)"
+    assert tone_of(status) is Tone.REFUSING
+    fenced = TunnelLine("warehouse", State.STANDBY, NOW - 60, detail=FENCED, standby="fenced")
+    line = summary_line([fenced, standby("db")], NOW)
+    assert line == "warehouse: standing by, the target does not answer here"
+    assert aggregate({"warehouse": fenced.glance, "db": standby("db").glance}) is Light.AMBER
+    held = TunnelStatus("db", State.STANDBY, HELD, since=NOW - 60, standby="held")
+    assert glance_of(held) is Glance.STANDBY and tone_of(held) is Tone.STANDBY
