@@ -113,6 +113,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif args.command is None:
         return _desktop_app(parser, quiet=args.autostart)
     else:
+        if args.command == "run":  # before its imports: see app/platform/openssl.py
+            from app.platform.openssl import hash_without_system_openssl
+
+            hash_without_system_openssl()
         command = command_function(args.command)
     from app.storage.logs import quiet_paramiko
 

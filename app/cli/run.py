@@ -210,6 +210,9 @@ def _event_sink(out: TextIO | None) -> Callable[[TunnelEvent], None]:
 
 def _endpoint(paths: AppPaths, kind: HostKind, controller: Controller, service: str) -> Any:
     """The control endpoint of this `run` (the system service's in its own place)."""
+    from app.platform.openssl import import_asyncio_without_ssl
+
+    import_asyncio_without_ssl()  # before the endpoint's imports: see app/platform/openssl.py
     from app.control.addresses import own_address, system_socket_path
     from app.control.background import BackgroundEndpoint
     from app.platform.peers import SERVICE_GROUP

@@ -61,6 +61,10 @@ NOT_LOADED = (
     "app.cli.keys",
     "app.cli.profiles",
     "app.cli.repair",
+    # the system's OpenSSL (cryptography brings its own: app/platform/openssl.py)
+    "_hashlib",
+    "ssl",
+    "_ssl",
     # test tools
     "aiosmtpd",
     "pytest",
@@ -73,7 +77,7 @@ import os, signal, sys
 
 def write_modules(_signum, _frame):
     with open({path!r} + ".part", "w", encoding="utf-8") as handle:
-        handle.write("\\n".join(sorted(sys.modules)))
+        handle.write("\\n".join(sorted(n for n, m in sys.modules.items() if m is not None)))
     os.replace({path!r} + ".part", {path!r})
 
 signal.signal(signal.SIGUSR2, write_modules)
