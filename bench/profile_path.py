@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.clients import TUNNELKEEPER  # noqa: E402
+from bench.clients import TUNNELKEEPER, openssh_same  # noqa: E402
 from bench.procstat import cpu_seconds  # noqa: E402
 from bench.run import start_world  # noqa: E402
 from bench.traffic import bulk_to_target, bulk_to_vendor  # noqa: E402
@@ -35,18 +35,22 @@ def main() -> int:
     parser.add_argument("--no-spy", action="store_true", help="CPU per GiB only")
     parser.add_argument("--perf", action="store_true", help="Linux perf (kernel too), not py-spy")
     parser.add_argument("--top", type=int, default=30)
+    parser.add_argument(
+        "--openssh", action="store_true", help="OpenSSH with aes128-gcm instead (no py-spy)"
+    )
     args = parser.parse_args()
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     work = Path(tempfile.mkdtemp(prefix="tk-profile-"))
     setup = start_world(argparse.Namespace(bulk=args.bulk), work)
     try:
-        with TUNNELKEEPER.start(setup) as (_ready, pid):
+        client = openssh_same("aes128-gcm@openssh.com", None) if args.openssh else TUNNELKEEPER
+        with client.start(setup) as (_ready, pid):
             raw = work / "profile.txt"
             recorder = None
             command: list[str] = []
             if args.perf:
                 command = ["perf", "record", "-F", "999", "-g", "-p", str(pid), "-o", str(raw)]
-            elif not args.no_spy:
+            elif not (args.no_spy or args.openssh):
                 command = [spy, "record", "--pid", str(pid), "--format", "raw", "-o", str(raw),
                            "--rate", "250", "--threads"]  # fmt: skip
                 if args.native:
