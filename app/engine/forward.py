@@ -17,6 +17,7 @@ from app.engine.dialpool import DialPool
 from app.engine.pumploop import PumpLoop
 from app.errors import os_reason
 from app.ssh.channel import ForwardedChannel
+from app.ssh.tcp import lookup_name
 from app.storage.logs import tunnel_log
 
 log = logging.getLogger(__name__)
@@ -233,7 +234,8 @@ class Forwarder:
             return
         host, port = self.target
         try:
-            sock = socket.create_connection((host, port), timeout=self._connect_timeout)
+            address = (lookup_name(host), port)  # bytes or text: as getaddrinfo takes them
+            sock = socket.create_connection(address, timeout=self._connect_timeout)  # type: ignore[arg-type]
         except OSError as exc:
             reason = os_reason(exc)
             self.counters.add("target_failures", 1)

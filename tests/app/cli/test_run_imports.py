@@ -65,6 +65,9 @@ NOT_LOADED = (
     "_hashlib",
     "ssl",
     "_ssl",
+    # Python's IDNA codec: host names are looked up as bytes (app/ssh/tcp.py lookup_name)
+    "encodings.idna",
+    "stringprep",
     # test tools
     "aiosmtpd",
     "pytest",
