@@ -78,6 +78,14 @@ class ChannelData(paramiko.Message):  # type: ignore[misc]
         self.data = memoryview(plain)[10 : 10 + length]
 
 
+def _channel_data(ptype: int, plain: bytes, end: int) -> tuple[int, int] | None:
+    """(channel id, data length) of a well-formed CHANNEL_DATA packet, else None."""
+    if ptype != MSG_CHANNEL_DATA or end < 10:
+        return None
+    chanid, length = _DATA_FIELDS.unpack_from(plain, 2)
+    return (chanid, length) if length == end - 10 else None
+
+
 def _next_iv(iv: bytes) -> bytes:
     """RFC 5647 section 7.1: the last 8 bytes of the nonce count packets."""
     return iv[:4] + ((int.from_bytes(iv[4:], "big") + 1) & _IV_COUNTER).to_bytes(8, "big")
@@ -209,28 +217,23 @@ class FastPacketizer(paramiko.Packetizer):  # type: ignore[misc]
         if not self._fast_in():
             return super().read_message()  # type: ignore[no-any-return]
         dispatch = self.data_dispatch
-        for _ in range(DISPATCH_RUN - 1):
+        dispatched = 0
+        while True:
             ptype, plain, end, seqno = self._read_plain()
-            if ptype != MSG_CHANNEL_DATA or end < 10:
+            fields = _channel_data(ptype, plain, end)
+            if fields is None:
                 return ptype, self._message(plain, end, seqno)
-            chanid, length = _DATA_FIELDS.unpack_from(plain, 2)
-            if length != end - 10:
-                return ptype, self._message(plain, end, seqno)
+            chanid, length = fields
             self.fast_packets_in += 1
             if (
-                dispatch is None
+                dispatched == DISPATCH_RUN - 1
+                or dispatch is None
                 or self._Packetizer__need_rekey  # back to paramiko's loop: it starts the rekey
                 or not dispatch(chanid, memoryview(plain)[10 : 10 + length])
             ):
                 return ptype, ChannelData(plain, length, seqno)
+            dispatched += 1
             self.last_progress = time.monotonic()
-        ptype, plain, end, seqno = self._read_plain()
-        if ptype == MSG_CHANNEL_DATA and end >= 10:
-            _chanid, length = _DATA_FIELDS.unpack_from(plain, 2)
-            if length == end - 10:
-                self.fast_packets_in += 1
-                return ptype, ChannelData(plain, length, seqno)
-        return ptype, self._message(plain, end, seqno)
 
     def _read_plain(self) -> tuple[int, bytes, int, int]:
         """The next packet, decrypted: (type, plaintext, end of payload, sequence number);
