@@ -17,7 +17,7 @@ from app.engine.dialpool import DialPool
 from app.engine.pumploop import PumpLoop
 from app.errors import os_reason
 from app.ssh.channel import ForwardedChannel
-from app.ssh.tcp import lookup_name
+from app.ssh.tcp import open_tcp
 from app.storage.logs import tunnel_log
 
 log = logging.getLogger(__name__)
@@ -234,8 +234,7 @@ class Forwarder:
             return
         host, port = self.target
         try:
-            address = (lookup_name(host), port)  # bytes or text: as getaddrinfo takes them
-            sock = socket.create_connection(address, timeout=self._connect_timeout)  # type: ignore[arg-type]
+            sock = open_tcp(host, port, self._connect_timeout)
         except OSError as exc:
             reason = os_reason(exc)
             self.counters.add("target_failures", 1)

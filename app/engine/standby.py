@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import random
-import socket
 import time
 from collections.abc import Callable
 
@@ -14,6 +13,7 @@ from app.core.redundancy import FENCE_PROBES, PROBE_TIMEOUT, Redundancy, Role, S
 from app.engine.forward import Counters
 from app.engine.link import Link
 from app.errors import TunnelkeeperError, os_reason
+from app.ssh.tcp import open_tcp
 from app.storage.logs import TunnelLog
 
 log = logging.getLogger(__name__)
@@ -26,7 +26,7 @@ Standing = Callable[[str, str], None]  # detail, why ("held" or "fenced")
 def probe(target: tuple[str, int], timeout: float = PROBE_TIMEOUT) -> str | None:
     """Open and close one TCP connection to the target: None if it answered, else why not."""
     try:
-        sock = socket.create_connection(target, timeout=timeout)
+        sock = open_tcp(target[0], target[1], timeout)
     except OSError as exc:
         return os_reason(exc)
     with contextlib.suppress(OSError):

@@ -47,6 +47,13 @@ def lookup_name(host: str) -> str | bytes:
     return host.encode("ascii") if host.isascii() else host
 
 
+def open_tcp(host: str, port: int, timeout: float) -> socket.socket:
+    """``socket.create_connection`` to ``host``:``port``, the name looked up as
+    ``lookup_name`` says (for targets and probes; the jumphost has ``connect_tcp``)."""
+    address = (lookup_name(host), port)  # bytes or text: as getaddrinfo takes them
+    return socket.create_connection(address, timeout=timeout)  # type: ignore[arg-type]
+
+
 def _resolve(
     endpoint: Endpoint, timeout: float, cancel: threading.Event | None, failed: Failed
 ) -> list[Any]:

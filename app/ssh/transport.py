@@ -164,11 +164,7 @@ class GuardedTransport(paramiko.Transport):  # type: ignore[misc]
                 if sink is None:
                     paramiko.Channel._feed(channel, m)
                     return
-        data = m.data if isinstance(m, ChannelData) else memoryview(m.get_binary())
-        try:
-            sink(data)
-        except WindowOverrun as exc:
-            raise SSHException(str(exc)) from None
+        _to_sink(sink, m.data if isinstance(m, ChannelData) else memoryview(m.get_binary()))
 
     def _dispatch_data(self, chanid: int, data: memoryview) -> bool:
         """CHANNEL_DATA straight from the packetizer, as ``_data_to_sink`` takes it from
@@ -181,10 +177,7 @@ class GuardedTransport(paramiko.Transport):  # type: ignore[misc]
         sink = getattr(channel, "data_sink", None)
         if sink is None:
             return False
-        try:
-            sink(data)
-        except WindowOverrun as exc:
-            raise SSHException(str(exc)) from None
+        _to_sink(sink, data)
         return True
 
     @staticmethod
@@ -197,10 +190,7 @@ class GuardedTransport(paramiko.Transport):  # type: ignore[misc]
             paramiko.Channel._feed_extended(channel, m)
             return
         m.get_int()  # the data type code
-        try:
-            sink(len(m.get_binary()))
-        except WindowOverrun as exc:
-            raise SSHException(str(exc)) from None
+        _to_sink(sink, len(m.get_binary()))
 
     _channel_handler_table = {  # noqa: RUF012 (paramiko's class-level dispatch table)
         **paramiko.Transport._channel_handler_table,
@@ -323,6 +313,15 @@ class GuardedTransport(paramiko.Transport):  # type: ignore[misc]
         msg.add_string("")
         msg.add_string("en")
         self._send_message(msg)
+
+
+def _to_sink(sink: Callable[[Any], None], value: Any) -> None:
+    """Hand ``value`` to a channel's sink; a jumphost that overran the window it was
+    granted ends the link (an SSHException in paramiko's loop)."""
+    try:
+        sink(value)
+    except WindowOverrun as exc:
+        raise SSHException(str(exc)) from None
 
 
 def _window_adjust(chanid: int, amount: int) -> Any:
