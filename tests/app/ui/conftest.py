@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from pytestqt.qtbot import QtBot
 
+from app.core.events import State
 from app.platform.keychain import Keychain, open_keychain
 from app.services.api import Services
 from app.storage.paths import AppPaths
@@ -44,6 +46,16 @@ def add(paths: AppPaths, host: Jumphost, target_port: int, **kw: object) -> None
 
 
 DEADLINE_MS = 30_000
+
+
+def wait_connected(qtbot: QtBot, hub: TunnelHub, name: str = "db") -> None:
+    """Until ``name``'s ``connected`` event has reached the GUI thread (``hub.recent``): its
+    state is read live from the engine a moment before the event is delivered."""
+    qtbot.waitUntil(
+        lambda: any(e.tunnel == name and e.state is State.CONNECTED for e in hub.recent),
+        timeout=DEADLINE_MS,
+    )
+    assert hub.states()[name] is State.CONNECTED
 
 
 @pytest.fixture

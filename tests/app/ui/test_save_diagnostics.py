@@ -9,11 +9,10 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 
-from app.core.events import State
 from app.storage.paths import AppPaths
 from app.ui.hub import TunnelHub
 from app.ui.status_window import StatusWindow
-from tests.app.ui.conftest import DEADLINE_MS, add
+from tests.app.ui.conftest import DEADLINE_MS, add, wait_connected
 from tests.conftest import Jumphost
 from tests.support.net import TcpServer
 
@@ -43,7 +42,7 @@ def test_save_diagnostics_of_the_selected_tunnel(
     qtbot.addWidget(window)
     window.show()
     hub.connect_tunnel("db")
-    qtbot.waitUntil(lambda: hub.states()["db"] is State.CONNECTED, timeout=DEADLINE_MS)
+    wait_connected(qtbot, hub)  # its events go in the bundle
     target = tmp_path / "for-support.zip"
     asked: list[str] = []
     window.saver.choose = answering(target, asked)  # type: ignore[assignment]

@@ -10,7 +10,7 @@ from app.storage.paths import AppPaths
 from app.ui import system_proxy
 from app.ui.hub import TunnelHub
 from tests.app.engine.test_proxy_tunnel import forwarding_works
-from tests.app.ui.conftest import DEADLINE_MS, add
+from tests.app.ui.conftest import DEADLINE_MS, add, wait_connected
 from tests.conftest import Jumphost
 from tests.support.net import echo_handler, tcp_server, wait_until
 from tests.support.squid import Squid
@@ -37,7 +37,7 @@ def test_the_app_connects_through_the_system_settings_proxy(
             f"via HTTP proxy {address} (system settings)"
         )
         hub.connect_tunnel("db")
-        qtbot.waitUntil(lambda: hub.states()["db"] is State.CONNECTED, timeout=DEADLINE_MS)
+        wait_connected(qtbot, hub)
         assert forwarding_works(jumphost)
         connected = [e for e in hub.recent if e.state is State.CONNECTED]
         assert f"via HTTP proxy {address}" in connected[-1].detail
