@@ -322,3 +322,37 @@ def assemble(
     readme += ["", *textwrap.wrap(NEVER, 88), ""]
     text = redactor.scrub("\n".join(readme)).text  # the heading names tunnels and hosts
     return [("README.txt", text.encode("utf-8", "replace")), *files], total
+
+
+# What each file holds, as the manifest says it.
+ABOUT = {
+    "versions.json": "versions of Tunnelkeeper, the OS, Python, paramiko, OpenSSL and Qt",
+    "profile.json": "the tunnel's settings, its key's fingerprint (not its path), its route "
+    "and its pinned host keys",
+    "connection-test.json": "the connection test's checks and the SSH algorithms it negotiated",
+    "status.json": "its state where it runs now",
+    "history.json": "its state changes and outages of the last 7 days",
+    "events.jsonl": "its recent events, one JSON object a line",
+    "alerts.json": "the alert rules (webhook URLs without their secrets, no passwords)",
+}
+
+
+def member(name: str, content: Any, folder: str = "") -> Member:
+    """Bundle file ``name`` (in ``folder``), described as ``ABOUT`` says."""
+    return Member(f"{folder}/{name}" if folder else name, ABOUT[name], content)
+
+
+def test_summary(test: Mapping[str, Any]) -> str:
+    """The connection test's outcome in a few words, for the summary."""
+    if not test.get("run"):
+        return "connection test not run"
+    if "error" in test:
+        return "connection test stopped"
+    checks = test.get("checks", [])
+    failed = [c for c in checks if c.get("status") == "fail"]
+    if failed:
+        return f"connection test failed at check {failed[0]['number']} ({failed[0]['name']})"
+    skipped = sum(c.get("status") == "skipped" for c in checks)
+    if skipped:
+        return f"connection test passed ({len(checks) - skipped} checks, {skipped} skipped)"
+    return f"connection test passed ({len(checks)} checks)"

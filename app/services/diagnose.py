@@ -21,9 +21,11 @@ from app.core.diagnose import (
     Redactor,
     assemble,
     file_name,
+    member,
     profile_view,
     public_line_fingerprint,
     route_view,
+    test_summary,
 )
 from app.core.events import TunnelEvent
 from app.core.profile import Profile
@@ -47,17 +49,6 @@ EVENTS = 200  # recent events per tunnel, at most
 ALERTS_LIMIT = 1_000_000  # bytes of alerts.toml read at most
 ALERTS_FILE = "alerts.toml"
 EnvFor = Callable[[Profile], Mapping[str, str] | None]
-# What each file holds, as the manifest says it.
-ABOUT = {
-    "versions.json": "versions of Tunnelkeeper, the OS, Python, paramiko, OpenSSL and Qt",
-    "profile.json": "the tunnel's settings, its key's fingerprint (not its path), its route "
-    "and its pinned host keys",
-    "connection-test.json": "the connection test's checks and the SSH algorithms it negotiated",
-    "status.json": "its state where it runs now",
-    "history.json": "its state changes and outages of the last 7 days",
-    "events.jsonl": "its recent events, one JSON object a line",
-    "alerts.json": "the alert rules (webhook URLs without their secrets, no passwords)",
-}
 
 
 class DiagnosticsNotSaved(TunnelkeeperError):
@@ -141,7 +132,7 @@ class DiagnosticsService:
             if run_test and progress is not None:
                 progress(f"running the connection test of {profile.name}")
             self._tunnel(profile, gathered, run_test, ask, recent, live, env_for)
-        gathered.members.append(_member("versions.json", versions(extra_versions)))
+        gathered.members.append(member("versions.json", versions(extra_versions)))
         gathered.secrets |= self._alert_secrets()
         gathered.members.append(self._log_tail(name))
         alerts = self._alerts()
@@ -229,15 +220,15 @@ class DiagnosticsService:
         view["pinned_host_keys"] = self._pinned(profile)
         status = self._live(name, live)
         gathered.members += [
-            _member("profile.json", view, folder),
-            _member("connection-test.json", test, folder),
-            _member("status.json", status, folder),
-            _member("history.json", self._history_of(name, status), folder),
+            member("profile.json", view, folder),
+            member("connection-test.json", test, folder),
+            member("status.json", status, folder),
+            member("history.json", self._history_of(name, status), folder),
         ]
         mine = [e.to_json() for e in events if e.tunnel == name][-EVENTS:]
         if mine:
-            gathered.members.append(_member("events.jsonl", "\n".join(mine) + "\n", folder))
-        gathered.said.append(f"{name}: {_test_words(test)}, route {route['kind']}")
+            gathered.members.append(member("events.jsonl", "\n".join(mine) + "\n", folder))
+        gathered.said.append(f"{name}: {test_summary(test)}, route {route['kind']}")
 
     def _secrets_of(self, profile: Profile) -> set[str]:
         """What must not leave: the key's stored passphrase, the proxy user's password (and
@@ -360,7 +351,7 @@ class DiagnosticsService:
                 content = tomllib.loads(raw[:ALERTS_LIMIT].decode("utf-8", "replace"))
             except tomllib.TOMLDecodeError as exc:
                 content = {"error": f"{file} is not valid TOML: {exc}"}
-        return _member("alerts.json", content)
+        return member("alerts.json", content)
 
     def _alert_secrets(self) -> set[str]:
         """The alert rules' SMTP passwords (kept in the keychain), to take out wherever
@@ -384,25 +375,6 @@ class DiagnosticsService:
                 user = getattr(rule, "user", None)
                 found |= {password, f"{user}:{password}"} if user else {password}
         return found
-
-
-def _member(name: str, content: Any, folder: str = "") -> Member:
-    return Member(f"{folder}/{name}" if folder else name, ABOUT[name], content)
-
-
-def _test_words(test: Mapping[str, Any]) -> str:
-    if not test.get("run"):
-        return "connection test not run"
-    if "error" in test:
-        return "connection test stopped"
-    checks = test.get("checks", [])
-    failed = [c for c in checks if c.get("status") == "fail"]
-    if failed:
-        return f"connection test failed at check {failed[0]['number']} ({failed[0]['name']})"
-    skipped = sum(c.get("status") == "skipped" for c in checks)
-    if skipped:
-        return f"connection test passed ({len(checks) - skipped} checks, {skipped} skipped)"
-    return f"connection test passed ({len(checks)} checks)"
 
 
 def _write_zip(target: Path, files: list[tuple[str, bytes]], when: datetime) -> None:
