@@ -1,6 +1,7 @@
 """Profile `tunnelkeeper run`'s data path with py-spy while bulk data flows one way.
 
     .venv/bin/python bench/profile_path.py --direction v2t --bulk 1073741824 [--native]
+    .venv/bin/python bench/profile_path.py --round-trips 20000 [--perf | --openssh]
 
 Prints the client's CPU seconds per GiB and py-spy's top functions (own time); the
 flame graph's raw data is left in the work folder. Needs `py-spy` (pip install py-spy).
@@ -22,23 +23,18 @@ sys.path.insert(0, str(ROOT))
 from bench.clients import TUNNELKEEPER, openssh_same  # noqa: E402
 from bench.procstat import cpu_seconds  # noqa: E402
 from bench.run import start_world  # noqa: E402
-from bench.traffic import bulk_to_target, bulk_to_vendor  # noqa: E402
+from bench.traffic import (  # noqa: E402
+    bulk_to_target,
+    bulk_to_vendor,
+    percentile,
+    round_trips,
+)
 
 GIB = 1 << 30
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--direction", choices=("v2t", "t2v"), default="v2t")
-    parser.add_argument("--bulk", type=int, default=GIB)
-    parser.add_argument("--native", action="store_true", help="py-spy --native")
-    parser.add_argument("--no-spy", action="store_true", help="CPU per GiB only")
-    parser.add_argument("--perf", action="store_true", help="Linux perf (kernel too), not py-spy")
-    parser.add_argument("--top", type=int, default=30)
-    parser.add_argument(
-        "--openssh", action="store_true", help="OpenSSH with aes128-gcm instead (no py-spy)"
-    )
-    args = parser.parse_args()
+    args = _arguments()
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     work = Path(tempfile.mkdtemp(prefix="tk-profile-"))
     setup = start_world(argparse.Namespace(bulk=args.bulk), work)
@@ -61,13 +57,22 @@ def main() -> int:
                 )
                 time.sleep(1.0)
             before = cpu_seconds(pid)
-            move = bulk_to_target if args.direction == "v2t" else bulk_to_vendor
-            rate = move(setup.remote_port, args.bulk)
+            if args.round_trips:
+                times = round_trips(setup.remote_port, args.round_trips)
+            else:
+                move = bulk_to_target if args.direction == "v2t" else bulk_to_vendor
+                rate = move(setup.remote_port, args.bulk)
             used = cpu_seconds(pid) - before
             if recorder is not None:
                 recorder.send_signal(2)
                 recorder.wait(30)
-        print(f"{args.direction}: {rate:.0f} MB/s, {used / (args.bulk / GIB):.3f} CPU s/GiB")
+        if args.round_trips:
+            print(
+                f"round trips: p50 {percentile(times, 50):.0f} µs, p99 "
+                f"{percentile(times, 99):.0f} µs, {1e6 * used / args.round_trips:.1f} CPU µs each"
+            )
+        else:
+            print(f"{args.direction}: {rate:.0f} MB/s, {used / (args.bulk / GIB):.3f} CPU s/GiB")
         if args.perf and raw.exists():
             report = ["perf", "report", "-i", str(raw), "--no-children", "--stdio",
                       "--sort", "dso,sym", "-g", "none", "--percent-limit", "0.7"]  # fmt: skip
@@ -79,6 +84,23 @@ def main() -> int:
         setup.target.close()
         setup.sshd.stop()
     return 0
+
+
+def _arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--direction", choices=("v2t", "t2v"), default="v2t")
+    parser.add_argument("--bulk", type=int, default=GIB)
+    parser.add_argument("--native", action="store_true", help="py-spy --native")
+    parser.add_argument("--no-spy", action="store_true", help="CPU per GiB only")
+    parser.add_argument("--perf", action="store_true", help="Linux perf (kernel too), not py-spy")
+    parser.add_argument(
+        "--round-trips", type=int, default=0, help="64-byte echoes instead of bulk data"
+    )
+    parser.add_argument("--top", type=int, default=30)
+    parser.add_argument(
+        "--openssh", action="store_true", help="OpenSSH with aes128-gcm instead (no py-spy)"
+    )
+    return parser.parse_args()
 
 
 def _top(raw: Path, count: int) -> None:
