@@ -206,6 +206,13 @@ def test_target_down_then_up(
 # --- the process frozen --------------------------------------------------------------------
 
 
+def _tail(path: Path, size: int) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")[-size:]
+    except OSError as exc:
+        return f"({path}: {exc})"
+
+
 def test_process_stopped_for_30_s_then_continued_reconnects(
     vendor_jumphost: Jumphost, tk_home: AppPaths, echo: TcpServer, tmp_path: Path
 ) -> None:
@@ -229,8 +236,8 @@ def test_process_stopped_for_30_s_then_continued_reconnects(
         events, _ = stop(proc)
     assert recovery is not None, (
         f"forwarding did not come back within 60 s of SIGCONT; events after 'connected':\n"
-        f"{events[-4000:]}\nstderr:\n{log.read_text(encoding='utf-8')[-3000:]}\nlog:\n"
-        f"{tk_home.log_file.read_text(encoding='utf-8', errors='replace')[-6000:]}"
+        f"{events[-4000:]}\nstderr:\n{_tail(log, 3000)}\nlog:\n{_tail(tk_home.log_file, 6000)}"
+        f"\nsshd:\n{_tail(vendor_jumphost.sshd.log_file, 3000)}"
     )
     figure("recovery after SIGSTOP 30 s + SIGCONT", recovery)
     assert recovery < 20
