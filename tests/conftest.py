@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import queue
+import shutil
 import socket
+import tempfile
 import threading
 import time
 import types
@@ -30,11 +32,19 @@ from tests.support.sshd import Sshd, ssh_keygen
 
 
 @pytest.fixture
-def tk_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AppPaths:
+def tk_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[AppPaths]:
     home = tmp_path / "home"
     home.mkdir()
     monkeypatch.setenv("TUNNELKEEPER_HOME", str(home))
-    return app_paths()
+    # A runtime folder of the test's own (0700, short enough for socket paths): a deep
+    # TUNNELKEEPER_HOME puts its control sockets in the user's, which would keep a folder
+    # per test in the real home (app/control/addresses.py control_dir).
+    runtime = Path(tempfile.mkdtemp(prefix="tk-run-"))
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
+    try:
+        yield app_paths()
+    finally:
+        shutil.rmtree(runtime, ignore_errors=True)
 
 
 @pytest.fixture
