@@ -68,8 +68,8 @@ def main() -> int:
                 recorder.wait(30)
         if args.round_trips:
             print(
-                f"round trips: p50 {percentile(times, 50):.0f} µs, p99 "
-                f"{percentile(times, 99):.0f} µs, {1e6 * used / args.round_trips:.1f} CPU µs each"
+                f"round trips: p50 {percentile(times, 0.5):.0f} µs, p99 "
+                f"{percentile(times, 0.99):.0f} µs, {1e6 * used / args.round_trips:.1f} CPU µs each"
             )
         else:
             print(f"{args.direction}: {rate:.0f} MB/s, {used / (args.bulk / GIB):.3f} CPU s/GiB")
