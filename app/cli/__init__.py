@@ -105,7 +105,9 @@ def _give_windowless_streams_a_file() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     _give_windowless_streams_a_file()
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # `run` (what the service and scripts start) builds only its own parser
+    parser = build_parser("run" if argv[:1] == ["run"] else None)
     args = parser.parse_args(argv)
     command: Command
     if args.self_test:

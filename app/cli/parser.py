@@ -8,13 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from app import __version__
-from app.cli.alerts import add_alerts_command
-from app.cli.diagnose import add_diagnose_command
-from app.cli.health import add_health_command
-from app.cli.history import add_history_command
 from app.cli.metrics import metrics_flags_parent
 from app.cli.output import EXIT_CONFIG
-from app.cli.service import add_service_commands
 
 
 class _Parser(argparse.ArgumentParser):
@@ -30,7 +25,9 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_CONFIG, f"tunnelkeeper: {message}\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """Every command's parser; with ``command`` "run", only run's (the same parser for
+    it, without importing the other commands' modules: issue 20's start-up time)."""
     parser = _Parser(
         prog="tunnelkeeper",
         description="Keep a reverse SSH tunnel to a data vendor's jumphost open.",
@@ -45,6 +42,19 @@ def build_parser() -> argparse.ArgumentParser:
     # what the start-at-login entry passes; the desktop app (issue 5) will start quietly
     parser.add_argument("--autostart", action="store_true", help=argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    if command == "run":
+        _add_run_command(sub)
+    else:
+        _add_every_command(sub)
+    return parser
+
+
+def _add_every_command(sub: Any) -> None:
+    from app.cli.alerts import add_alerts_command
+    from app.cli.diagnose import add_diagnose_command
+    from app.cli.health import add_health_command
+    from app.cli.history import add_history_command
+    from app.cli.service import add_service_commands
 
     add = sub.add_parser(
         "add",
@@ -111,19 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="take the key from an OpenSSH known_hosts file (default ~/.ssh/known_hosts)",
     )
 
-    run = sub.add_parser(
-        "run",
-        help="run tunnels until interrupted",
-        parents=[metrics_flags_parent("its tunnels", _Parser)],
-    )
-    run.add_argument("names", nargs="*", metavar="NAME")
-    run.add_argument(
-        "--all",
-        action="store_true",
-        help="run every tunnel not switched off, following changes to the profiles file",
-    )
-    run.add_argument("--events", choices=["json"], help="write one JSON object per event")
-    run.add_argument("-v", "--verbose", action="store_true", help="log debug detail")
+    _add_run_command(sub)
 
     test = sub.add_parser("test", help="check every step from this machine to the vendor")
     test.add_argument("name", metavar="NAME")
@@ -155,7 +153,22 @@ def build_parser() -> argparse.ArgumentParser:
     logs.add_argument("name", nargs="?", metavar="NAME", default="")
     logs.add_argument("-f", "--follow", action="store_true", help="keep showing new lines")
     logs.add_argument("-n", "--lines", type=int, default=100, help="how many lines (100)")
-    return parser
+
+
+def _add_run_command(sub: Any) -> None:
+    run = sub.add_parser(
+        "run",
+        help="run tunnels until interrupted",
+        parents=[metrics_flags_parent("its tunnels", _Parser)],
+    )
+    run.add_argument("names", nargs="*", metavar="NAME")
+    run.add_argument(
+        "--all",
+        action="store_true",
+        help="run every tunnel not switched off, following changes to the profiles file",
+    )
+    run.add_argument("--events", choices=["json"], help="write one JSON object per event")
+    run.add_argument("-v", "--verbose", action="store_true", help="log debug detail")
 
 
 def _add_tunnel_flags(command: argparse.ArgumentParser) -> None:

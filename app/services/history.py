@@ -30,9 +30,7 @@ from app.core.history import (
     segments,
     throughput,
 )
-from app.core.service_units import SYSTEM_CONFIG, SYSTEM_HOME
 from app.errors import TunnelkeeperError
-from app.platform.service_install import rooted
 from app.services.batching import gone_quiet, take
 from app.storage.history import Batch, HistoryStore, HistoryUnreadable, read
 from app.storage.paths import CONFIG_ENV, HOME_ENV, AppPaths, app_paths
@@ -324,5 +322,9 @@ def window_view(parts: list[Segment], start: float, end: float) -> dict[str, Any
 
 def system_history_file() -> Path:
     """Where the system service keeps its tunnels' history (another account's file)."""
+    # here, not at the top: `run` records history and never installs a service
+    from app.core.service_units import SYSTEM_CONFIG, SYSTEM_HOME  # noqa: PLC0415
+    from app.platform.service_install import rooted  # noqa: PLC0415
+
     env = {HOME_ENV: str(rooted(SYSTEM_HOME)), CONFIG_ENV: str(rooted(SYSTEM_CONFIG))}
     return app_paths(env).history_file

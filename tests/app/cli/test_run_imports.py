@@ -56,11 +56,18 @@ NOT_LOADED = (
     # what paramiko would import and the app never uses (app/ssh/library.py)
     "invoke",
     "importlib.metadata",
-    # the other commands' modules (app/cli/__init__.py imports a command's module when it runs)
+    # the other commands' modules (app/cli/__init__.py imports a command's module when it
+    # runs; app/cli/parser.py builds only run's parser for `run`)
+    "app.cli.alerts",
     "app.cli.check",
+    "app.cli.diagnose",
+    "app.cli.health",
+    "app.cli.history",
     "app.cli.keys",
     "app.cli.profiles",
     "app.cli.repair",
+    "app.cli.service",
+    "app.platform.service_install",
     # the system's OpenSSL (cryptography brings its own: app/platform/openssl.py)
     "_hashlib",
     "ssl",
