@@ -110,8 +110,8 @@ def gui_idle(setup: Setup, command: str, seconds: float) -> report.Metrics:
     as a real tray app does."""
     env = {**os.environ, "TUNNELKEEPER_HOME": str(setup.home)}
     env.setdefault("QT_QPA_PLATFORM", "offscreen")
-    # after thousands of idle connections sshd's session of the last client takes a while
-    # to let the port go; the app would be refused it and back off
+    # the last client's sshd session may hold the port a moment after it ends: the app
+    # would be refused it and back off
     if not wait_until(lambda: not port_is_listening(setup.remote_port), 120, interval=0.1):
         raise RuntimeError("the jumphost still holds the port 120 s after the last client")
     proc = subprocess.Popen(

@@ -154,7 +154,7 @@ def private_dir(path: Path) -> Path:
     """Create ``path`` (mode 0700) when missing, then make sure only we can use it (our
     own, not a link, mode 0700); raises FolderNotPrivate when it is not."""
     with contextlib.suppress(FileExistsError):  # a file or a dangling link: named below
-        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        _make_dirs(path)
     problem = folder_problem(path)
     if problem is not None:
         raise FolderNotPrivate(str(path), problem, _remedy(path, problem))
@@ -180,5 +180,21 @@ def resources_dir() -> Path:
 
 def ensure_private_dir(path: Path) -> Path:
     """Create ``path`` (and parents) readable only by the owner; return it."""
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    _make_dirs(path)
     return path
+
+
+def _make_dirs(path: Path) -> None:
+    """``path`` and each missing folder above it created with mode 0700 (``mkdir(parents=
+    True)`` gives the parents the umask's mode: 0755 for the runtime folder above
+    ``claims/``, which the desktop app then refused as not private)."""
+    missing: list[Path] = []
+    folder = path
+    while not os.path.lexists(folder) and folder.parent != folder:
+        missing.append(folder)
+        folder = folder.parent
+    for each in reversed(missing):
+        with contextlib.suppress(FileExistsError):  # made meanwhile: checked by the caller
+            each.mkdir(mode=0o700)
+    if not missing and not path.is_dir():
+        path.mkdir(mode=0o700)  # a file or a dangling link: FileExistsError, as before

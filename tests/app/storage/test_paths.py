@@ -256,3 +256,34 @@ def test_private_dir_makes_a_0700_folder_and_refuses_what_is_not_ours(tmp_path: 
         with pytest.raises(FolderNotPrivate, match="belongs to another user"):
             private_dir(theirs)
     assert folder_problem(tmp_path / "absent") == "does not exist"
+
+
+@pytest.mark.skipif(os.name != "posix", reason="modes are POSIX")
+@pytest.mark.parametrize("make", [private_dir, ensure_private_dir])
+def test_the_folders_made_above_a_private_one_are_private_too(tmp_path: Path, make: object) -> None:
+    tmp_path.chmod(0o755)  # an existing parent keeps its mode
+    old = os.umask(0o022)  # the usual umask: mkdir(parents=True) made parents 0755
+    try:
+        made = make(tmp_path / "home" / "run" / "claims")  # type: ignore[operator]
+    finally:
+        os.umask(old)
+    for folder in (made, made.parent, made.parent.parent):
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700, folder
+    assert stat.S_IMODE(tmp_path.stat().st_mode) == 0o755
+
+
+def test_a_run_folder_made_for_claims_is_still_private_for_the_app(tmp_path: Path) -> None:
+    """`run` makes <home>/run/claims first; the desktop app then checks <home>/run itself
+    (its single-instance socket) and refused it as mode 0755."""
+    paths = app_paths({HOME_ENV: str(tmp_path / "home")})
+    private_dir(paths.runtime_dir / "claims")
+    assert private_dir(paths.runtime_dir) == paths.runtime_dir
+    assert folder_problem(paths.runtime_dir) is None
+
+
+def test_a_file_where_a_folder_belongs_is_still_refused(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(FolderNotPrivate, match="is not a folder"):
+        private_dir(tmp_path / "file")
+    with pytest.raises(FileExistsError):
+        ensure_private_dir(tmp_path / "file")
