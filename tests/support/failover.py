@@ -201,6 +201,8 @@ class Vendor:
             later = [t for t in self.ok if t > back]
             if later:
                 before = [t for t in self.ok if t <= fault]
+                if not before:
+                    raise AssertionError("no vendor connection got through before the fault")
                 points = before[-1:] + [t for t in self.ok if fault < t <= later[0]]
                 return max(b - a for a, b in itertools.pairwise(points))
             time.sleep(0.05)

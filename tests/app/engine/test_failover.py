@@ -48,12 +48,15 @@ class Pair:
         return self.b if one is self.a else self.a
 
     def settled(self, timeout: float = 60.0) -> tuple[AgentRun, AgentRun]:
-        """Wait until exactly one is active and the other stands by; (active, standby)."""
+        """Wait until exactly one is active, the other stands by and the vendor gets
+        through (so a fault's outage is measured from a working tunnel); (active, standby)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             states = {self.a.state, self.b.state}
             if states == {"connected", "standby"}:
                 active = self.active()
+                now = time.monotonic()
+                self.vendor.first_success_after(now, max(10.0, deadline - now))
                 return active, self.other(active)
             time.sleep(0.05)
         raise AssertionError(f"not settled: a {self.a.state}, b {self.b.state}")
