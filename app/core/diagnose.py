@@ -342,7 +342,7 @@ def member(name: str, content: Any, folder: str = "") -> Member:
     return Member(f"{folder}/{name}" if folder else name, ABOUT[name], content)
 
 
-def test_summary(test: Mapping[str, Any]) -> str:
+def connection_test_summary(test: Mapping[str, Any]) -> str:
     """The connection test's outcome in a few words, for the summary."""
     if not test.get("run"):
         return "connection test not run"

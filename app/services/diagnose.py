@@ -20,12 +20,12 @@ from app.core.diagnose import (
     Member,
     Redactor,
     assemble,
+    connection_test_summary,
     file_name,
     member,
     profile_view,
     public_line_fingerprint,
     route_view,
-    test_summary,
 )
 from app.core.events import TunnelEvent
 from app.core.profile import Profile
@@ -228,7 +228,7 @@ class DiagnosticsService:
         mine = [e.to_json() for e in events if e.tunnel == name][-EVENTS:]
         if mine:
             gathered.members.append(member("events.jsonl", "\n".join(mine) + "\n", folder))
-        gathered.said.append(f"{name}: {test_summary(test)}, route {route['kind']}")
+        gathered.said.append(f"{name}: {connection_test_summary(test)}, route {route['kind']}")
 
     def _secrets_of(self, profile: Profile) -> set[str]:
         """What must not leave: the key's stored passphrase, the proxy user's password (and

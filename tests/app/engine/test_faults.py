@@ -237,7 +237,7 @@ def test_process_stopped_for_30_s_then_continued_reconnects(
     assert recovery is not None, (
         f"forwarding did not come back within 60 s of SIGCONT; events after 'connected':\n"
         f"{events[-4000:]}\nstderr:\n{_tail(log, 3000)}\nlog:\n{_tail(tk_home.log_file, 6000)}"
-        f"\nsshd:\n{_tail(vendor_jumphost.sshd.log_file, 3000)}"
+        f"\nsshd:\n{vendor_jumphost.sshd.log()[-3000:]}"
     )
     figure("recovery after SIGSTOP 30 s + SIGCONT", recovery)
     assert recovery < 20
