@@ -54,7 +54,7 @@ class ForwardedChannel(Protocol):
     extended_sink: Callable[[int], None]
     on_window_adjust: Callable[[], None]
     closed: bool
-    eof_received: bool
+    eof_received: int  # paramiko keeps 0 until the EOF, then True
     out_window_size: int
     out_max_packet_size: int
     in_buffer: ChannelBuffer
