@@ -50,3 +50,25 @@ def raise_open_file_limit(want: int = 65536) -> int:
         resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
         soft = want
     return soft
+
+
+def _machine_ticks() -> tuple[int, int]:
+    """(busy, total) clock ticks of every CPU since boot, from /proc/stat."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def settle(busy_below: float = 0.10, window: float = 0.25, limit: float = 20.0) -> float:
+    """Wait until the machine's CPUs are less than ``busy_below`` busy over a ``window``
+    (the previous client's closed connections and the target's threads winding down), at
+    most ``limit`` seconds; returns the seconds waited."""
+    started = time.perf_counter()
+    busy, total = _machine_ticks()
+    while time.perf_counter() - started < limit:
+        time.sleep(window)
+        now_busy, now_total = _machine_ticks()
+        if now_total > total and (now_busy - busy) / (now_total - total) < busy_below:
+            break
+        busy, total = now_busy, now_total
+    return time.perf_counter() - started

@@ -35,7 +35,13 @@ from bench.clients import (  # noqa: E402
     same_cipher,
 )
 from bench.idle_conns import idle_connection_memory  # noqa: E402
-from bench.procstat import cpu_seconds, idle_cost, raise_open_file_limit, rss_mib  # noqa: E402
+from bench.procstat import (  # noqa: E402
+    cpu_seconds,
+    idle_cost,
+    raise_open_file_limit,
+    rss_mib,
+    settle,
+)
 from bench.traffic import (  # noqa: E402
     Target,
     bulk_to_target,
@@ -58,6 +64,11 @@ def measure(setup: Setup, client: Client, args: argparse.Namespace, into: report
     def record(name: str, value: float) -> None:
         into.setdefault(name, []).append(value)
 
+    # the machine quiet first (the previous client's closed connections, the target's
+    # threads): Tunnelkeeper's start is ~130 ms of CPU, OpenSSH's mostly waits on sshd, so
+    # leftover work would slow ours most. In the runs of 2026-11-28 the first 0.25 s
+    # window was already quiet: the start's drift across rounds is not explained by it.
+    record("settle_s", settle())
     with client.start(setup) as (ready, pid):
         record("start_to_forward_ms", ready * 1000)
         # at rest first, before anything has run through the tunnel
