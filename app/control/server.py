@@ -176,13 +176,13 @@ class ControlServer:
 
         unlisten = self._controller.listen(listener)
         hangup = asyncio.ensure_future(reader.read(1))  # anything or EOF: the end
+        getter: asyncio.Future[TunnelEvent | None] | None = None
         try:
             await _send(writer, control.reply(request.id, "streaming"))
             while True:
                 getter = asyncio.ensure_future(queue.get())
                 done, _ = await asyncio.wait({getter, hangup}, return_when="FIRST_COMPLETED")
                 if hangup in done:
-                    getter.cancel()
                     return
                 event = getter.result()
                 if event is None:
@@ -191,8 +191,12 @@ class ControlServer:
                     continue
                 await _send(writer, {"event": json.loads(event.to_json())})
         finally:
+            # cancelled too when the server closes mid-wait: a getter left pending was
+            # destroyed with the loop ("Task was destroyed but it is pending")
             unlisten()
             hangup.cancel()
+            if getter is not None:
+                getter.cancel()
 
     async def _stream_logs(
         self, request: Request, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
