@@ -10,7 +10,7 @@ import threading
 from typing import TYPE_CHECKING
 
 from app.core.budget import WindowLedger
-from app.engine.pumploop import PumpLoop
+from app.engine.pumploop import TARGET_READ, PumpLoop
 from app.ssh.channel import ForwardedChannel
 from app.storage.logs import tunnel_log
 
@@ -19,8 +19,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-CHUNK = 128 * 1024  # bytes read at once from a channel or a target socket
-BURST = 8  # chunks per direction before a connection yields the loop to the others
+BURST = 8  # reads or writes per direction before a connection yields the loop to the others
 PACKET_OVERHEAD = 64  # what paramiko keeps free in a packet for the headers (its payload)
 
 
@@ -71,7 +70,8 @@ class Connection:
         self._failed = False
         self._to_vendor = b""
         self._to_vendor_at = 0
-        self._asked = CHUNK  # the size of the last read from the target
+        self._asked = TARGET_READ  # the size of the last read from the target
+        self._got = 0  # and what it got
         self._vendor_eof = False
         self._target_eof = False
         self.closed = False
@@ -225,42 +225,57 @@ class Connection:
         return drained
 
     def _target_to_vendor(self) -> bool:
-        sock, channel, counters = self.sock, self.channel, self.owner.counters
-        assert sock is not None
+        sock, channel, loop = self.sock, self.channel, self.loop
+        assert sock is not None and loop is not None
         for _ in range(BURST):
             data, at = self._to_vendor, self._to_vendor_at
-            if at < len(data):
+            if at < len(data):  # what the window did not take last time
                 try:
                     sent = channel.transport.send_channel_data(channel, memoryview(data)[at:])
                 except TimeoutError:
                     return False  # the window is shut: its adjust wakes us (on_window_adjust)
-                counters.add("bytes_to_vendor", sent)
+                self.owner.counters.add("bytes_to_vendor", sent)
                 self._to_vendor_at = at + sent
                 continue
+            self._to_vendor, self._to_vendor_at = b"", 0
             # A read that did not fill what it asked for most likely emptied the socket: leave the
             # next one to the selector instead of a read that would only say so.
-            drained = 0 < len(data) < self._asked
-            self._to_vendor, self._to_vendor_at = b"", 0
+            got, self._got = self._got, 0
+            if 0 < got < self._asked:
+                return False
             # read no more than the vendor's window takes now (the rest stays in the
             # kernel until a window adjust wakes us), nor than this connection's share
             # of the budget: a jumphost that stops reading cannot make us hold more
-            room = min(CHUNK, channel.out_window_size, self._ledger.allowance)
-            if self._target_eof or drained or room <= 0:
+            room = min(TARGET_READ, channel.out_window_size, self._ledger.allowance)
+            if self._target_eof or room <= 0:
                 return False
-            # whole packets: 128 KiB would go out as four full packets and a 256-byte one
+            # whole packets: 256 KiB would go out as eight full packets and a 512-byte one
             payload = channel.out_max_packet_size - PACKET_OVERHEAD
             if room > payload > 0:
                 room -= room % payload
             self._asked = room
+            # into the loop's buffer and on from there: no bytes object per read (glibc
+            # gave 256 KiB ones back to the system and faulted them in again each time);
+            # only what the window does not take is copied out and kept
+            scratch = loop.read_buffer()
             try:
-                data = sock.recv(room)
+                got = self._got = sock.recv_into(scratch, room)
             except BlockingIOError:
                 return False
-            if not data:
+            if not got:
                 self._target_eof = True
                 channel.shutdown_write()
                 return False
-            self._to_vendor = data
+            try:
+                sent = channel.transport.send_channel_data(channel, scratch[:got])
+            except TimeoutError:
+                sent = 0
+            if sent:
+                self.owner.counters.add("bytes_to_vendor", sent)
+            if sent < got:
+                self._to_vendor = bytes(scratch[sent:got])
+                if not sent:
+                    return False  # the window is shut: its adjust wakes us
         return True
 
     def _watch_socket(self) -> None:

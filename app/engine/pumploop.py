@@ -14,6 +14,9 @@ from app.storage.logs import tunnel_log
 
 log = logging.getLogger(__name__)
 
+# the most a connection reads from its target at once, into the loop's read buffer
+TARGET_READ = 256 * 1024
+
 
 class Pumped(Protocol):
     """What a loop needs of a connection (connection.Connection)."""
@@ -68,6 +71,7 @@ class PumpLoop:
         self._ended_event = threading.Event()
         self._host_socket: socket.socket | None = None
         self._connections: set[Pumped] = set()
+        self._read_buffer: memoryview | None = None  # see read_buffer
         if not hosted:
             thread = threading.Thread(target=self._run, name="forward-loop", daemon=True)
             thread.start()
@@ -119,6 +123,13 @@ class PumpLoop:
             self._selector.unregister(sock)
         else:
             self._selector.modify(sock, new, connection)
+
+    def read_buffer(self) -> memoryview:
+        """Where this loop's connections read their targets' bytes before sending them
+        on (loop thread only); made at the first read, so an idle loop holds none of it."""
+        if self._read_buffer is None:
+            self._read_buffer = memoryview(bytearray(TARGET_READ))
+        return self._read_buffer
 
     def finished(self, connection: Pumped) -> None:
         self._connections.discard(connection)

@@ -138,7 +138,7 @@ def test_a_tampered_packet_is_refused(socket_pair: Any) -> None:
     captured: list[bytes] = []
     writer.write_all = captured.append
     assert writer.send_channel_data(1, [memoryview(b"secret data")])
-    packet = bytearray(captured[0])
+    packet = bytearray(b"".join(captured))  # the length and the sealed rest
     packet[-20] ^= 1
     socket_pair[0].sendall(bytes(packet))
     with pytest.raises(InvalidTag):
@@ -230,3 +230,41 @@ def test_no_data_is_dispatched_once_a_rekey_is_due(socket_pair: Any) -> None:
     assert (ptype, message.seqno) == (MSG_CHANNEL_DATA, 3)
     assert len(got) == 3
     assert reader.need_rekey()
+
+
+class _CountedWrites(WatchedSocket):
+    """Records each gathered write: (bytes written, bytes offered)."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        super().__init__(sock)
+        self.gathered: list[tuple[int, int]] = []
+
+    def send_pieces(self, pieces: list[bytes]) -> int:
+        sent = super().send_pieces(pieces)
+        self.gathered.append((sent, sum(map(len, pieces))))
+        return sent
+
+
+def test_packets_written_together_arrive_whole_when_the_socket_takes_only_part(
+    socket_pair: Any,
+) -> None:
+    end = socket_pair[0]
+    end.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 16 * 1024)
+    end.settimeout(0.1)  # as paramiko's transport sets it: non-blocking underneath
+    counted = _CountedWrites(end)
+    writer, reader = pair((counted, socket_pair[1]), FastPacketizer, FastPacketizer)
+    chunks = [os.urandom(size) for size in SIZES * 8]
+    done: list[bool] = []
+    thread = in_background(
+        lambda: done.append(writer.send_channel_data(2, [memoryview(c) for c in chunks]))
+    )
+    seen = []
+    for number in range(len(chunks)):
+        ptype, message = reader.read_message()
+        assert (ptype, message.seqno) == (MSG_CHANNEL_DATA, number)
+        seen.append(bytes(message.data))
+    thread.join(10)
+    assert done == [True]
+    assert seen == chunks
+    sent, offered = counted.gathered[0]
+    assert 0 < sent < offered  # the rest went out the waiting way, in order
