@@ -299,7 +299,10 @@ class FastPacketizer(paramiko.Packetizer):  # type: ignore[misc]
         waiting for room. Returns the bytes written."""
         total = sum(map(len, pieces))
         gather = getattr(self._Packetizer__socket, "send_pieces", None)
-        sent = gather(pieces) if gather is not None else 0
+        if gather is None:  # not our socket, or no writev (Windows): one joined write
+            self.write_all(b"".join(pieces))
+            return total
+        sent = gather(pieces)
         if sent == total:
             self._Packetizer__keepalive_last = time.time()  # as write_all keeps it
             return total

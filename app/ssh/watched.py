@@ -95,15 +95,15 @@ class WatchedSocket:
                 pass
         return self._sock.send(data)  # waits for room, up to paramiko's poll interval
 
-    def send_pieces(self, pieces: list[bytes]) -> int:
-        """Write ``pieces`` in order with one system call, as much as the socket takes
-        now (0 if none, or where it cannot be done: then the caller writes them)."""
-        if not _DIRECT:
-            return 0
-        try:
-            return os.writev(self._sock.fileno(), pieces)
-        except OSError:  # full, or failed: paramiko's write says which, as it does
-            return 0
+    if _DIRECT:  # not on Windows (no writev): the packetizer joins and writes there
+
+        def send_pieces(self, pieces: list[bytes]) -> int:
+            """Write ``pieces`` in order with one system call, as much as the socket
+            takes now (0 if none: the caller writes the rest)."""
+            try:
+                return os.writev(self._sock.fileno(), pieces)
+            except OSError:  # full, or failed: paramiko's write says which, as it does
+                return 0
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._sock, name)
