@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 MAX_CLIENTS = 32  # controllers at once; more are turned away
 EVENT_BACKLOG = 1000  # events waiting for a slow controller before it is cut off
 IDLE_TIMEOUT = 600.0  # a controller that sends nothing for this long is hung up on
+CLOSE_WAIT = 2.0  # seconds close() waits for the cancelled conversations to end
 
 
 class Controller(Protocol):
@@ -51,7 +52,8 @@ class ControlServer:
         self._controller = controller
         self._group = group
         self._server: asyncio.AbstractServer | None = None
-        self._clients: set[asyncio.Task[None]] = set()
+        self._clients: set[asyncio.Task[None]] = set()  # admitted conversations
+        self._tasks: set[asyncio.Task[None]] = set()  # every connection's, refused or not
 
     async def start(self) -> None:
         path = self.address.path
@@ -68,7 +70,12 @@ class ControlServer:
         log.info("control endpoint at %s", path)
 
     async def close(self) -> None:
+        """As ``close_now``, then wait (at most ``CLOSE_WAIT`` s) for the conversations
+        to end: a loop stopped before they have would leave them to be destroyed pending."""
+        tasks = [task for task in self._tasks if task is not asyncio.current_task()]
         self.close_now()
+        if tasks:
+            await asyncio.wait(tasks, timeout=CLOSE_WAIT)
 
     def close_now(self) -> None:
         """Stop listening, end every conversation, remove the socket file (on the loop's
@@ -76,13 +83,15 @@ class ControlServer:
         if self._server is not None:
             self._server.close()
             self._server = None
-        for task in list(self._clients):
+        for task in list(self._tasks):
             task.cancel()
         with contextlib.suppress(FileNotFoundError):
             self.address.path.unlink()
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)
         sock: socket.socket | None = writer.get_extra_info("socket")
         peer = peer_of(sock.fileno()) if sock is not None else None
         try:
@@ -101,6 +110,7 @@ class ControlServer:
         finally:
             if task is not None:
                 self._clients.discard(task)
+                self._tasks.discard(task)  # close() waits on the task itself
             writer.close()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()

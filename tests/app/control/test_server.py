@@ -65,3 +65,37 @@ def test_closing_the_server_mid_stream_leaves_no_task_behind(tmp_path: Path) -> 
     assert answer == "streaming"
     assert listeners == 0  # the stream stopped listening
     assert left == []  # and its wait for the next event was cancelled with it
+
+
+def _pending_conversations() -> list[asyncio.Task[Any]]:
+    return [
+        task
+        for task in asyncio.all_tasks()
+        if not task.done() and "ControlServer._accept" in repr(task.get_coro())
+    ]
+
+
+def test_close_returns_once_every_conversation_has_ended(tmp_path: Path) -> None:
+    address = Address(tmp_path / f"run-{os.getpid()}.sock", HostKind.RUN, os.getpid())
+
+    async def scenario() -> tuple[int, list[asyncio.Task[Any]]]:
+        server = ControlServer(address, QuietController())  # type: ignore[arg-type]
+        await server.start()
+        writers = []
+        for _ in range(3):  # controllers that connected and are silent
+            _, writer = await asyncio.open_unix_connection(str(address.path))
+            writers.append(writer)
+        for _ in range(100):  # bounded: until the server has taken all three
+            if len(_pending_conversations()) == 3:
+                break
+            await asyncio.sleep(0.01)
+        open_before = len(_pending_conversations())
+        await server.close()  # then the host stops its loop (BackgroundEndpoint.close)
+        left = _pending_conversations()
+        for writer in writers:
+            writer.close()
+        return open_before, left
+
+    open_before, left = asyncio.run(scenario())
+    assert open_before == 3
+    assert left == []  # none left to be destroyed pending with the loop
