@@ -33,11 +33,12 @@ class QuietController:
         return lambda: self.listeners.remove(listener)
 
 
-def _pending_queue_gets() -> list[asyncio.Task[Any]]:
+def _pending(coroutine: str) -> list[asyncio.Task[Any]]:
+    """This loop's unfinished tasks running ``coroutine`` (a qualified name)."""
     return [
         task
         for task in asyncio.all_tasks()
-        if not task.done() and "Queue.get" in repr(task.get_coro())
+        if not task.done() and coroutine in repr(task.get_coro())
     ]
 
 
@@ -57,7 +58,7 @@ def test_closing_the_server_mid_stream_leaves_no_task_behind(tmp_path: Path) -> 
             await asyncio.sleep(0.01)
             if not controller.listeners:
                 break
-        left = _pending_queue_gets()
+        left = _pending("Queue.get")
         writer.close()
         return answer, left, len(controller.listeners)
 
@@ -65,14 +66,6 @@ def test_closing_the_server_mid_stream_leaves_no_task_behind(tmp_path: Path) -> 
     assert answer == "streaming"
     assert listeners == 0  # the stream stopped listening
     assert left == []  # and its wait for the next event was cancelled with it
-
-
-def _pending_conversations() -> list[asyncio.Task[Any]]:
-    return [
-        task
-        for task in asyncio.all_tasks()
-        if not task.done() and "ControlServer._accept" in repr(task.get_coro())
-    ]
 
 
 def test_close_returns_once_every_conversation_has_ended(tmp_path: Path) -> None:
@@ -86,12 +79,12 @@ def test_close_returns_once_every_conversation_has_ended(tmp_path: Path) -> None
             _, writer = await asyncio.open_unix_connection(str(address.path))
             writers.append(writer)
         for _ in range(100):  # bounded: until the server has taken all three
-            if len(_pending_conversations()) == 3:
+            if len(_pending("ControlServer._accept")) == 3:
                 break
             await asyncio.sleep(0.01)
-        open_before = len(_pending_conversations())
+        open_before = len(_pending("ControlServer._accept"))
         await server.close()  # then the host stops its loop (BackgroundEndpoint.close)
-        left = _pending_conversations()
+        left = _pending("ControlServer._accept")
         for writer in writers:
             writer.close()
         return open_before, left

@@ -161,15 +161,21 @@ def watched_pair(socket_pair: Any) -> tuple[Any, Any]:
     return pair((socket_pair[0], WatchedSocket(socket_pair[1])), FastPacketizer, FastPacketizer)
 
 
+def read_channel_data(reader: Any, count: int) -> list[bytes]:
+    """The data of the next ``count`` packets, each CHANNEL_DATA numbered in order."""
+    seen = []
+    for number in range(count):
+        ptype, message = reader.read_message()
+        assert (ptype, message.seqno) == (MSG_CHANNEL_DATA, number)
+        seen.append(bytes(message.data))
+    return seen
+
+
 def test_packets_whole_in_the_read_ahead_are_read_from_it(socket_pair: Any) -> None:
     writer, reader = watched_pair(socket_pair)
     chunks = [os.urandom(size) for size in SIZES * 20]  # several read-aheads' worth
     thread = in_background(lambda: writer.send_channel_data(5, [memoryview(c) for c in chunks]))
-    seen = []
-    for number in range(len(chunks)):
-        ptype, message = reader.read_message()
-        assert (ptype, message.seqno) == (MSG_CHANNEL_DATA, number)
-        seen.append(bytes(message.data))
+    seen = read_channel_data(reader, len(chunks))
     thread.join(10)
     assert seen == chunks
 
@@ -258,11 +264,7 @@ def test_packets_written_together_arrive_whole_when_the_socket_takes_only_part(
     thread = in_background(
         lambda: done.append(writer.send_channel_data(2, [memoryview(c) for c in chunks]))
     )
-    seen = []
-    for number in range(len(chunks)):
-        ptype, message = reader.read_message()
-        assert (ptype, message.seqno) == (MSG_CHANNEL_DATA, number)
-        seen.append(bytes(message.data))
+    seen = read_channel_data(reader, len(chunks))
     thread.join(10)
     assert done == [True]
     assert seen == chunks
